@@ -1,0 +1,30 @@
+"""vastjob: declarative GPU jobs on Vast.ai.
+
+The public API is loaded lazily so that importing the package (and starting the CLI) stays cheap:
+`load_job(path, overrides=...)` reads and validates a spec; `render_script(job)` emits its onstart script.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_job": "vastjob.spec.load",
+    "JobSpec": "vastjob.spec.model",
+    "render_script": "vastjob.compile",
+    "render_bootstrap": "vastjob.compile",
+    "build_graph": "vastjob.compile",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'vastjob' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,262 @@
+"""The validated job spec as typed, frozen records, built from a document that already passed validation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def parse_duration(text: str | int) -> int:
+    """Seconds in a duration such as `12h`, `30m`, `90s`, `1h30m` or a bare number of seconds."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        if text < 0:
+            raise ValueError(f"{text} is negative")
+        return text
+    text = str(text).strip()
+    match = _DURATION.match(text)
+    if not text or match is None or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration such as 90s, 30m, 12h or 1h30m")
+    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def canonical_json(data: Any) -> str:
+    """The one serialisation that spec and step hashes are computed over."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class GpuFilter:
+    """Which GPUs an offer must have."""
+
+    names: tuple[str, ...]
+    count: int
+    min_vram_gb: float | None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GpuFilter:
+        return cls(tuple(d.get("names", ())), int(d.get("count", 1)), d.get("min_vram_gb"))
+
+
+@dataclass(frozen=True)
+class OfferSpec:
+    """What may be rented and at what price."""
+
+    gpu: GpuFilter
+    max_price_per_hour: float
+    min_reliability: float | None = None
+    min_cuda: str | None = None
+    min_inet_down_mbps: float | None = None
+    regions: tuple[str, ...] = ()
+    datacenter_only: bool = False
+    verified_only: bool = True
+    interruptible: bool = False
+    bid_margin: float = 0.1
+    order: tuple[str, ...] = ("price",)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> OfferSpec:
+        return cls(
+            gpu=GpuFilter.from_dict(d.get("gpu", {})),
+            max_price_per_hour=float(d["max_price_per_hour"]),
+            min_reliability=d.get("min_reliability"),
+            min_cuda=None if d.get("min_cuda") is None else str(d["min_cuda"]),
+            min_inet_down_mbps=d.get("min_inet_down_mbps"),
+            regions=tuple(d.get("regions", ())),
+            datacenter_only=bool(d.get("datacenter_only", False)),
+            verified_only=bool(d.get("verified_only", True)),
+            interruptible=bool(d.get("interruptible", False)),
+            bid_margin=float(d.get("bid_margin", 0.1)),
+            order=tuple(d.get("order", ("price",))),
+        )
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """The container: image and disk."""
+
+    image: str
+    disk_gb: float
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> InstanceSpec:
+        return cls(image=d["image"], disk_gb=float(d.get("disk_gb", 50)))
+
+
+@dataclass(frozen=True)
+class RepoSpec:
+    """The repository to clone, checked out at `commit` when pinned, else at `ref`."""
+
+    url: str
+    ref: str
+    dir: str
+    token_secret: str | None = None
+    commit: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], workdir: str) -> RepoSpec:
+        url = d["url"]
+        default_dir = workdir.rstrip("/") + "/" + url.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
+        return cls(url=url, ref=str(d.get("ref", "main")), dir=d.get("dir", default_dir),
+                   token_secret=d.get("token_secret"), commit=d.get("commit"))
+
+
+@dataclass(frozen=True)
+class SetupSpec:
+    """What to install before running: apt packages, pip argument lists, shell commands."""
+
+    apt: tuple[str, ...] = ()
+    pip: tuple[tuple[str, ...], ...] = ()
+    commands: tuple[str, ...] = ()
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SetupSpec:
+        return cls(apt=tuple(d.get("apt", ())), pip=tuple(tuple(a) for a in d.get("pip", ())),
+                   commands=tuple(d.get("commands", ())))
+
+
+@dataclass(frozen=True)
+class RemoteSpec:
+    """An rclone remote configured through RCLONE_CONFIG_<NAME>_* variables, options from values or secrets."""
+
+    name: str
+    type: str
+    options: tuple[tuple[str, str], ...] = ()
+    secret_options: tuple[tuple[str, str], ...] = ()  # (option, secret name)
+
+    @classmethod
+    def from_dict(cls, name: str, d: Mapping[str, Any]) -> RemoteSpec:
+        return cls(name=name, type=d["type"], options=tuple(sorted(d.get("options", {}).items())),
+                   secret_options=tuple(sorted(d.get("secrets", {}).items())))
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset: where it comes from, where it goes (relative to the repo dir), how it is checked."""
+
+    name: str
+    source: str
+    dest: str
+    min_bytes: int | None = None
+    sha256: str | None = None
+    links: tuple[tuple[str, str], ...] = ()  # (link path, target)
+    retries: int = 3
+    timeout_s: int | None = None
+
+    @classmethod
+    def from_dict(cls, name: str, d: Mapping[str, Any]) -> Dataset:
+        return cls(name=name, source=d["source"], dest=d.get("dest", "."), min_bytes=d.get("min_bytes"),
+                   sha256=d.get("sha256"), links=tuple(d.get("links", {}).items()),
+                   retries=int(d.get("retries", 3)), timeout_s=_opt_duration(d.get("timeout")))
+
+
+@dataclass(frozen=True)
+class UserStep:
+    """A step the user added to the graph."""
+
+    id: str
+    run: str
+    needs: tuple[str, ...] = ()
+    retries: int = 0
+    timeout_s: int | None = None
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> UserStep:
+        return cls(id=d["id"], run=d["run"], needs=tuple(d.get("needs", ())), retries=int(d.get("retries", 0)),
+                   timeout_s=_opt_duration(d.get("timeout")))
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """The training command and its watchdog."""
+
+    command: str
+    max_runtime_s: int | None = None
+    retries: int = 0
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> RunSpec:
+        return cls(command=d["command"], max_runtime_s=_opt_duration(d.get("max_runtime")),
+                   retries=int(d.get("retries", 0)))
+
+
+@dataclass(frozen=True)
+class ShutdownSpec:
+    """What happens to the instance when the job ends: destroy | stop | keep."""
+
+    on_success: str = "destroy"
+    on_failure: str = "stop"
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ShutdownSpec:
+        return cls(on_success=d.get("on_success", "destroy"), on_failure=d.get("on_failure", "stop"))
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A whole validated job. `document` is the resolved spec (after extends and --set) it was built from."""
+
+    name: str
+    offer: OfferSpec
+    instance: InstanceSpec
+    run: RunSpec
+    workdir: str = "/workspace"
+    repo: RepoSpec | None = None
+    setup: SetupSpec = SetupSpec()
+    datasets: tuple[Dataset, ...] = ()
+    remotes: tuple[RemoteSpec, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    secrets: tuple[str, ...] = ()
+    steps: tuple[UserStep, ...] = ()
+    shutdown: ShutdownSpec = ShutdownSpec()
+    version: int = 1
+    source: str = "<memory>"
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any], source: str = "<memory>") -> JobSpec:
+        """Build the records from a document that passed schema and rule validation."""
+        workdir = doc.get("workdir", "/workspace")
+        return cls(
+            name=doc["name"],
+            version=int(doc.get("version", 1)),
+            offer=OfferSpec.from_dict(doc["offer"]),
+            instance=InstanceSpec.from_dict(doc["instance"]),
+            run=RunSpec.from_dict(doc["run"]),
+            workdir=workdir,
+            repo=RepoSpec.from_dict(doc["repo"], workdir) if doc.get("repo") else None,
+            setup=SetupSpec.from_dict(doc.get("setup", {})),
+            datasets=tuple(Dataset.from_dict(n, d) for n, d in doc.get("datasets", {}).items()),
+            remotes=tuple(RemoteSpec.from_dict(n, d) for n, d in doc.get("remotes", {}).items()),
+            env=tuple((k, str(v)) for k, v in doc.get("env", {}).items()),
+            secrets=tuple(doc.get("secrets", ())),
+            steps=tuple(UserStep.from_dict(s) for s in doc.get("steps", ())),
+            shutdown=ShutdownSpec.from_dict(doc.get("shutdown", {})),
+            source=source,
+            document=doc,
+        )
+
+    @property
+    def spec_hash(self) -> str:
+        """12 hex digits over the resolved document: what the instance label pins."""
+        return hashlib.sha256(canonical_json(self.document).encode()).hexdigest()[:12]
+
+    @property
+    def label(self) -> str:
+        """The Vast instance label that makes apply idempotent."""
+        return f"vastjob:{self.name}:{self.spec_hash}"
+
+    @property
+    def base_dir(self) -> str:
+        """Where relative dataset paths and commands start: the repo dir, or the workdir without a repo."""
+        return self.repo.dir if self.repo else self.workdir
+
+
+def _opt_duration(value: str | int | None) -> int | None:
+    return None if value is None else parse_duration(value)
