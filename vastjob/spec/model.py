@@ -123,7 +123,7 @@ class SetupSpec:
 
 @dataclass(frozen=True)
 class RemoteSpec:
-    """An rclone remote configured through RCLONE_CONFIG_<NAME>_* variables, options from values or secrets."""
+    """An rclone remote set up through RCLONE_CONFIG_<NAME>_* variables, options from values or secrets."""
 
     name: str
     type: str
@@ -168,7 +168,8 @@ class UserStep:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> UserStep:
-        return cls(id=d["id"], run=d["run"], needs=tuple(d.get("needs", ())), retries=int(d.get("retries", 0)),
+        return cls(id=d["id"], run=d["run"], needs=tuple(d.get("needs", ())),
+                   retries=int(d.get("retries", 0)),
                    timeout_s=_opt_duration(d.get("timeout")))
 
 

@@ -1,0 +1,248 @@
+"""Every apply path against the real emulator: idempotence, refusals, each fault, the price cap, --wait."""
+
+from __future__ import annotations
+
+import json
+import secrets as pysecrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from vastjob.compile import render_bootstrap
+from vastjob.emulator import Emulator
+from vastjob.errors import ApiError, RenderError, UserError
+from vastjob.spec.model import JobSpec
+from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult, PriceCapError
+from vastjob.vast.plan import Plan
+
+try:  # whether tests/ is a package decides how the helpers import
+    from tests.vast_helpers import Recorder, fast_client, make_job
+except ModuleNotFoundError:
+    from vast_helpers import Recorder, fast_client, make_job  # type: ignore[no-redef]
+
+SECRETS = {"B2_KEY_ID": "kid-4f1e9a", "WANDB_API_KEY": "wandb-77c0d2"}
+
+
+@pytest.fixture
+def emu(tmp_path: Path) -> Iterator[Emulator]:
+    # Instances stay where apply leaves them unless a test advances them.
+    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, auto_advance=False) as e:
+        yield e
+
+
+class Run:
+    """An apply wired to an emulator, keeping what went over the wire and what was said."""
+
+    def __init__(self, emu: Emulator, job: JobSpec, env: dict[str, str] | None = None, **opts: Any) -> None:
+        self.emu, self.job = emu, job
+        self.recorder = Recorder()
+        self.sleeps: list[float] = []
+        self.said: list[str] = []
+        self.confirm_hook = lambda plan: True
+        self.applier = Applier(
+            job,
+            self.connect,
+            options=ApplyOptions(**{"yes": True, "poll_s": 0.02, **opts}),
+            environ=env if env is not None else dict(SECRETS),
+            say=self.said.append,
+            confirm=lambda plan: self.confirm_hook(plan),
+            sleep=lambda s: None,
+        )
+
+    def connect(self) -> Any:
+        return fast_client(self.emu.url, self.emu.api_key, self.recorder, self.sleeps)
+
+    def __call__(self) -> ApplyResult:
+        return self.applier.run()
+
+
+def live(emu: Emulator) -> list[Any]:
+    return [i for i in emu.instances.values() if not i.destroyed]
+
+
+def secret_job(tmp_path: Path, **over: Any) -> JobSpec:
+    return make_job(tmp_path, secrets=["B2_KEY_ID", "WANDB_API_KEY"], **over)
+
+
+def test_apply_creates_one_instance_with_the_agreed_body(emu: Emulator, tmp_path: Path) -> None:
+    job = secret_job(tmp_path)
+    run = Run(emu, job)
+    result = run()
+    assert result.action == "created"
+    (inst,) = live(emu)
+    assert inst.id == result.instance_id
+    assert inst.label == job.label == f"vastjob:tiny:{job.spec_hash}"
+    assert inst.env == {**SECRETS, "VASTJOB_API_URL": emu.url}
+    assert inst.onstart == render_bootstrap(job) and len(inst.onstart) <= 4048
+    assert inst.image == "python:3.11-slim" and inst.disk == 20 and inst.bid is None
+    (create,) = [s for s in run.recorder.sent if s.method == "PUT" and "/asks/" in s.url]
+    body = json.loads(create.body)
+    assert body["client_id"] == "me" and body["cancel_unavail"] is True and body["price"] is None
+    assert body["runtype"] == "ssh"
+    assert result.plan is not None and result.plan.chosen is not None
+    assert inst.offer["id"] == result.plan.chosen.offer.id
+    for value in SECRETS.values():
+        assert value not in inst.onstart
+        assert not any(value in s.url for s in run.recorder.sent)
+        assert not any(value in line for line in run.said)
+
+
+def test_missing_secrets_fail_before_any_request(emu: Emulator, tmp_path: Path) -> None:
+    run = Run(emu, secret_job(tmp_path), env={})
+    with pytest.raises(UserError, match="B2_KEY_ID, WANDB_API_KEY"):
+        run()
+    assert run.recorder.sent == [] and emu.instances == {}
+
+
+def test_an_oversized_bootstrap_fails_before_any_request(emu: Emulator, tmp_path: Path) -> None:
+    noise = pysecrets.token_hex(4000)  # random text does not compress below the limit
+    run = Run(emu, make_job(tmp_path, run={"command": f"echo {noise}"}))
+    with pytest.raises(RenderError, match="over Vast's limit"):
+        run()
+    assert run.recorder.sent == [] and emu.instances == {}
+
+
+def test_reapplying_the_same_spec_creates_nothing(emu: Emulator, tmp_path: Path) -> None:
+    job = secret_job(tmp_path)
+    first = Run(emu, job)()
+    again = Run(emu, job)
+    result = again()
+    assert result.action == "up_to_date" and result.instance_id == first.instance_id
+    assert len(live(emu)) == 1
+    assert not any("/asks/" in s.url for s in again.recorder.sent)
+
+
+def test_a_changed_spec_is_refused_without_replace(emu: Emulator, tmp_path: Path) -> None:
+    old = Run(emu, make_job(tmp_path))()
+    changed = make_job(tmp_path, run={"command": "sleep 31", "max_runtime": "10m"})
+    run = Run(emu, changed)
+    with pytest.raises(UserError, match="--replace"):
+        run()
+    assert [i.id for i in live(emu)] == [old.instance_id]
+    assert not any("/asks/" in s.url for s in run.recorder.sent)
+
+
+def test_replace_creates_the_new_then_destroys_the_old(emu: Emulator, tmp_path: Path) -> None:
+    old = Run(emu, make_job(tmp_path))()
+    changed = make_job(tmp_path, run={"command": "sleep 31", "max_runtime": "10m"})
+    run = Run(emu, changed, replace=True)
+    result = run()
+    assert result.replaced == [old.instance_id]
+    (inst,) = live(emu)
+    assert inst.id == result.instance_id and inst.label == changed.label
+    methods = [(s.method, s.url) for s in run.recorder.sent]
+    create_at = next(n for n, (m, u) in enumerate(methods) if m == "PUT" and "/asks/" in u)
+    destroy_at = next(n for n, (m, u) in enumerate(methods) if m == "DELETE")
+    assert create_at < destroy_at
+
+
+def test_dry_run_and_a_declined_prompt_create_nothing(emu: Emulator, tmp_path: Path) -> None:
+    assert Run(emu, make_job(tmp_path), dry_run=True)().action == "dry_run"
+    declined = Run(emu, make_job(tmp_path), yes=False)
+    shown: list[Plan] = []
+    declined.confirm_hook = lambda plan: bool(shown.append(plan))
+    assert declined().action == "declined"
+    assert emu.instances == {} and shown and shown[0].chosen is not None
+
+
+def test_429_bursts_back_off_and_end_with_one_instance(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"rate_limit": 5, "rate_limit_body": "cycle"})
+    run = Run(emu, make_job(tmp_path))
+    assert run().action == "created"
+    assert len(live(emu)) == 1 and len(run.sleeps) == 5
+
+
+def test_429_on_create_is_sent_again_and_makes_one_instance(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"rate_limit": 2, "route": "create"})
+    run = Run(emu, make_job(tmp_path))
+    assert run().action == "created"
+    assert len(live(emu)) == 1
+    assert len([s for s in run.recorder.sent if "/asks/" in s.url]) == 3
+
+
+def test_5xx_on_create_is_checked_by_label_before_sending_again(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"server_errors": 2, "route": "create"})
+    run = Run(emu, make_job(tmp_path))
+    assert run().action == "created"
+    assert len(live(emu)) == 1
+    lists = [s for s in run.recorder.sent if "/api/v1/instances/" in s.url]
+    assert len(lists) >= 4  # existing, before create, and one look after each 5xx
+
+
+def test_a_vanished_offer_moves_to_the_next(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"vanish": 1})
+    run = Run(emu, make_job(tmp_path))
+    result = run()
+    assert result.plan is not None
+    first, second = (c.offer.id for c in result.plan.candidates[:2])
+    (inst,) = live(emu)
+    assert inst.offer["id"] == second and first not in emu.market
+    assert any("is gone (410 no_such_ask)" in line for line in run.said)
+
+
+def test_a_lost_create_answer_leaves_exactly_one_instance(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"lose_create": 1})
+    run = Run(emu, make_job(tmp_path))
+    result = run()
+    (inst,) = live(emu)
+    assert result.instance_id == inst.id
+    assert len([s for s in run.recorder.sent if "/asks/" in s.url]) == 1
+    assert any("was lost" in line for line in run.said)
+
+
+def test_an_instance_over_the_cap_is_destroyed_at_once(emu: Emulator, tmp_path: Path) -> None:
+    run = Run(emu, make_job(tmp_path), yes=False)
+
+    def raise_price(plan: Plan) -> bool:
+        # The host raises its price between the search and the create.
+        assert plan.chosen is not None
+        emu.market[plan.chosen.offer.id]["dph_base"] = 5.0
+        return True
+
+    run.confirm_hook = raise_price
+    with pytest.raises(PriceCapError, match="over the cap"):
+        run()
+    assert live(emu) == [] and len(emu.instances) == 1
+
+
+def test_the_search_quota_stops_apply_with_the_reset_time(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"search_quota": True})
+    run = Run(emu, make_job(tmp_path))
+    with pytest.raises(ApiError, match="resets at") as info:
+        run()
+    assert info.value.exit_code == 3 and emu.instances == {}
+
+
+def test_no_matching_offer_is_a_user_error(emu: Emulator, tmp_path: Path) -> None:
+    job = make_job(tmp_path, offer={"gpu": {"names": ["RTX 4090"], "count": 1}, "max_price_per_hour": 0.01})
+    with pytest.raises(UserError, match="no offer matches"):
+        Run(emu, job)()
+
+
+@pytest.fixture
+def running_emu(tmp_path: Path) -> Iterator[Emulator]:
+    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, step_seconds=0.05) as e:
+        yield e
+
+
+@pytest.mark.parametrize("status", ["exited", "offline", "unknown"])
+def test_wait_replaces_an_instance_that_never_runs(
+    running_emu: Emulator, tmp_path: Path, status: str
+) -> None:
+    running_emu.faults.update({"fail_instances": 1, "fail_status": status})
+    run = Run(running_emu, make_job(tmp_path), wait=True)
+    result = run()
+    assert result.state == "running" and len(result.discarded) == 1
+    (inst,) = live(running_emu)
+    assert inst.id == result.instance_id and inst.actual_status == "running"
+    assert running_emu.instances[result.discarded[0]].destroyed
+
+
+def test_wait_gives_up_after_the_replacement_budget(running_emu: Emulator, tmp_path: Path) -> None:
+    running_emu.faults.update({"fail_instances": 10})
+    run = Run(running_emu, make_job(tmp_path), wait=True, max_replacements=1)
+    with pytest.raises(ApiError, match="never reached running"):
+        run()
+    assert live(running_emu) == [] and len(running_emu.instances) == 2

@@ -1,0 +1,180 @@
+"""status, logs, stop and destroy (and apply's CLI) through the real command line against the emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from vastjob.cli import cli
+from vastjob.emulator import Emulator
+
+try:  # whether tests/ is a package decides how the helpers import
+    from tests.vast_helpers import job_doc
+except ModuleNotFoundError:
+    from vast_helpers import job_doc  # type: ignore[no-redef]
+
+
+@pytest.fixture
+def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, auto_advance=False) as e:
+        monkeypatch.setenv("VAST_URL", e.url)
+        monkeypatch.setenv("VAST_API_KEY", e.api_key)
+        yield e
+
+
+def spec_file(tmp_path: Path, **over: Any) -> str:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(job_doc(**over), sort_keys=False))
+    return str(path)
+
+
+def vj(*args: str, input: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+
+
+def live(emu: Emulator) -> list[Any]:
+    return [i for i in emu.instances.values() if not i.destroyed]
+
+
+def test_status_of_nothing(emu: Emulator) -> None:
+    result = vj("status", "--all")
+    assert result.exit_code == 0 and "no vastjob instance" in result.output
+    assert json.loads(vj("status", "tiny", "-o", "json").output) == []
+    assert vj("status").exit_code == 1
+
+
+def test_apply_status_logs_stop_destroy(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path, run={"command": "echo marker-$GPU_COUNT; sleep 60", "max_runtime": "10m"})
+    applied = vj("apply", spec, "--yes", "-o", "json")
+    assert applied.exit_code == 0, applied.output
+    created = json.loads(applied.stdout)
+    assert created["action"] == "created"
+    iid = created["instance_id"]
+    assert json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)["action"] == "up_to_date"
+
+    emu.advance(iid, "running")
+    rows = json.loads(vj("status", spec, "-o", "json").output)
+    assert [(r["id"], r["state"], r["job"], r["current"]) for r in rows] == [(iid, "running", "tiny", True)]
+    assert rows[0]["dph_total"] > 0 and rows[0]["cost_so_far"] >= 0
+    table = vj("status", "--all").output
+    assert str(iid) in table and "running" in table
+    assert "(current)" in vj("status", spec).output
+
+    text = ""
+    for _ in range(100):
+        text = vj("logs", "tiny", "--tail", "50").output
+        if "marker-1" in text:
+            break
+        time.sleep(0.1)
+    assert "marker-1" in text
+    assert json.loads(vj("logs", "tiny", "-o", "json").output)["id"] == iid
+
+    stopped = vj("stop", "tiny", "-o", "json")
+    assert json.loads(stopped.output) == {"stopped": [iid]}
+    assert emu.instances[iid].actual_status == "stopped"
+    before = emu.billing(iid)
+    time.sleep(0.2)
+    after = emu.billing(iid)
+    assert (
+        after["gpu_seconds"] == before["gpu_seconds"] and after["storage_seconds"] > before["storage_seconds"]
+    )
+
+    assert vj("destroy", "tiny", input="n\n").output.strip().endswith("nothing destroyed")
+    assert live(emu)
+    destroyed = vj("destroy", spec, "--yes", "-o", "json")
+    assert json.loads(destroyed.output) == {"destroyed": [iid]}
+    assert live(emu) == []
+
+
+def test_unknown_jobs_and_bad_names_are_user_errors(emu: Emulator) -> None:
+    result = vj("stop", "nothing-here")
+    assert result.exit_code == 1 and "has no instance" in result.output
+    assert vj("destroy", "Not A Name", "--yes").exit_code == 1
+    as_json = vj("logs", "nothing-here", "-o", "json")
+    assert as_json.exit_code == 1 and "has no instance" in json.loads(as_json.stdout)["errors"]["message"]
+
+
+def test_api_failures_exit_3_without_the_key(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAST_API_KEY", "not-the-key-5c1b")
+    result = vj("status", "--all", "-o", "json")
+    assert result.exit_code == 3
+    assert json.loads(result.stdout)["errors"]["status"] == 401
+    assert "not-the-key-5c1b" not in result.output
+
+
+def test_the_api_key_flag_wins(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VAST_API_KEY", "wrong")
+    assert vj("status", "--all", "--api-key", emu.api_key).exit_code == 0
+
+
+def test_offers_and_plan(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path, secrets=["WANDB_API_KEY"])
+    table = vj("offers", spec, "--limit", "3")
+    assert table.exit_code == 0, table.output
+    lines = table.output.strip().splitlines()
+    assert len(lines) == 4 and "RTX 4090" in lines[1] and "cost/10m" in lines[0]
+    listed = json.loads(vj("offers", spec, "--limit", "5", "-o", "json").output)
+    prices = [o["price_per_hour"] for o in listed]
+    assert prices == sorted(prices) and all(p <= 0.8 for p in prices)
+
+    plan = vj("plan", spec)
+    assert plan.exit_code == 0, plan.output
+    for part in (
+        "label     vastjob:tiny:",
+        "steps",
+        "gpu-check",
+        "run",
+        "offers (",
+        "secrets sent in the instance env (values never shown): WANDB_API_KEY",
+    ):
+        assert part in plan.output
+    as_json = json.loads(vj("plan", spec, "-o", "json").output)
+    assert as_json["chosen"]["id"] == listed[0]["id"]
+    assert [o["id"] for o in as_json["runners_up"]] == [o["id"] for o in listed[1:5]]
+    assert as_json["secrets"] == [{"name": "WANDB_API_KEY", "from": None}]
+    assert emu.instances == {}
+
+
+def test_apply_dry_run_and_refusal_through_the_cli(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    dry = vj("apply", spec, "--dry-run")
+    assert dry.exit_code == 0 and "dry run: nothing created" in dry.output
+    assert vj("apply", spec, input="n\n").output.strip().endswith("nothing created")
+    assert emu.instances == {}
+    assert vj("apply", spec, "--yes").exit_code == 0
+    changed = vj("apply", spec, "--yes", "--set", "run.command=sleep 5")
+    assert changed.exit_code == 1 and "--replace" in changed.output
+    replaced = vj("apply", spec, "--yes", "--set", "run.command=sleep 5", "--replace")
+    assert replaced.exit_code == 0 and "destroyed instance" in replaced.output
+    assert len(live(emu)) == 1
+
+
+def test_missing_secret_through_the_cli_creates_nothing(emu: Emulator, tmp_path: Path) -> None:
+    result = vj("apply", spec_file(tmp_path, secrets=["WANDB_API_KEY", "HF_TOKEN"]), "--yes")
+    assert result.exit_code == 1 and "WANDB_API_KEY, HF_TOKEN" in result.output
+    assert emu.instances == {}
+
+
+def test_logs_follow_prints_until_the_instance_stops(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, step_seconds=0.05) as emu:
+        monkeypatch.setenv("VAST_URL", emu.url)
+        monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+        spec = spec_file(
+            tmp_path,
+            run={"command": "for i in 1 2 3; do echo tick-$i; sleep 0.3; done", "max_runtime": "10m"},
+            shutdown={"on_success": "stop", "on_failure": "stop"},
+        )
+        assert vj("apply", spec, "--yes", "--wait").exit_code == 0
+        followed = vj("logs", "tiny", "--follow")
+        assert followed.exit_code == 0
+        assert [line for line in followed.output.splitlines() if line.endswith(("tick-1", "tick-2", "tick-3"))]
+        assert "tick-3" in followed.output
+        (inst,) = live(emu)
+        assert inst.actual_status == "stopped"

@@ -1,0 +1,95 @@
+"""The onstart script: a header, the static runtime, then the generated part (variables, env, steps)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from importlib import resources
+
+from vastjob import __version__
+from vastjob.compile.graph import StepGraph, build_graph
+from vastjob.compile.quote import env_name, path, word, words
+from vastjob.compile.sources import remote_exports
+from vastjob.errors import RenderError
+from vastjob.spec.model import JobSpec
+
+_RESERVED_PREFIX = "VJ_"
+
+
+@cache
+def _runtime_source() -> str:
+    return resources.files("vastjob.compile").joinpath("runtime.sh").read_text(encoding="utf-8")
+
+
+def runtime_text(calls: Iterable[str] | None = None) -> str:
+    """runtime.sh as rendered: no shebang, comments, blank lines or indentation (shellcheck directives
+    stay), and only the `#@` sections whose functions are in `calls` (all of them when `calls` is None)."""
+    wanted = None if calls is None else set(calls)
+    kept, keep = [], True
+    for line in _runtime_source().splitlines()[1:]:
+        bare = line.strip()
+        if bare.startswith("#@"):
+            names = bare[2:].split()
+            keep = not names or wanted is None or any(f"vj_{n}" in wanted for n in names)
+        elif keep and bare and (not bare.startswith("#") or bare.startswith("# shellcheck")):
+            kept.append(bare)
+    return "\n".join(kept) + "\n"
+
+
+def secret_names(job: JobSpec) -> list[str]:
+    """Every secret the script refers to: the job's list, the repo token, remote options; in that order."""
+    names = [*job.secrets]
+    if job.repo and job.repo.token_secret:
+        names.append(job.repo.token_secret)
+    names += [secret for remote in job.remotes for _, secret in remote.secret_options]
+    return [env_name(n, "secret") for n in dict.fromkeys(names)]
+
+
+def _header(job: JobSpec, graph: StepGraph) -> list[str]:
+    lines = [
+        "#!/usr/bin/env bash",
+        f"# vastjob {__version__}: job {job.name}, spec {job.spec_hash}",
+    ]
+    lines += [f"# secret {n}: from the instance environment, set by vastjob apply" for n in secret_names(job)]
+    return lines
+
+
+def _settings(job: JobSpec) -> list[str]:
+    secrets = secret_names(job)
+    lines = [
+        "# ---- generated from the job spec ----",
+        f"VJ_JOB={word(job.name)}",
+        f"VJ_SPEC_HASH={word(job.spec_hash)}",
+        f"VJ_WORK={path(job.workdir)}",
+        f"VJ_BASE={path(job.base_dir)}",
+        f"VJ_MAX_RUNTIME={job.run.max_runtime_s or 0}",
+        f"VJ_ON_SUCCESS={word(job.shutdown.on_success)}",
+        f"VJ_ON_FAILURE={word(job.shutdown.on_failure)}",
+        f"VJ_SECRETS=({words(secrets)})",
+    ]
+    for key, value in job.env:
+        if env_name(key, "env key").startswith(_RESERVED_PREFIX):
+            raise RenderError(f"env key {key!r}: names starting with {_RESERVED_PREFIX} belong to the script")
+        lines.append(f"export {key}={word(value)}")
+    return lines + remote_exports(job)
+
+
+def _steps(graph: StepGraph) -> list[str]:
+    index = {s.id: n for n, s in enumerate(graph.steps)}
+    lines = []
+    for n, s in enumerate(graph.steps):
+        lines += [f"vj_s{n}() {{", *(f"  {b}" for b in s.body), "}"]
+    for s in graph.steps:
+        needs = "".join(f" {index[x]}" for x in s.needs)
+        fields = [word(s.id), graph.hashes[s.id], str(s.retries), str(s.timeout_s or 0), str(int(s.resumable))]
+        lines.append("vj_def " + " ".join(fields) + needs)
+    return lines
+
+
+def render_script(job: JobSpec, *, commit: str | None = None) -> str:
+    """The full onstart script for a job: deterministic bytes, every spec value quoted."""
+    graph = build_graph(job, commit=commit)
+    head = "\n".join(_header(job, graph)) + "\n"
+    tail = "\n".join([*_settings(job), *_steps(graph), 'vj_main "$@"']) + "\n"
+    calls = {line.split(" ", 1)[0] for s in graph.steps for line in s.body}
+    return head + runtime_text(calls) + tail

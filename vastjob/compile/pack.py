@@ -1,0 +1,48 @@
+"""The bootstrap sent as Vast's onstart: the script gzip+base64, written under the root, started detached."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+
+from vastjob import __version__
+from vastjob.compile.emit import render_script
+from vastjob.errors import RenderError
+from vastjob.spec.model import JobSpec
+
+BOOTSTRAP_LIMIT = 4048  # characters Vast accepts in an instance's onstart field
+SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance
+
+
+def pack(script: str, title: str) -> str:
+    """A short sh script that writes `script` to SCRIPT_PATH and starts it in the background with nohup.
+
+    No setsid: the script stays in the onstart process group, and its output goes where onstart's goes."""
+    data = base64.b64encode(gzip.compress(script.encode(), compresslevel=9, mtime=0)).decode()
+    folder = SCRIPT_PATH.rsplit("/", 1)[0]
+    return (
+        f"#!/bin/sh\n# {title}\n"
+        f'd="${{VASTJOB_ROOT:-}}{folder}"\n'
+        'mkdir -p "$d"\n'
+        "base64 -d <<'EOF' | gunzip >\"$d/new\"\n"
+        f"{data}\nEOF\n"
+        'mv -f "$d/new" "$d/job.sh"\n'
+        'nohup bash "$d/job.sh" </dev/null &\n'
+    )
+
+
+def unpack(bootstrap: str) -> str:
+    """The script a bootstrap carries (for tests and `vastjob render` checks)."""
+    data = bootstrap.split("<<'EOF'", 1)[1].split("\n", 2)[1]
+    return gzip.decompress(base64.b64decode(data)).decode()
+
+
+def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
+    """The onstart text apply sends; RenderError when it is over BOOTSTRAP_LIMIT, saying by how much."""
+    title = f"vastjob {__version__}: job {job.name}, spec {job.spec_hash}"
+    text = pack(render_script(job, commit=commit), title)
+    if len(text) > BOOTSTRAP_LIMIT:
+        raise RenderError(
+            f"job {job.name}: the onstart bootstrap is {len(text)} characters, over Vast's limit of "
+            f"{BOOTSTRAP_LIMIT} by {len(text) - BOOTSTRAP_LIMIT} characters; shorten commands, env or datasets")
+    return text

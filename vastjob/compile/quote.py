@@ -1,0 +1,40 @@
+"""How spec values become bash words: always through `shlex.quote`, absolute paths hung off `$VJ_ROOT`."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable
+
+from vastjob.errors import RenderError
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def word(value: str) -> str:
+    """One bash word that expands to exactly `value`."""
+    return shlex.quote(value)
+
+
+def words(values: Iterable[str]) -> str:
+    """Several bash words, space separated."""
+    return " ".join(word(v) for v in values)
+
+
+def path(value: str) -> str:
+    """A path: relative ones stay relative to the step's folder; absolute ones move under the script's root."""
+    if value.startswith("/"):
+        return '"$VJ_ROOT"' + word(value)
+    return word(value)
+
+
+def env_name(name: str, what: str) -> str:
+    """A variable name, checked: names are written into bash unquoted, so only identifiers pass."""
+    if not _NAME.match(name):
+        raise RenderError(f"{what} {name!r} is not a valid environment variable name")
+    return name
+
+
+def secret_ref(name: str) -> str:
+    """A reference to a secret by name (its value is only known on the instance)."""
+    return f'"${{{env_name(name, "secret")}-}}"'

@@ -1,0 +1,289 @@
+#!/usr/bin/env bash
+# The fixed part of every onstart script vastjob renders: logging, retries, resume markers, the step
+# scheduler, the watchdog and the shutdown trap. The generated part after it defines the job's steps
+# (vj_sN functions plus one vj_def line each) and calls vj_main.
+#
+# Rendering keeps only what a job uses: a line `#@ NAME...` starts a section that is dropped unless a
+# step calls one of vj_NAME... (`#@` alone ends it). Comments, blank lines and indentation are dropped
+# too: the whole script must fit, gzip+base64, in Vast's 4048-character onstart field.
+set -Eeuo pipefail
+
+# Every absolute path hangs off VJ_ROOT, so tests (and the local emulator) run the script in a folder.
+VJ_ROOT=${VASTJOB_ROOT:-}
+VJ_ROOT=${VJ_ROOT%/}
+VJ_API=${VASTJOB_API_URL:-https://console.vast.ai}
+VJ_STATE=$VJ_ROOT/var/lib/vastjob
+VJ_RUN=$VJ_STATE/run
+VJ_LOG=$VJ_ROOT/var/log/vastjob/job.log
+VJ_BACKOFF=${VASTJOB_RETRY_BASE:-5}
+VJ_SELF=$(readlink -f -- "$0")
+VJ_IDS=() VJ_HASH=() VJ_RETRY=() VJ_TIME=() VJ_KEEP=() VJ_NEEDS=() VJ_ST=() VJ_PID=()
+VJ_END=failure
+
+# One log line, `TIME [step] message`, appended to the log file and printed on stdout.
+vj_log() {
+  local TZ=UTC l
+  printf -v l '%(%FT%TZ)T [%s] %s' -1 "$1" "${*:2}"
+  echo "$l" >>"$VJ_LOG" || :
+  echo "$l" 2>/dev/null || :
+}
+
+vj_prefix() {
+  local x
+  while IFS= read -r x || [[ $x ]]; do vj_log "$1" "$x"; done
+}
+
+# vj_def ID HASH RETRIES TIMEOUT_S KEEP_MARKER [INDEX_OF_NEEDED_STEP...]
+vj_def() {
+  VJ_IDS+=("$1") VJ_HASH+=("$2") VJ_RETRY+=("$3") VJ_TIME+=("$4") VJ_KEEP+=("$5") VJ_NEEDS+=("${*:6}")
+}
+
+#@ sh
+# A command field of the spec: the only spec text that bash interprets, in a shell of its own.
+vj_sh() {
+  echo "+ $1"
+  bash -eo pipefail -c "$1"
+}
+#@
+
+# vj_gpu_check COUNT MIB: nvidia-smi must list COUNT GPUs with at least MIB MiB each.
+vj_gpu_check() {
+  local n=0 g m
+  while IFS=, read -r g m; do
+    echo "GPU $g,$m MiB"
+    m=${m//[!0-9]/}
+    ((10#${m:-0} < $2)) || n=$((n + 1))
+  done < <(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits)
+  ((n >= $1)) || { echo "bad host: need $1 GPUs of $2 MiB"; return 1; }
+}
+
+#@ apt
+vj_apt() {
+  local p m=()
+  for p; do
+    [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == 'install ok installed' ]] || m+=("$p")
+  done
+  ((${#m[@]})) || return 0
+  export DEBIAN_FRONTEND=noninteractive
+  # At most one update per start, even when this step is retried.
+  [[ -e $VJ_RUN/apt ]] || { apt-get update && : >"$VJ_RUN/apt"; }
+  apt-get install -y "${m[@]}"
+}
+#@
+
+#@ token
+# vj_token VARIABLE: git gets the token from a credential helper that reads the variable, so the value
+# is never in a URL, on argv or in the log.
+vj_token() {
+  export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper
+  export GIT_CONFIG_VALUE_0="!f() { echo username=x-access-token; echo \"password=\$$1\"; }; f"
+}
+#@
+
+#@ clone
+# vj_clone URL REF COMMIT DIR: fetch exactly the commit (else the ref) and check it out detached;
+# never a pull, so a restart finds the same code.
+vj_clone() {
+  mkdir -p -- "$4"
+  cd -- "$4"
+  [[ -d .git ]] || git init -q
+  git config remote.origin.url "$1"
+  git fetch origin -- "${3:-$2}"
+  git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD
+  git log -1 --format='at %H %s'
+  [[ $(git rev-parse HEAD) == "$3"* ]]
+}
+#@
+
+#@ pip
+vj_pip() {
+  python3 -m pip install "$@"
+}
+#@
+
+#@ check
+# vj_check PATH MIN_BYTES SHA256: what a download must satisfy for its step to count as done.
+vj_check() {
+  local n s=
+  n=$(du -sbL -- "$1" | cut -f1)
+  [[ -z $3 ]] || s=$(sha256sum -- "$1")
+  echo "$n bytes $s"
+  ((n >= ${2:-0})) && [[ $s == "$3"* ]] || { echo "want $2 bytes, sha256 $3"; return 1; }
+}
+#@
+
+#@ rclone url link
+vj_dir() { mkdir -p -- "$(dirname -- "$1")"; }
+#@
+
+#@ link
+vj_link() {
+  vj_dir "$1"
+  ln -sfn -- "$2" "$1"
+}
+#@
+
+#@ rclone
+# vj_rclone copy|copyto SOURCE DEST
+vj_rclone() {
+  vj_dir "$3"
+  rclone "$1" -- "$2" "$3"
+}
+#@
+
+#@ url
+# vj_url URL FILE [TOKEN_VARIABLE]: a token goes in a header read from stdin, never on argv.
+vj_url() {
+  local h=
+  vj_dir "$2"
+  [[ -z ${3:-} ]] || h="Authorization: Bearer ${!3}"
+  echo "$h" | curl -fsSL --retry 3 -H @- -o "$2.part" "$1"
+  mv -f -- "$2.part" "$2"
+}
+#@
+
+#@ wandb
+vj_wandb() {
+  mkdir -p -- "$2"
+  wandb artifact get --root "$2" "$1"
+}
+#@
+
+# Step mode: each attempt runs the script again (under `timeout`) to run one step function.
+vj_step() {
+  export VASTJOB_STEP=${VJ_IDS[$1]}
+  mkdir -p -- "$VJ_WORK"
+  cd -- "$VJ_BASE" 2>/dev/null || cd -- "$VJ_WORK"
+  "vj_s$1" </dev/null 2>&1 | vj_prefix "$VASTJOB_STEP"
+}
+
+# In the background: the attempts of step $1, with exponential backoff; leaves run/N.rc at the end.
+vj_attempts() {
+  local i=$1 a=0 r d
+  while :; do
+    a=$((a + 1))
+    vj_log "${VJ_IDS[i]}" "start, attempt $a"
+    # timeout runs the attempt in a process group of its own, which vj_stop signals.
+    timeout -k 20 "${VJ_TIME[i]}" bash "$VJ_SELF" __step "$i" &
+    echo $! >"$VJ_RUN/$i.pid"
+    r=0
+    wait $! || r=$?
+    ((r && a <= VJ_RETRY[i])) || break
+    d=$((VJ_BACKOFF << (a - 1)))
+    ((d < 600)) || d=600
+    vj_log "${VJ_IDS[i]}" "exit code $r, retry in ${d}s"
+    sleep $d
+  done
+  if ((r)); then
+    vj_log "${VJ_IDS[i]}" "failed, exit code $r (124: timeout)"
+  else
+    ((!VJ_KEEP[i])) || : >"$VJ_STATE/markers/${VJ_HASH[i]}"
+    vj_log "${VJ_IDS[i]}" "done"
+  fi
+  echo $r >"$VJ_RUN/$i.rc"
+}
+
+vj_stop() {
+  local i
+  for i in "${!VJ_ST[@]}"; do
+    [[ ${VJ_ST[i]} == r ]] || continue
+    VJ_ST[i]=s
+    kill "${VJ_PID[i]}" 2>/dev/null
+    kill -- "-$(<"$VJ_RUN/$i.pid")" 2>/dev/null && vj_log "${VJ_IDS[i]}" "stopped"
+  done
+}
+
+# Start each step whose needs are done (skipping one with a marker), then wait for one to end. Steps
+# are defined in a runnable order, so one pass in order also starts whatever a skipped step unblocks.
+vj_schedule() {
+  local i j go n=0
+  for i in "${!VJ_IDS[@]}"; do VJ_ST[i]=p; done
+  while :; do
+    for i in "${!VJ_IDS[@]}"; do
+      go=${VJ_ST[i]}
+      for j in ${VJ_NEEDS[i]}; do [[ ${VJ_ST[j]} == d ]] || go=; done
+      [[ $go == p ]] || continue
+      if ((VJ_KEEP[i])) && [[ -e $VJ_STATE/markers/${VJ_HASH[i]} ]]; then
+        vj_log "${VJ_IDS[i]}" "done before: skipped"
+        VJ_ST[i]=d
+      else
+        vj_attempts "$i" &
+        VJ_PID[i]=$! VJ_ST[i]=r n=$((n + 1))
+      fi
+    done
+    ((n)) || return 0
+    wait -n || :
+    for i in "${!VJ_IDS[@]}"; do
+      [[ ${VJ_ST[i]} == r && -e $VJ_RUN/$i.rc ]] || continue
+      wait "${VJ_PID[i]}" || :
+      n=$((n - 1)) VJ_ST[i]=d
+      if (($(<"$VJ_RUN/$i.rc"))); then
+        VJ_ST[i]=f
+        vj_stop
+        return 1
+      fi
+    done
+  done
+}
+
+# vj_api METHOD BODY: this instance stops or destroys itself, with retries; the key never reaches argv.
+vj_api() {
+  local a
+  # Some images lack curl; without it the job could not end its own billing.
+  command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null 2>&1
+  for a in 1 2 3 4 5 6; do
+    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -o /dev/null -m 30 -X "$1" -H @- \
+      -H 'Content-Type: application/json' -d "$2" "${VJ_API%/}/api/v0/instances/$CONTAINER_ID/" && return
+    vj_log vastjob "shutdown request failed ($a)"
+    sleep $((VJ_BACKOFF * a))
+  done
+  return 1
+}
+
+# The EXIT trap: stop what still runs, then apply shutdown.on_success or on_failure. After a signal
+# (Vast stopping the container) nothing is applied: the next start resumes from the markers.
+vj_exit() {
+  local r=$? a=$VJ_ON_FAILURE
+  trap - EXIT TERM INT HUP USR1
+  set +e
+  vj_stop
+  kill "${VJ_DOG:-}" 2>/dev/null
+  [[ $VJ_END != success ]] || a=$VJ_ON_SUCCESS
+  [[ $VJ_END != signal ]] || a=keep
+  vj_log vastjob "job $VJ_END, exit code $r: $a"
+  if [[ $a != keep && ${CONTAINER_API_KEY:-} ]]; then
+    if [[ $a == stop ]]; then vj_api PUT '{"state": "stopped"}'; else vj_api DELETE '{}'; fi
+  fi
+  exit $r
+}
+
+# The watchdog: signals the script with USR1 once max_runtime has passed.
+vj_watchdog() {
+  sleep "$VJ_MAX_RUNTIME" &
+  trap 'kill $!; exit' TERM
+  wait $!
+  kill -USR1 $$
+}
+
+vj_main() {
+  local s
+  if [[ ${1:-} == __step ]]; then
+    vj_step "$2"
+    return
+  fi
+  rm -rf -- "$VJ_RUN"
+  mkdir -p -- "$VJ_RUN" "$VJ_STATE/markers" "${VJ_LOG%/*}"
+  trap vj_exit EXIT
+  trap 'VJ_END=signal; exit 143' TERM INT HUP
+  trap 'vj_log vastjob "max_runtime reached"; exit 124' USR1
+  vj_log vastjob "job $VJ_JOB, spec $VJ_SPEC_HASH"
+  for s in "${VJ_SECRETS[@]}"; do
+    [[ ${!s+x} ]] || { vj_log vastjob "secret $s is not set"; exit 1; }
+  done
+  if ((VJ_MAX_RUNTIME)); then
+    vj_watchdog &
+    VJ_DOG=$!
+  fi
+  vj_schedule
+  VJ_END=success
+}

@@ -1,0 +1,169 @@
+"""Dataset source kinds: each knows the sources it reads, what it needs installed, and the bash that fetches."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+from urllib.parse import urlsplit
+
+from vastjob.compile.quote import env_name, path, word
+from vastjob.errors import RenderError
+from vastjob.spec.model import Dataset, JobSpec
+
+# The secret a Hugging Face download sends as a bearer token, when the job lists it.
+HF_TOKEN = "HF_TOKEN"
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """What a source kind contributes to one dataset's step: bash lines, and the packages they need."""
+
+    lines: tuple[str, ...]
+    apt: tuple[str, ...] = ()
+    pip: tuple[str, ...] = ()
+
+
+class SourceKind(Protocol):
+    """One kind of dataset source."""
+
+    name: ClassVar[str]
+
+    def matches(self, source: str, job: JobSpec) -> bool:
+        """Whether this kind reads `source`."""
+        ...
+
+    def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
+        """The bash that downloads `dataset` into its dest and checks it."""
+        ...
+
+
+def _is_dir(dest: str) -> bool:
+    return dest.endswith("/") or dest in ("", ".") or dest.endswith("/.")
+
+
+def _into(dest: str, name: str) -> str:
+    """The file a download named `name` lands in: dest itself, or inside dest when dest is a folder."""
+    if not _is_dir(dest):
+        return dest
+    if not name:
+        raise RenderError(f"cannot tell a file name for dest {dest!r}: give dest as a file path")
+    return posixpath.join(dest or ".", name)
+
+
+def _check(target: str, dataset: Dataset) -> str:
+    return f"vj_check {path(target)} {word(str(dataset.min_bytes or ''))} {word(dataset.sha256 or '')}"
+
+
+class UrlSource:
+    """`https://` (or `http://`) URLs, fetched with curl; the file is checked against sha256 when given."""
+
+    name: ClassVar[str] = "url"
+
+    def matches(self, source: str, job: JobSpec) -> bool:
+        """Plain web URLs."""
+        return source.startswith(("https://", "http://"))
+
+    def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
+        """curl into a partial file, then rename, then check."""
+        target = _into(dataset.dest, posixpath.basename(urlsplit(dataset.source).path))
+        return Fetch((f"vj_url {word(dataset.source)} {path(target)}", _check(target, dataset)), apt=("curl",))
+
+
+class HuggingFaceSource:
+    """`hf://[datasets/]org/repo[@revision]/path/to/file`: one file of a Hub repository, through its resolve URL."""
+
+    name: ClassVar[str] = "hf"
+    _FORM = re.compile(r"^hf://(?P<kind>(?:datasets|spaces)/)?(?P<repo>[^/@]+/[^/@]+)(?:@(?P<rev>[^/]+))?/(?P<file>.+)$")
+
+    def matches(self, source: str, job: JobSpec) -> bool:
+        """`hf://` sources."""
+        return source.startswith("hf://")
+
+    def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
+        """The resolve URL of the file, with HF_TOKEN as a bearer token when the job lists that secret."""
+        match = self._FORM.match(dataset.source)
+        if match is None:
+            raise RenderError(f"dataset {dataset.name}: {dataset.source!r} is not hf://[datasets/]org/repo[@rev]/file")
+        url = "https://huggingface.co/{}{}/resolve/{}/{}".format(
+            match["kind"] or "", match["repo"], match["rev"] or "main", match["file"])
+        target = _into(dataset.dest, posixpath.basename(match["file"]))
+        token = f" {HF_TOKEN}" if HF_TOKEN in job.secrets else ""
+        return Fetch((f"vj_url {word(url)} {path(target)}{token}", _check(target, dataset)), apt=("curl",))
+
+
+class WandbSource:
+    """`wandb://entity/project/artifact:alias`: a W&B artifact downloaded by the wandb CLI into dest."""
+
+    name: ClassVar[str] = "wandb"
+
+    def matches(self, source: str, job: JobSpec) -> bool:
+        """`wandb://` sources."""
+        return source.startswith("wandb://")
+
+    def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
+        """`wandb artifact get` into dest (a folder); min_bytes is checked over that folder."""
+        if dataset.sha256:
+            raise RenderError(f"dataset {dataset.name}: sha256 cannot be checked for a wandb artifact (a folder)")
+        artifact = dataset.source.removeprefix("wandb://")
+        return Fetch((f"vj_wandb {word(artifact)} {path(dataset.dest)}", _check(dataset.dest, dataset)),
+                     pip=("wandb",))
+
+
+class RcloneSource:
+    """`remote:path` for a remote in `remotes` (or an inline `:backend:` remote), copied with rclone."""
+
+    name: ClassVar[str] = "rclone"
+
+    def matches(self, source: str, job: JobSpec) -> bool:
+        """`name:path` whose name is a configured remote, or rclone's inline `:backend:path` form."""
+        remote = source.split(":", 1)[0]
+        return ":" in source and (remote == "" or any(r.name == remote for r in job.remotes))
+
+    def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
+        """`rclone copy` into a folder dest (ending in /), else `rclone copyto` onto the exact path."""
+        remote_path = dataset.source.split(":", 1)[1] if not dataset.source.startswith(":") else dataset.source
+        lines = []
+        if _is_dir(dataset.dest):
+            lines.append(f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}")
+            lines.append(f"vj_check {path(dataset.dest)} {word(str(dataset.min_bytes or ''))} ''")
+            if dataset.sha256:
+                name = posixpath.basename(remote_path.rstrip("/"))
+                lines.append(f"vj_check {path(_into(dataset.dest, name))} '' {word(dataset.sha256)}")
+        else:
+            lines.append(f"vj_rclone copyto {word(dataset.source)} {path(dataset.dest)}")
+            lines.append(_check(dataset.dest, dataset))
+        return Fetch(tuple(lines), apt=("rclone",))
+
+
+# The kinds in the order they are tried; the first that matches reads the source.
+SOURCE_KINDS: dict[str, SourceKind] = {
+    kind.name: kind for kind in (UrlSource(), HuggingFaceSource(), WandbSource(), RcloneSource())
+}
+
+
+def source_kind(dataset: Dataset, job: JobSpec) -> SourceKind:
+    """The kind that reads a dataset's source, or a RenderError naming the ones that exist."""
+    for kind in SOURCE_KINDS.values():
+        if kind.matches(dataset.source, job):
+            return kind
+    remotes = ", ".join(r.name for r in job.remotes) or "none"
+    raise RenderError(
+        f"dataset {dataset.name}: cannot read source {dataset.source!r}: use https://, hf://, wandb:// "
+        f"or remote:path with a remote from `remotes` (configured: {remotes})")
+
+
+def remote_exports(job: JobSpec) -> list[str]:
+    """`export RCLONE_CONFIG_<NAME>_<OPTION>=...` lines: values quoted, secrets referenced by name only."""
+    lines = []
+    for remote in job.remotes:
+        prefix = "RCLONE_CONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", remote.name).upper()
+        env_name(prefix, "remote name")
+        lines.append(f"export {prefix}_TYPE={word(remote.type)}")
+        for option, value in remote.options:
+            lines.append(f"export {env_name(prefix + '_' + option.upper(), 'remote option')}={word(str(value))}")
+        for option, secret in remote.secret_options:
+            name = env_name(prefix + "_" + option.upper(), "remote option")
+            lines.append(f'export {name}="${{{env_name(secret, "secret")}-}}"')
+    return lines

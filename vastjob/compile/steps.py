@@ -1,0 +1,214 @@
+"""Step kinds: each lowers one section of a job spec into steps of the graph (bash lines plus scheduling)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from vastjob.compile.quote import env_name, path, word, words
+from vastjob.compile.sources import source_kind
+from vastjob.spec.model import JobSpec
+
+# Network steps fail transiently; these are retried by default.
+NETWORK_RETRIES = 3
+GPU_CHECK_TIMEOUT_S = 120
+APT_TIMEOUT_S = 1800
+CLONE_TIMEOUT_S = 1800
+PIP_TIMEOUT_S = 3600
+DATA_TIMEOUT_S = 4 * 3600
+
+
+@dataclass(frozen=True)
+class Step:
+    """One node of the graph. `body` is bash that only calls runtime functions with quoted words, except
+    for command fields (`vj_sh`). `salt` is more content that changes the hash (the env a command sees)."""
+
+    id: str
+    kind: str
+    body: tuple[str, ...]
+    needs: tuple[str, ...] = ()
+    retries: int = 0
+    timeout_s: int | None = None
+    resumable: bool = True
+    summary: str = ""
+    salt: tuple[str, ...] = ()
+    spec_path: str = "$"
+
+
+@dataclass
+class Lowering:
+    """What the kinds share while lowering one job: the pin, and the steps made so far."""
+
+    job: JobSpec
+    commit: str | None
+    steps: list[Step] = field(default_factory=list)
+
+    def has(self, step_id: str) -> bool:
+        """Whether a step with this id exists already."""
+        return any(s.id == step_id for s in self.steps)
+
+    def present(self, ids: Sequence[str]) -> tuple[str, ...]:
+        """The ids among `ids` that exist, in order."""
+        return tuple(i for i in ids if self.has(i))
+
+    def env_salt(self) -> tuple[str, ...]:
+        """The job's env as hash content for steps that run commands."""
+        return tuple(f"{k}={v}" for k, v in self.job.env)
+
+
+class StepKind(Protocol):
+    """One kind of step: turns its part of the spec into zero or more steps."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """The steps this kind adds, given the steps made before it."""
+        ...
+
+
+class GpuCheck:
+    """`gpu-check`: first, never retried, never skipped: a bad host must fail before anything is paid for."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """nvidia-smi must list offer.gpu.count GPUs with min_vram_gb each (1 GB = 1000 MiB, as offers count)."""
+        gpu = low.job.offer.gpu
+        mib = int(round((gpu.min_vram_gb or 0) * 1000))
+        return [Step("gpu-check", "gpu-check", (f"vj_gpu_check {gpu.count} {mib}",), timeout_s=GPU_CHECK_TIMEOUT_S,
+                     resumable=False, summary=f"{gpu.count} GPU(s) with >= {mib} MiB", spec_path="$.offer.gpu")]
+
+
+def _dataset_fetches(low: Lowering) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    out = []
+    for ds in low.job.datasets:
+        fetch = source_kind(ds, low.job).fetch(ds, low.job)
+        out.append((ds.name, fetch.apt, fetch.pip))
+    return out
+
+
+def _in_base(p: str, job: JobSpec) -> bool:
+    """Whether a dataset path lands in the base folder (the repo), so its step must wait for the clone."""
+    base = job.base_dir.rstrip("/") + "/"
+    return not p.startswith("/") or p.startswith(base) or p.rstrip("/") + "/" == base
+
+
+def _unique(items: Sequence[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+class Apt:
+    """`apt`: the spec's packages plus those dataset sources need, each installed only when missing."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """One step, or none when nothing is asked for."""
+        pkgs = _unique([*low.job.setup.apt, *(p for _, apt, _ in _dataset_fetches(low) for p in apt)])
+        if not pkgs:
+            return []
+        return [Step("apt", "apt", (f"vj_apt {words(pkgs)}",), needs=("gpu-check",), retries=NETWORK_RETRIES,
+                     timeout_s=APT_TIMEOUT_S, summary=" ".join(pkgs), spec_path="$.setup.apt")]
+
+
+class Clone:
+    """`clone`: the pinned commit (from apply or repo.commit) or else the ref, fetched and checked out."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """One step when the job has a repo."""
+        repo = low.job.repo
+        if repo is None:
+            return []
+        commit = low.commit or repo.commit or ""
+        token = (f"vj_token {env_name(repo.token_secret, 'token_secret')}",) if repo.token_secret else ()
+        needs = ("gpu-check", *(("apt",) if "git" in low.job.setup.apt else ()))
+        line = f"vj_clone {word(repo.url)} {word(repo.ref)} {word(commit)} {path(repo.dir)}"
+        return [Step("clone", "clone", (*token, line), needs=needs, retries=NETWORK_RETRIES, timeout_s=CLONE_TIMEOUT_S,
+                     summary=f"{repo.url} @ {commit or repo.ref}", spec_path="$.repo")]
+
+
+class Pip:
+    """`pip`: one `python3 -m pip install` per entry, in the repo folder; then packages sources need."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """One step, or none when nothing is asked for."""
+        entries = [*low.job.setup.pip]
+        entries += [(p,) for p in _unique([p for _, _, pip in _dataset_fetches(low) for p in pip])]
+        if not entries:
+            return []
+        body = tuple(f"vj_pip {words(args)}" for args in entries)
+        return [Step("pip", "pip", body, needs=("gpu-check", *low.present(["apt", "clone"])),
+                     retries=NETWORK_RETRIES, timeout_s=PIP_TIMEOUT_S,
+                     summary="; ".join(" ".join(a) for a in entries), spec_path="$.setup.pip")]
+
+
+class Data:
+    """`data:<name>`: one per dataset; it waits for the clone only when it writes inside the repo."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """One step per dataset, with the source kind's bash, then the links."""
+        steps = []
+        for ds in low.job.datasets:
+            fetch = source_kind(ds, low.job).fetch(ds, low.job)
+            needs = ["gpu-check"]
+            if any(_in_base(p, low.job) for p in (ds.dest, *(link for link, _ in ds.links))):
+                needs += low.present(["clone"])
+            needs += low.present(["apt"] if fetch.apt else []) + low.present(["pip"] if fetch.pip else [])
+            links = tuple(f"vj_link {path(link)} {word(target)}" for link, target in ds.links)
+            steps.append(Step(f"data:{ds.name}", "data", fetch.lines + links, needs=tuple(needs),
+                              retries=ds.retries, timeout_s=ds.timeout_s or DATA_TIMEOUT_S,
+                              summary=f"{ds.source} -> {ds.dest}", spec_path=f"$.datasets.{ds.name}"))
+        return steps
+
+
+class Setup:
+    """`setup`: the spec's setup commands, after everything is installed."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """One step when there are commands."""
+        commands = low.job.setup.commands
+        if not commands:
+            return []
+        return [Step("setup", "setup", tuple(f"vj_sh {word(c)}" for c in commands),
+                     needs=("gpu-check", *low.present(["apt", "clone", "pip"])), salt=low.env_salt(),
+                     summary=f"{len(commands)} command(s)", spec_path="$.setup.commands")]
+
+
+class UserSteps:
+    """The spec's own steps; one without `needs` waits for setup (or whatever installs come before it)."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """One step each, needs as written."""
+        default = low.present(["setup"]) or low.present(["apt", "clone", "pip"]) or ("gpu-check",)
+        return [Step(s.id, "user", (f"vj_sh {word(s.run)}",), needs=s.needs or default, retries=s.retries,
+                     timeout_s=s.timeout_s, salt=low.env_salt(), summary=s.run.splitlines()[0] if s.run else "",
+                     spec_path=f"$.steps[{n}]") for n, s in enumerate(low.job.steps)]
+
+
+class Run:
+    """`run`: last, after every step nothing else waits for; the watchdog bounds it, not a step timeout."""
+
+    def lower(self, low: Lowering) -> list[Step]:
+        """The one training step."""
+        needed = {n for s in low.steps for n in s.needs}
+        sinks = tuple(s.id for s in low.steps if s.id not in needed)
+        run = low.job.run
+        return [Step("run", "run", (f"vj_sh {word(run.command)}",), needs=sinks, retries=run.retries,
+                     salt=low.env_salt(), summary=run.command.splitlines()[0] if run.command else "",
+                     spec_path="$.run")]
+
+
+# The kinds in lowering order: each may wait on the steps made before it.
+STEP_KINDS: dict[str, StepKind] = {
+    "gpu-check": GpuCheck(),
+    "apt": Apt(),
+    "clone": Clone(),
+    "pip": Pip(),
+    "data": Data(),
+    "setup": Setup(),
+    "user": UserSteps(),
+    "run": Run(),
+}
+
+
+def lower(job: JobSpec, commit: str | None = None) -> list[Step]:
+    """Every step of a job, in lowering order (not yet checked for unknown needs or cycles)."""
+    low = Lowering(job, commit)
+    for kind in STEP_KINDS.values():
+        low.steps.extend(kind.lower(low))
+    return low.steps

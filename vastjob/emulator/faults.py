@@ -1,0 +1,133 @@
+"""Fault knobs: the ways the real service misbehaves, switched on at start or through `/_emulator/faults`."""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+ROUTES = ("search", "create", "list", "show", "manage", "destroy", "logs")
+RATE_LIMIT_BODIES = ("text", "detail", "error")
+FAIL_STATUSES = ("exited", "offline", "unknown")
+
+
+@dataclass
+class Faults:
+    """What to break. Counters count down as faults fire; `route` limits the per-request faults."""
+
+    rate_limit: int = 0  # the next N requests answer 429
+    rate_limit_body: str = "cycle"  # text | detail | error | cycle (rotates through the three real forms)
+    search_quota: bool = False  # every search answers 429 search_quota_exceeded with X-RateLimit-Reset
+    server_errors: int = 0  # the next N requests answer server_error_status
+    server_error_status: int = 500
+    vanish: int = 0  # the next N creates find their offer gone (404, or 410 with cancel_unavail)
+    lose_create: int = 0  # the next N creates succeed but the connection closes without an answer
+    fail_instances: int = 0  # the next N instances reach fail_status instead of running
+    fail_status: str = "exited"  # exited | offline | unknown
+    delay: float = 0.0  # seconds added before each answer
+    route: str = ""  # comma-separated routes (search, create, list, show, manage, destroy, logs); empty = all
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    _rotation: int = field(default=0, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValueError for a value outside what the knobs understand."""
+        if self.rate_limit_body not in (*RATE_LIMIT_BODIES, "cycle"):
+            body = self.rate_limit_body
+            raise ValueError(f"rate_limit_body must be text, detail, error or cycle, not {body!r}")
+        if self.fail_status not in FAIL_STATUSES:
+            raise ValueError(f"fail_status must be exited, offline or unknown, not {self.fail_status!r}")
+        if not 500 <= self.server_error_status <= 599:
+            raise ValueError(f"server_error_status must be 5xx, got {self.server_error_status}")
+        unknown = [r for r in self.routes() if r not in ROUTES]
+        if unknown:
+            raise ValueError(f"unknown route {unknown[0]!r}; routes are {', '.join(ROUTES)}")
+        for name in ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+
+    def routes(self) -> list[str]:
+        """The routes the per-request faults apply to (empty: every route)."""
+        return [r.strip() for r in self.route.split(",") if r.strip()]
+
+    def applies(self, route: str) -> bool:
+        """Whether per-request faults (429, 5xx, delay) apply to this route."""
+        routes = self.routes()
+        return not routes or route in routes
+
+    def update(self, values: Mapping[str, Any]) -> None:
+        """Set knobs from a mapping (JSON or parsed CLI text), type-checked against the defaults."""
+        known = {f.name: f for f in dataclasses.fields(self) if not f.name.startswith("_")}
+        changes: dict[str, Any] = {}
+        for name, value in values.items():
+            if name not in known:
+                raise ValueError(f"unknown fault {name!r}; known: {', '.join(known)}")
+            changes[name] = _convert(name, type(getattr(Faults(), name)), value)
+        with self._lock:
+            before = {n: getattr(self, n) for n in changes}
+            for name, value in changes.items():
+                setattr(self, name, value)
+            try:
+                self.validate()
+            except ValueError:
+                for name, value in before.items():
+                    setattr(self, name, value)
+                raise
+
+    def as_dict(self) -> dict[str, Any]:
+        """The knobs as JSON-ready values."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+
+    def take(self, name: str) -> bool:
+        """Consume one unit of a counter; True when the fault fires now."""
+        with self._lock:
+            left = getattr(self, name)
+            if left <= 0:
+                return False
+            setattr(self, name, left - 1)
+            return True
+
+    def next_rate_limit_body(self) -> str:
+        """The 429 body form to send next."""
+        with self._lock:
+            if self.rate_limit_body != "cycle":
+                return self.rate_limit_body
+            form = RATE_LIMIT_BODIES[self._rotation % len(RATE_LIMIT_BODIES)]
+            self._rotation += 1
+            return form
+
+
+def _convert(name: str, kind: type, value: Any) -> Any:
+    if kind is bool:
+        if isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                raise ValueError(f"{name} must be true or false, got {value!r}")
+            return value.lower() in ("true", "1", "yes", "on")
+        return bool(value)
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a {kind.__name__}, got {value!r}") from None
+
+
+def parse_faults(text: str) -> dict[str, str]:
+    """`name=value,name=value` (the CLI form) as a mapping; route lists use `+`, as in route=search+create."""
+    values: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"expected name=value, got {item!r}")
+        values[name.strip()] = value.strip().replace("+", ",") if name.strip() == "route" else value.strip()
+    return values
+
+
+def next_utc_midnight(now: float | None = None) -> int:
+    """Epoch seconds of the next UTC midnight, when the real daily search quota resets."""
+    tm = time.gmtime(time.time() if now is None else now)
+    return calendar.timegm((tm.tm_year, tm.tm_mon, tm.tm_mday, 0, 0, 0)) + 86_400

@@ -1,0 +1,137 @@
+"""An emulated container: a sandbox folder standing in for `/`, with shims on PATH and the onstart process."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+
+SHIMS = ("nvidia-smi", "apt-get", "dpkg-query")
+STATE_DIR = ".emulator"  # emulator bookkeeping inside the sandbox (shim records, GPU list, container log)
+
+
+class Container:
+    """The sandbox folder of one instance and the onstart process group running in it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.log_path = root / STATE_DIR / "container.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self, gpus: Sequence[tuple[str, int]], driver: str) -> None:
+        """Create the folder, install the shims and describe the GPUs the shims report."""
+        state = self.root / STATE_DIR
+        for folder in (self.root / "bin", self.root / "root", state):
+            folder.mkdir(parents=True, exist_ok=True)
+        for name in SHIMS:
+            target = self.root / "bin" / name
+            source = resources.files("vastjob.emulator").joinpath("shims", name)
+            target.write_bytes(source.read_bytes())
+            target.chmod(0o755)
+        lines = "".join(f"NVIDIA {name}, {mib}\n" for name, mib in gpus)
+        (state / "gpus.csv").write_text(lines, encoding="utf-8")
+        (state / "driver").write_text(driver + "\n", encoding="utf-8")
+
+    def start(self, onstart: str, env: Mapping[str, str]) -> None:
+        """Run onstart with bash as a new process group, as the container's start does each time."""
+        script = self.root / "root" / "onstart.sh"
+        script.write_text(onstart, encoding="utf-8")
+        with self._lock:
+            self._kill_locked()
+            with self.log_path.open("ab") as log:
+                stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+                log.write(f"--- container started {stamp}\n".encode())
+                log.flush()
+                self._proc = subprocess.Popen(
+                    ["bash", str(script)], cwd=self.root, env=dict(env), stdin=subprocess.DEVNULL,
+                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                )
+
+    @property
+    def pid(self) -> int | None:
+        """The onstart process id (also its process group id), or None before the first start."""
+        return self._proc.pid if self._proc else None
+
+    def is_alive(self) -> bool:
+        """Whether any process of the onstart group is still running."""
+        with self._lock:
+            return self._proc is not None and _group_alive(self._proc)
+
+    def kill(self, delay: float = 0.0) -> None:
+        """Kill the whole onstart process group, as a container stop does to everything in it.
+
+        With a delay the kill happens later, in the background, so that a request the container itself
+        made (a self-stop through the API) still gets its answer, as on the real service.
+        """
+        with self._lock:
+            proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        if delay > 0:
+            timer = threading.Timer(delay, _kill_group, [proc])
+            timer.daemon = True
+            timer.start()
+        else:
+            _kill_group(proc)
+
+    def _kill_locked(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None:
+            _kill_group(proc)
+
+    def tail(self, lines: int | None) -> str:
+        """The last `lines` lines of the container's output (all of it when None)."""
+        try:
+            text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return ""
+        if lines is None:
+            return text
+        kept = text.splitlines(keepends=True)[-lines:] if lines > 0 else []
+        return "".join(kept)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    # SIGKILL like Docker's stop after its grace period: the script gets no chance to run its traps,
+    # which is what happens to processes in a real container that is stopped or destroyed.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 2.0
+    while _group_alive(proc) and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    proc.poll()  # reap the leader so a finished one does not linger as a zombie in the group
+    try:
+        os.killpg(proc.pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return proc.returncode is None or _has_live_members(proc.pid)
+
+
+def _has_live_members(pgid: int) -> bool:
+    # killpg(0) also succeeds for zombies; look at /proc where it exists to tell them apart.
+    proc_dir = Path("/proc")
+    if not proc_dir.is_dir():
+        return True
+    for entry in proc_dir.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False

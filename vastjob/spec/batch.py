@@ -1,0 +1,78 @@
+"""Checking many specs at once: files, folders and globs; `_` bases through the jobs extending them."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from vastjob.errors import Problem
+from vastjob.spec.load import Checked, Reader, check_file
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def is_base(path: str) -> bool:
+    """A base spec's file name starts with `_`: it need not be a whole job on its own."""
+    return os.path.basename(path).startswith("_")
+
+
+@dataclass
+class Batch:
+    """The outcome of checking many specs: each job's result, bases checked alone, and every problem."""
+
+    checked: list[Checked] = field(default_factory=list)
+    bases_through_jobs: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """No problem anywhere."""
+        return not self.problems
+
+
+def expand(paths: Sequence[str]) -> tuple[list[str], list[str], list[Problem]]:
+    """Named files (bases too), files found in folders and globs (bases apart), and what matched nothing."""
+    named: list[str] = []
+    found_bases: list[str] = []
+    problems: list[Problem] = []
+    for arg in paths:
+        if os.path.isdir(arg):
+            matches = sorted(os.path.join(arg, n) for n in os.listdir(arg) if n.endswith(SPEC_SUFFIXES))
+        elif os.path.exists(arg):
+            named.append(arg)
+            continue
+        elif glob.has_magic(arg):
+            matches = sorted(m for m in glob.glob(arg, recursive=True) if os.path.isfile(m))
+        else:
+            problems.append(Problem(arg, 0, 0, "$", "no such file or folder"))
+            continue
+        if not matches:
+            problems.append(Problem(arg, 0, 0, "$", "no .yaml or .yml spec found here"))
+        for match in matches:
+            (found_bases if is_base(match) else named).append(match)
+    return list(dict.fromkeys(named)), list(dict.fromkeys(found_bases)), problems
+
+
+def check_paths(paths: Sequence[str], overrides: Sequence[str] = (), *, fast: bool = True) -> Batch:
+    """Check every spec named; a base found in a folder or glob is checked alone only if no job extends it."""
+    jobs, bases, problems = expand(paths)
+    reader = Reader(fast=fast)
+    batch = Batch()
+    extended: set[str] = set()
+    for path in jobs:
+        result = check_file(path, overrides, reader=reader)
+        batch.checked.append(result)
+        extended.update(result.parents)
+        problems.extend(result.problems)
+    for path in bases:
+        if os.path.realpath(path) in extended:
+            batch.bases_through_jobs.append(path)
+            continue
+        result = check_file(path, overrides, base=True, reader=reader)
+        batch.checked.append(result)
+        problems.extend(result.problems)
+    # A parent shared by many jobs reports its own YAML problems once, not once per job.
+    batch.problems = list(dict.fromkeys(problems))
+    return batch

@@ -1,0 +1,187 @@
+"""Reading YAML into a positioned `Node` tree, with YAML 1.2 core scalars and duplicate keys as problems.
+
+Two parsers, one result: libyaml (through PyYAML's C binding) composes the node tree fast, and ruamel.yaml is
+the reference parser, used whenever libyaml is missing or refuses the text, so a syntax error is always
+reported the same way. Scalars are resolved here rather than by either library, which is what keeps the two
+paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a string).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from vastjob.errors import Problem
+from vastjob.spec.nodes import Node, Origin, Path, Scalar, json_path, to_data
+
+_TAG = "tag:yaml.org,2002:"
+# Tags a library puts on nodes by itself, or that only restate a core type: they carry no intent of their own.
+_IGNORED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
+
+# Line breaks in YAML 1.1 only: libyaml would count lines differently, so such text goes to ruamel.yaml alone.
+_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_OCT = re.compile(r"^0o[0-7]+$")
+_HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(nan|NaN|NAN)$")
+
+
+def resolve_plain(text: str) -> Scalar:
+    """The value of an unquoted scalar under YAML 1.2's core schema."""
+    if text in ("", "~", "null", "Null", "NULL"):
+        return None
+    if text in ("true", "True", "TRUE"):
+        return True
+    if text in ("false", "False", "FALSE"):
+        return False
+    if _INT.match(text):
+        return int(text)
+    if _OCT.match(text):
+        return int(text[2:], 8)
+    if _HEX.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if _NAN.match(text):
+        return float("nan")
+    return text
+
+
+class _Builder:
+    """Turns either library's composed nodes into `Node`s, collecting problems instead of stopping."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.pending: list[tuple[Origin, Path, str]] = []
+        self._done: dict[
+            int, Node
+        ] = {}  # an alias shares its anchor's node: built once, also bounds "billion laughs"
+        self._open: set[int] = set()
+
+    def origin(self, ynode: Any) -> Origin:
+        mark = ynode.start_mark
+        return Origin(self.file, mark.line + 1, mark.column + 1)
+
+    def problem(self, ynode: Any, path: Path, message: str) -> None:
+        self.pending.append((self.origin(ynode), path, message))
+
+    def problems(self, root: Node) -> list[Problem]:
+        """The problems found, their paths named against the finished document."""
+        data = to_data(root)
+        return [Problem(self.file, o.line, o.col, json_path(p, data), m) for o, p, m in self.pending]
+
+    def build(self, ynode: Any, path: Path) -> Node:
+        key = id(ynode)
+        if key in self._done:
+            return self._done[key]
+        if key in self._open:
+            self.problem(ynode, path, "a YAML alias refers to a value that contains it")
+            return Node(None, self.origin(ynode))
+        self._open.add(key)
+        node = self._build(ynode, path)
+        self._open.discard(key)
+        self._done[key] = node
+        return node
+
+    def _build(self, ynode: Any, path: Path) -> Node:
+        tag = str(ynode.tag)
+        if tag not in _IGNORED_TAGS and not tag.startswith("tag:yaml.org,2002:") and tag != "!":
+            self.problem(ynode, path, f"YAML tag {tag} is not supported; quote the value instead")
+        kind = type(ynode).__name__
+        if kind == "ScalarNode":
+            text: str = ynode.value
+            if ynode.style:  # quoted or block: always a string
+                return Node(text, self.origin(ynode))
+            value = resolve_plain(text)
+            return Node(value, self.origin(ynode), None if isinstance(value, str) else text)
+        if kind == "SequenceNode":
+            return Node(
+                [self.build(item, (*path, i)) for i, item in enumerate(ynode.value)], self.origin(ynode)
+            )
+        return self._mapping(ynode, path)
+
+    def _mapping(self, ynode: Any, path: Path) -> Node:
+        items: dict[str, Node] = {}
+        keys: dict[str, Origin] = {}
+        for knode, vnode in ynode.value:
+            if type(knode).__name__ != "ScalarNode":
+                self.problem(knode, path, "a key must be a plain text, not a list or a mapping")
+                continue
+            name: str = knode.value
+            if str(knode.tag) == _TAG + "merge" or (name == "<<" and not knode.style):
+                self.problem(knode, path, "YAML merge keys (<<) are not supported; use extends")
+                continue
+            child_path = (*path, name)
+            if name in keys:
+                first = keys[name]
+                self.problem(
+                    knode, child_path, f"duplicate key {name!r} (first written at {first.line}:{first.col})"
+                )
+                continue
+            keys[name] = self.origin(knode)
+            value = self.build(vnode, child_path)
+            if value.value is None and value.text == "":
+                # An empty value has no text to point at, and the parsers place it differently: use its key.
+                value = Node(None, keys[name], "")
+            items[name] = value
+        return Node(items, self.origin(ynode), keys=keys)
+
+
+def _compose_fast(text: str) -> Any:
+    import yaml
+
+    return yaml.compose(text, Loader=yaml.CSafeLoader)
+
+
+def _compose_reference(text: str) -> Any:
+    from ruamel.yaml import YAML
+
+    return YAML(typ="safe", pure=True).compose(text)
+
+
+def _syntax_problem(file: str, err: Exception) -> Problem:
+    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
+    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+    context = getattr(err, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    return Problem(file, line, col, "$", message)
+
+
+def read_yaml(text: str, file: str, *, fast: bool = True) -> tuple[Node | None, list[Problem]]:
+    """Parse one YAML document; None and the problems when it is not YAML at all."""
+    ynode: Any = None
+    parsed = False
+    if fast and not _YAML11_BREAKS.search(text):
+        try:
+            ynode = _compose_fast(text)
+            parsed = True
+        except Exception:  # any refusal is settled by the reference parser below, which reports it
+            parsed = False
+    if not parsed:
+        from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+        try:
+            ynode = _compose_reference(text)
+        except MarkedYAMLError as err:
+            return None, [_syntax_problem(file, err)]
+        except YAMLError as err:  # errors without a position, such as a bad encoding
+            return None, [Problem(file, 0, 0, "$", f"YAML error: {err}")]
+    if ynode is None:
+        return None, [Problem(file, 1, 1, "$", "the file is empty; a job spec is a YAML mapping")]
+    builder = _Builder(file)
+    node = builder.build(ynode, ())
+    return node, builder.problems(node)
+
+
+def has_fast_parser() -> bool:
+    """Whether libyaml is available (otherwise every file goes through ruamel.yaml)."""
+    try:
+        import yaml
+    except ImportError:
+        return False
+    return bool(getattr(yaml, "__with_libyaml__", False))

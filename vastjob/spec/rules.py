@@ -1,0 +1,221 @@
+"""What the schema cannot say: cross-references between fields, step graph checks, durations, GPU memory."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from vastjob.spec.model import parse_duration
+from vastjob.spec.nodes import Path, describe
+
+BUILTIN_STEPS = ("gpu-check", "apt", "clone", "pip", "setup", "run")
+URL_SCHEMES = ("https", "hf", "wandb")
+_SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+# Memory per GPU in GB of the models people rent most, to catch a VRAM floor no named GPU can meet.
+GPU_VRAM_GB: dict[str, float] = {
+    "H200 NVL": 141,
+    "H200": 141,
+    "H100 SXM": 80,
+    "H100 NVL": 94,
+    "H100 PCIE": 80,
+    "A100 SXM4": 80,
+    "A100 PCIE": 80,
+    "A100X": 80,
+    "L40S": 48,
+    "L40": 48,
+    "RTX 6000Ada": 48,
+    "A6000": 48,
+    "A40": 48,
+    "RTX 5090": 32,
+    "RTX 4090": 24,
+    "RTX 3090": 24,
+    "RTX 4080": 16,
+    "A10": 24,
+    "L4": 24,
+    "Tesla T4": 16,
+    "Tesla V100": 32,
+    "B200": 180,
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule's verdict on one place of the document; `at_key` points at the key rather than its value."""
+
+    path: Path
+    message: str
+    at_key: bool = False
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _names(doc: dict[str, Any]) -> Iterator[Finding]:
+    secrets = [s for s in _list(doc.get("secrets")) if isinstance(s, str)]
+    for name in _dict(doc.get("env")):
+        if name in secrets:
+            yield Finding(
+                ("env", name),
+                f"{name!r} is both a plain variable and a secret; keep it in one place",
+                at_key=True,
+            )
+    repo = _dict(doc.get("repo"))
+    token = repo.get("token_secret")
+    if isinstance(token, str) and _SHELL_NAME.match(token) and token not in secrets:
+        yield Finding(
+            ("repo", "token_secret"), f"{token!r} is not listed in secrets{_suggest(token, secrets)}"
+        )
+    for rname, remote in _dict(doc.get("remotes")).items():
+        for option, secret in _dict(_dict(remote).get("secrets")).items():
+            if isinstance(secret, str) and _SHELL_NAME.match(secret) and secret not in secrets:
+                yield Finding(
+                    ("remotes", rname, "secrets", option),
+                    f"{secret!r} is not listed in secrets{_suggest(secret, secrets)}",
+                )
+
+
+def _sources(doc: dict[str, Any]) -> Iterator[Finding]:
+    remotes = list(_dict(doc.get("remotes")))
+    for name, dataset in _dict(doc.get("datasets")).items():
+        source = _dict(dataset).get("source")
+        if not isinstance(source, str) or not source:
+            continue
+        path = ("datasets", name, "source")
+        scheme = _SCHEME.match(source)
+        if scheme:
+            if scheme.group(1) not in URL_SCHEMES:
+                yield Finding(
+                    path,
+                    f"{scheme.group(1)}:// sources are not supported (use https://, hf://, "
+                    "wandb:// or an rclone remote)",
+                )
+            continue
+        remote, sep, _ = source.partition(":")
+        if not sep:
+            yield Finding(
+                path, f"{describe(source)} names no remote; write remote:path, https://, hf:// or wandb://"
+            )
+        elif remote not in remotes:
+            hint = _suggest(remote, remotes) or (
+                f"; add it under remotes (known: {', '.join(remotes)})"
+                if remotes
+                else "; add it under remotes"
+            )
+            yield Finding(path, f"remote {remote!r} is not defined{hint}")
+
+
+def _durations(doc: dict[str, Any]) -> Iterator[Finding]:
+    places: list[tuple[Path, Any]] = [(("run", "max_runtime"), _dict(doc.get("run")).get("max_runtime"))]
+    places += [
+        (("datasets", n, "timeout"), _dict(d).get("timeout")) for n, d in _dict(doc.get("datasets")).items()
+    ]
+    places += [
+        (("steps", i, "timeout"), _dict(s).get("timeout")) for i, s in enumerate(_list(doc.get("steps")))
+    ]
+    for path, value in places:
+        if isinstance(value, str):
+            try:
+                seconds = parse_duration(value)
+            except ValueError:
+                continue  # the schema's pattern reports it
+            if seconds == 0:
+                yield Finding(path, f"{describe(value)} is zero; a duration must be longer than that")
+
+
+def _steps(doc: dict[str, Any]) -> Iterator[Finding]:
+    datasets = [f"data:{n}" for n in _dict(doc.get("datasets"))]
+    seen: dict[str, int] = {}
+    graph: dict[str, list[str]] = {}
+    index_of: dict[str, int] = {}
+    for i, step in enumerate(_list(doc.get("steps"))):
+        sid = _dict(step).get("id")
+        if not isinstance(sid, str):
+            continue
+        if sid in BUILTIN_STEPS or sid.startswith("data:"):
+            yield Finding(("steps", i, "id"), f"{sid!r} is the id of a built-in step; choose another")
+        elif sid in seen:
+            yield Finding(("steps", i, "id"), f"step id {sid!r} is already used by step {seen[sid] + 1}")
+        else:
+            seen[sid] = i
+    known = [*seen, *BUILTIN_STEPS[:-1], *datasets]
+    for i, step in enumerate(_list(doc.get("steps"))):
+        sid = _dict(step).get("id")
+        needs = [n for n in _list(_dict(step).get("needs")) if isinstance(n, str)]
+        for j, need in enumerate(_list(_dict(step).get("needs"))):
+            if not isinstance(need, str):
+                continue
+            if need == "run":
+                yield Finding(
+                    ("steps", i, "needs", j), "a step cannot need 'run': run comes after every step"
+                )
+            elif need not in known:
+                yield Finding(("steps", i, "needs", j), f"unknown step {need!r}{_suggest(need, known)}")
+        if isinstance(sid, str) and seen.get(sid) == i:
+            graph[sid] = [n for n in needs if n in seen]
+            index_of[sid] = i
+    yield from _cycles(graph, index_of)
+
+
+def _cycles(graph: dict[str, list[str]], index_of: dict[str, int]) -> Iterator[Finding]:
+    state: dict[str, int] = {}  # 1 on the current path, 2 finished
+    stack: list[str] = []
+    found: set[frozenset[str]] = set()
+
+    def visit(node: str) -> Iterator[Finding]:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph.get(node, []):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt) :]
+                if frozenset(cycle) not in found:
+                    found.add(frozenset(cycle))
+                    first = min(cycle, key=lambda s: index_of[s])
+                    k = cycle.index(first)
+                    ordered = [*cycle[k:], *cycle[:k], first]
+                    yield Finding(
+                        ("steps", index_of[first], "needs"),
+                        "steps need each other in a cycle: " + " -> ".join(ordered),
+                    )
+            elif nxt not in state:
+                yield from visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for node in graph:
+        if node not in state:
+            yield from visit(node)
+
+
+def _gpu(doc: dict[str, Any]) -> Iterator[Finding]:
+    gpu = _dict(_dict(doc.get("offer")).get("gpu"))
+    names = [n for n in _list(gpu.get("names")) if isinstance(n, str)]
+    floor = gpu.get("min_vram_gb")
+    if not names or not isinstance(floor, int | float) or isinstance(floor, bool):
+        return
+    sizes = [GPU_VRAM_GB.get(n) for n in names]
+    if all(size is not None for size in sizes) and all(size < floor for size in sizes if size is not None):
+        have = ", ".join(f"{n} has {GPU_VRAM_GB[n]:g} GB" for n in names)
+        yield Finding(("offer", "gpu", "min_vram_gb"), f"no GPU named can meet {floor:g} GB ({have})")
+
+
+RULES = (_names, _sources, _durations, _steps, _gpu)
+
+
+def check_rules(doc: dict[str, Any]) -> list[Finding]:
+    """Every rule's findings on a document that may also have schema errors (wrong types are skipped here)."""
+    return [finding for rule in RULES for finding in rule(doc)]

@@ -1,0 +1,92 @@
+"""The job schema as data: loaded once from the package, compiled once, and read for where strings belong."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+DURATION_PATTERN = "^(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$"
+
+
+@cache
+def schema_text() -> str:
+    """The schema file's text, as shipped in the package."""
+    return resources.files("vastjob").joinpath("schemas/job.schema.json").read_text(encoding="utf-8")
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The job schema (JSON Schema 2020-12). Callers must not change it."""
+    data: dict[str, Any] = json.loads(schema_text())
+    return data
+
+
+@cache
+def validator(base: bool = False) -> Any:
+    """A compiled validator, reused for every file; `base` drops the required top-level keys for `_` specs.
+
+    The schema requires them only of a file without `extends`, so that editors accept partial specs; the
+    loader checks the merged document, which has no `extends` left, so for a job they are always required.
+    """
+    from jsonschema import Draft202012Validator
+
+    schema = load_schema()
+    if base:
+        schema = copy.deepcopy(schema)
+        for key in ("if", "then", "else"):
+            schema.pop(key, None)
+    return Draft202012Validator(schema)
+
+
+@dataclass
+class StringSlots:
+    """Where the schema wants a string: unquoted numbers written there keep the text as written."""
+
+    here: bool = False
+    props: dict[str, StringSlots] = field(default_factory=dict)
+    extra: StringSlots | None = None  # additionalProperties
+    items: StringSlots | None = None
+
+    def at(self, key: str | int) -> StringSlots | None:
+        """The slots below one map key or list index."""
+        if isinstance(key, int):
+            return self.items
+        return self.props.get(key, self.extra)
+
+
+def _slots(schema: Any, defs: dict[str, Any], seen: dict[str, StringSlots]) -> StringSlots:
+    if not isinstance(schema, dict):
+        return StringSlots()
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.removeprefix("#/$defs/")
+        if name not in seen:
+            seen[name] = StringSlots()  # a placeholder first, so a recursive definition ends
+            target = _slots(defs[name], defs, seen)
+            seen[name].__dict__.update(target.__dict__)
+        return seen[name]
+    out = StringSlots(here=schema.get("type") == "string")
+    for name, sub in schema.get("properties", {}).items():
+        out.props[name] = _slots(sub, defs, seen)
+    if isinstance(schema.get("additionalProperties"), dict):
+        out.extra = _slots(schema["additionalProperties"], defs, seen)
+    if isinstance(schema.get("items"), dict):
+        out.items = _slots(schema["items"], defs, seen)
+    return out
+
+
+@cache
+def string_slots() -> StringSlots:
+    """The tree of places where the schema accepts only strings."""
+    schema = load_schema()
+    return _slots(schema, schema.get("$defs", {}), {})
+
+
+def field_names(schema_at: dict[str, Any]) -> list[str]:
+    """The property names a (sub)schema allows, for did-you-mean."""
+    props = schema_at.get("properties", {})
+    return list(props) if isinstance(props, dict) else []

@@ -1,0 +1,175 @@
+"""Checking a resolved document: YAML's surprises, the schema, then the rules; every problem, located."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator
+from typing import Any
+
+from vastjob.errors import Problem
+from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, walk
+from vastjob.spec.rules import Finding, check_rules
+from vastjob.spec.schema import DURATION_PATTERN, StringSlots, load_schema, string_slots, validator
+
+_PATTERN_HELP = {
+    "^[A-Za-z_][A-Za-z0-9_]*$": "is not a shell variable name (letters, digits and _, no leading digit)",
+    "^[a-z0-9][a-z0-9-]*$": "is not a valid name (lower-case letters, digits and -, not starting with -)",
+    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "is not a valid dataset name (letters, digits, ., - and _)",
+    "^[a-z][a-z0-9_]*$": "is not a valid name (lower-case letters, digits and _, starting with a letter)",
+    DURATION_PATTERN: "is not a duration such as 90s, 30m, 12h or 1h30m",
+    "^/": "is not an absolute path (it must start with /)",
+    "^[0-9a-f]{64}$": "is not a SHA-256 (64 lower-case hex digits)",
+    "^[0-9a-f]{7,40}$": "is not a commit id (7 to 40 lower-case hex digits)",
+    "^[A-Z]{2}$": "is not a two-letter country code such as US",
+    "^[0-9]+(\\.[0-9]+)?$": 'is not a version such as "12.4"',
+    "^[a-z0-9][a-z0-9+.-]*$": "is not a Debian package name",
+    "^[a-z0-9]+$": "is not an rclone backend name such as b2 or s3",
+}
+_TYPE_NAMES = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "object": "a mapping",
+    "array": "a list",
+    "null": "null",
+}
+_YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+
+
+def coerce(node: Node, slots: StringSlots | None, path: Path, out: list[Finding]) -> Any:
+    """Plain data, where an unquoted number in a string field becomes its text as written.
+
+    `true`/`false`/null there are refused instead: bash would see a different text from what was meant.
+    """
+    if isinstance(node.value, dict):
+        return {k: coerce(v, slots.at(k) if slots else None, (*path, k), out) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [coerce(v, slots.at(i) if slots else None, (*path, i), out) for i, v in enumerate(node.value)]
+    if slots is None or not slots.here or isinstance(node.value, str) or node.text is None:
+        return node.value
+    if not node.text:
+        out.append(Finding(path, 'an empty value is YAML\'s null, not text; write "" for an empty text'))
+    elif isinstance(node.value, bool) or node.value is None:
+        what = "a YAML boolean" if node.value is not None else "YAML's null"
+        quoted = f'"{node.text}"'
+        out.append(Finding(path, f"{node.text} is {what}, not text; write {quoted} (quoted) to mean text"))
+    return node.text
+
+
+def _misspelt(name: str, inst: dict[str, Any], known: Any) -> bool:
+    """Whether an unknown key looks like `name`: then it is reported once, as that key with a did-you-mean."""
+    unknown = [k for k in inst if k not in known]
+    return bool(difflib.get_close_matches(name, unknown, n=1, cutoff=0.6))
+
+
+def _error_findings(err: Any, doc: Any) -> Iterator[Finding]:
+    """One schema error as findings, with messages for people rather than for schema authors."""
+    path: Path = tuple(err.absolute_path)
+    kind, value, inst = err.validator, err.validator_value, err.instance
+    in_key = "propertyNames" in err.absolute_schema_path
+    if in_key:
+        path = (*path, inst)
+    if kind in ("anyOf", "oneOf") and err.context:
+        from jsonschema.exceptions import best_match
+
+        best = best_match(err.context)
+        others = len(err.context) - 1
+        more = f" ({others} other error{'s' if others != 1 else ''} in the alternatives)" if others else ""
+        yield from (Finding(f.path, f.message + more, f.at_key) for f in _error_findings(best, doc))
+    elif kind == "additionalProperties" and isinstance(inst, dict):
+        allowed = list(err.schema.get("properties", {}))
+        for extra in inst:
+            if extra in allowed:
+                continue
+            close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
+            yield Finding((*path, extra), f"unknown key {extra!r}{hint}", at_key=True)
+    elif kind == "required" and isinstance(inst, dict):
+        known = err.schema.get("properties") or (load_schema()["properties"] if not path else {})
+        for name in value:
+            if name not in inst and not _misspelt(name, inst, known):
+                yield Finding(path, f"missing required key {name!r}", at_key=True)
+    elif kind == "type":
+        types = [value] if isinstance(value, str) else list(value)
+        expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
+        if err.schema.get("pattern") == DURATION_PATTERN:
+            yield Finding(path, f"{describe(inst)} {_PATTERN_HELP[DURATION_PATTERN]}")
+            return
+        hint = ""
+        if "boolean" in types and isinstance(inst, str) and inst in _YAML11_BOOLS:
+            hint = " (YAML 1.2 reads yes/no/on/off as text; write true or false)"
+        yield Finding(path, f"expected {expected}, got {describe(inst)}{hint}")
+    elif kind == "pattern":
+        help_text = _PATTERN_HELP.get(value, f"does not match {value}")
+        yield Finding(path, f"{'key ' if in_key else ''}{describe(inst)} {help_text}", at_key=in_key)
+    elif kind == "enum":
+        choices = [str(c) for c in value]
+        close = (
+            difflib.get_close_matches(str(inst), choices, n=1, cutoff=0.6) if isinstance(inst, str) else []
+        )
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        yield Finding(path, f"{describe(inst)} is not one of {', '.join(choices)}{hint}")
+    elif kind == "const":
+        yield Finding(path, f"must be {describe(value)}, got {describe(inst)}")
+    elif kind == "uniqueItems" and isinstance(inst, list):
+        dup = next((x for i, x in enumerate(inst) if x in inst[:i]), None)
+        yield Finding(path, f"{describe(dup)} is listed more than once")
+    elif kind == "maxLength":
+        yield Finding(path, f"{describe(inst)} is longer than {value} characters")
+    elif kind == "minLength":
+        yield Finding(path, "must not be empty")
+    else:
+        yield Finding(path, err.message)
+
+
+def _locate(root: Node, finding: Finding, file: str, extends_at: Origin | None) -> Problem:
+    node, key_origin = walk(root, finding.path)
+    origin = key_origin if finding.at_key and key_origin is not None else node.origin
+    message = finding.message
+    if origin.via_set is not None:
+        return Problem(file, 0, 0, "", f"{message} (from --set {origin.via_set})")
+    if origin.file != file and extends_at is not None:
+        message += f" (from {origin.file}:{origin.line}:{origin.col})"
+        origin = extends_at
+    return Problem(origin.file, origin.line, origin.col, "", message)
+
+
+def check_document(
+    root: Node,
+    file: str,
+    extends_at: Origin | None,
+    *,
+    base: bool = False,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """The plain document and every problem in it, in source order."""
+    findings: list[Finding] = []
+    doc = coerce(root, string_slots(), (), findings)
+    if not isinstance(doc, dict):
+        return {}, [
+            Problem(
+                file,
+                root.origin.line,
+                root.origin.col,
+                "$",
+                f"a job spec is a YAML mapping, not {describe(doc)}",
+            )
+        ]
+    for err in validator(base).iter_errors(doc):
+        findings.extend(_error_findings(err, doc))
+    # `name` is required of a job but not of a base, which the one schema cannot tell apart.
+    if not base and "name" not in doc and not _misspelt("name", doc, load_schema()["properties"]):
+        findings.append(Finding((), "missing required key 'name'", at_key=True))
+    findings.extend(check_rules(doc))
+    problems = []
+    for finding in dict.fromkeys(findings):
+        located = _locate(root, finding, file, extends_at)
+        problems.append(
+            Problem(located.file, located.line, located.col, json_path(finding.path, doc), located.message)
+        )
+    return doc, sort_problems(problems, file)
+
+
+def sort_problems(problems: list[Problem], file: str) -> list[Problem]:
+    """Source order: the spec's own file first, then by line, column and path."""
+    return sorted(problems, key=lambda p: (p.file != file, p.file, p.line, p.col, p.path, p.message))

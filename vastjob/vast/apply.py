@@ -1,0 +1,281 @@
+"""`vastjob apply`: rent an instance for a job, in DESIGN.md's order, so that money is only spent on purpose.
+
+1. compile (an oversized bootstrap fails here) and read secrets: no network yet;
+2. find instances labelled for the job: the same spec hash is "up to date", another needs `--replace`;
+3. pin the repo's branch, search, rank, show the plan, ask (`--dry-run` stops here);
+4. create with `cancel_unavail`; a gone offer moves to the next; a lost answer is checked by label first;
+5. re-read the price and destroy an instance over the cap at once;
+6. with `--wait`, follow to `running`, replacing an instance that reaches exited/unknown/offline.
+With `--replace` the new instance is created first and the old ones destroyed after: should anything go wrong
+on the way, the old instance (and whatever it holds) is still there, at the price of a short overlap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from vastjob.errors import ApiError, UserError
+from vastjob.spec.model import JobSpec
+from vastjob.vast import labels
+from vastjob.vast.client import AnswerLost, VastClient
+from vastjob.vast.pin import Runner, resolve_commit, run_git
+from vastjob.vast.plan import Plan
+from vastjob.vast.query import Candidate, build_query, select
+from vastjob.vast.secrets import Secrets, read_secrets
+
+DEAD_STATES = frozenset({"exited", "unknown", "offline"})
+# Stands in for a pinned commit while checking the bootstrap's size before anything is resolved.
+_PLACEHOLDER_SHA = "5f0c3d9a81b27e4c6d3a90f1e28b74c5a6d90e13"
+
+
+class PriceCapError(ApiError):
+    """An instance came back priced over the job's cap (it has been destroyed)."""
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """The flags of `vastjob apply` and the patience of its waits."""
+
+    yes: bool = False
+    dry_run: bool = False
+    replace: bool = False
+    wait: bool = False
+    pin: bool = True
+    wait_timeout_s: float = 1800.0
+    poll_s: float = 5.0
+    max_replacements: int = 3
+    create_attempts: int = 6
+
+
+@dataclass
+class ApplyResult:
+    """What apply did: `up_to_date`, `dry_run`, `declined` or `created` (then the instance and its state)."""
+
+    action: str
+    label: str
+    instance_id: int | None = None
+    state: str | None = None
+    plan: Plan | None = None
+    existing: list[dict[str, Any]] = field(default_factory=list)
+    replaced: list[int] = field(default_factory=list)
+    discarded: list[int] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready summary (secret names only, never values)."""
+        return {
+            "action": self.action,
+            "label": self.label,
+            "instance_id": self.instance_id,
+            "state": self.state,
+            "existing": [_brief(i) for i in self.existing],
+            "replaced": self.replaced,
+            "discarded": self.discarded,
+            "plan": self.plan.to_json() if self.plan else None,
+        }
+
+
+@dataclass
+class Applier:
+    """One apply run; the client factory, git runner, output and clock are passed in."""
+
+    job: JobSpec
+    connect: Callable[[], VastClient]
+    options: ApplyOptions = ApplyOptions()
+    environ: Mapping[str, str] | None = None
+    runner: Runner = run_git
+    say: Callable[[str], None] = lambda _msg: None
+    confirm: Callable[[Plan], bool] = lambda _plan: False
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def run(self) -> ApplyResult:
+        """Apply the job; raises a VastjobError for every refusal or failure."""
+        from vastjob.compile import render_bootstrap
+
+        job, opts = self.job, self.options
+        needs_pin = job.repo is not None and opts.pin and not job.repo.commit
+        render_bootstrap(job, commit=_PLACEHOLDER_SHA if needs_pin else None)  # size check, no network yet
+        secrets = read_secrets(job, self.environ)
+
+        with self.connect() as client:
+            existing = labels.of_job(client.list_instances(), job.name)
+            same = [i for i in existing if i.get("label") == job.label]
+            if same:
+                inst = same[-1]
+                return ApplyResult(
+                    "up_to_date", job.label, _id(inst), inst.get("actual_status"), existing=existing
+                )
+            if existing and not opts.replace:
+                ids = ", ".join(str(_id(i)) for i in existing)
+                raise UserError(
+                    f"job {job.name} already runs from a different spec (instance {ids}, label "
+                    f"{existing[0].get('label')}); pass --replace to create the new instance and "
+                    "then destroy the old"
+                )
+            commit = None
+            if needs_pin and job.repo is not None:
+                token = secrets.values.get(job.repo.token_secret or "")
+                commit = resolve_commit(job.repo, token=token, runner=self.runner)
+                self.say(f"pinned {job.repo.ref} to {commit[:12]}")
+            bootstrap = render_bootstrap(job, commit=commit)
+
+            offers = client.search_offers(build_query(job.offer, job.instance.disk_gb))
+            candidates = select(offers, job.offer, job.instance.disk_gb)
+            plan = Plan(job, candidates, searched=len(offers), commit=commit, secrets=secrets)
+            if not candidates:
+                raise UserError(
+                    f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
+                    f"({len(offers)} found by the search, none passed the region and price filters)"
+                )
+            if opts.dry_run:
+                return ApplyResult("dry_run", job.label, plan=plan, existing=existing)
+            if not opts.yes and not self.confirm(plan):
+                return ApplyResult("declined", job.label, plan=plan, existing=existing)
+
+            result = self._launch(client, candidates, bootstrap, secrets, plan)
+            result.existing = existing
+            for old in existing:
+                client.destroy_instance(_id(old))
+                result.replaced.append(_id(old))
+                self.say(f"destroyed instance {_id(old)} of the previous spec ({old.get('label')})")
+            return result
+
+    # -- create, check, wait ---------------------------------------------------------------------------
+
+    def _launch(
+        self, client: VastClient, candidates: list[Candidate], bootstrap: str, secrets: Secrets, plan: Plan
+    ) -> ApplyResult:
+        queue = list(candidates)
+        discarded: list[int] = []
+        while queue:
+            cand = queue.pop(0)
+            body = create_body(self.job, cand, bootstrap, secrets, client.base_url)
+            instance_id = self._create(client, cand, body)
+            if instance_id is None:
+                continue  # the offer is gone: next one
+            self._check_price(client, instance_id)
+            self.say(
+                f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
+                f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.job.label}"
+            )
+            if not self.options.wait:
+                return ApplyResult(
+                    "created", self.job.label, instance_id, "created", plan=plan, discarded=discarded
+                )
+            state = self._wait(client, instance_id)
+            if state not in DEAD_STATES:
+                return ApplyResult(
+                    "created", self.job.label, instance_id, state, plan=plan, discarded=discarded
+                )
+            client.destroy_instance(instance_id)
+            discarded.append(instance_id)
+            self.say(f"instance {instance_id} reached {state}: destroyed it")
+            if len(discarded) > self.options.max_replacements:
+                raise ApiError(
+                    f"gave up after {len(discarded)} instances never reached running "
+                    f"({', '.join(map(str, discarded))}, all destroyed)",
+                    error="never_running",
+                )
+        raise ApiError(
+            f"every matching offer for job {self.job.name} was gone or failed before it ran",
+            error="no_such_ask",
+        )
+
+    def _create(self, client: VastClient, cand: Candidate, body: Mapping[str, Any]) -> int | None:
+        """The new instance's id, or None when the offer is gone; never leaves two instances behind."""
+        before = {_id(i) for i in client.list_instances({"label": {"eq": self.job.label}})}
+        for attempt in range(self.options.create_attempts):
+            if attempt:
+                client.backoff(attempt - 1)
+            try:
+                return client.create_instance(cand.offer.id, body)
+            except AnswerLost:
+                self.say(f"the answer to the create on offer {cand.offer.id} was lost; checking by label")
+            except ApiError as err:
+                if err.status in (404, 410) or err.error == "no_such_ask":
+                    self.say(f"offer {cand.offer.id} is gone ({err.status} {err.error}); trying the next")
+                    return None
+                if err.status == 429:
+                    continue  # refused before doing anything: safe to send again
+                if err.status is None or err.status < 500:
+                    raise
+            # After a 5xx or a lost answer the create may have happened: look before sending it again.
+            found = [
+                i
+                for i in client.list_instances({"label": {"eq": self.job.label}})
+                if i.get("label") == self.job.label and _id(i) not in before
+            ]
+            if found:
+                return _id(found[0])
+        raise ApiError(
+            f"create on offer {cand.offer.id} failed {self.options.create_attempts} times",
+            error="create_failed",
+        )
+
+    def _check_price(self, client: VastClient, instance_id: int) -> None:
+        inst = client.show_instance(instance_id)
+        cap = self.job.offer.max_price_per_hour
+        dph = float(inst.get("dph_total") or 0.0) if inst else 0.0
+        if dph > cap + 1e-6:
+            client.destroy_instance(instance_id)
+            raise PriceCapError(
+                f"instance {instance_id} came back at ${dph:.4f}/h, over the cap of "
+                f"${cap:.2f}/h: destroyed it",
+                error="price_over_cap",
+            )
+
+    def _wait(self, client: VastClient, instance_id: int) -> str:
+        """Follow an instance until running, dead, stopped or gone; the last state seen."""
+        deadline = self.clock() + self.options.wait_timeout_s
+        last: str | None = "?"
+        while True:
+            inst = client.show_instance(instance_id)
+            state = None if inst is None else inst.get("actual_status")
+            if inst is None:
+                self.say(f"instance {instance_id} is gone (finished and destroyed itself, or destroyed)")
+                return "destroyed"
+            if state != last:
+                self.say(
+                    f"instance {instance_id}: {state or 'provisioning'}"
+                    + (f" ({inst['status_msg']})" if inst.get("status_msg") else "")
+                )
+                last = state
+            if state in ("running", "stopped") or state in DEAD_STATES:
+                return str(state)
+            if self.clock() > deadline:
+                raise ApiError(
+                    f"instance {instance_id} did not reach running within "
+                    f"{self.options.wait_timeout_s:.0f}s (last state {state or 'provisioning'}); "
+                    f"it is still there: see `vastjob status`, or `vastjob destroy`",
+                    error="timeout",
+                )
+            self.sleep(self.options.poll_s)
+
+
+def create_body(
+    job: JobSpec, cand: Candidate, bootstrap: str, secrets: Secrets, base_url: str
+) -> dict[str, Any]:
+    """The create request: secrets only in `env`, beside the API base URL the script calls back to."""
+    return {
+        "client_id": "me",
+        "image": job.instance.image,
+        "disk": job.instance.disk_gb,
+        "label": job.label,
+        "onstart": bootstrap,
+        "env": {**secrets.values, "VASTJOB_API_URL": base_url},
+        "price": cand.bid,
+        "runtype": "ssh",
+        "cancel_unavail": True,
+        "image_login": None,
+    }
+
+
+def _id(inst: Mapping[str, Any]) -> int:
+    return int(inst.get("id") or 0)
+
+
+def _brief(inst: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: inst.get(k) for k in ("id", "label", "actual_status", "dph_total")}

@@ -1,0 +1,288 @@
+"""A small typed client for the parts of the Vast.ai REST API that vastjob uses.
+
+The key travels only in the `Authorization` header, never in a URL, and is scrubbed from every error text.
+Idempotent calls retry 429, 5xx and connection errors with exponential backoff and full jitter; a create is
+sent once, and the caller decides what a lost answer means (see `vastjob.vast.apply`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from vastjob.errors import ApiError, UserError
+
+DEFAULT_URL = "https://console.vast.ai"
+_PAGE = 25  # the v1 list's largest page
+
+
+def resolve_api_key(
+    explicit: str | None = None, environ: Mapping[str, str] | None = None, home: Path | None = None
+) -> str:
+    """The key from `--api-key`, else `VAST_API_KEY`, else the official CLI's key files."""
+    env = os.environ if environ is None else environ
+    if explicit:
+        return explicit.strip()
+    if env.get("VAST_API_KEY"):
+        return env["VAST_API_KEY"].strip()
+    home = Path(env.get("HOME", str(Path.home()))) if home is None else home
+    config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
+    for path in (config / "vastai" / "vast_api_key", home / ".vast_api_key"):
+        if path.is_file():
+            key = path.read_text(encoding="utf-8").strip()
+            if key:
+                return key
+    raise UserError(
+        "no Vast API key: pass --api-key, set VAST_API_KEY, or write it to ~/.config/vastai/vast_api_key"
+    )
+
+
+def resolve_base_url(environ: Mapping[str, str] | None = None) -> str:
+    """The API base URL from `VAST_URL`, else the public console."""
+    env = os.environ if environ is None else environ
+    return (env.get("VAST_URL") or DEFAULT_URL).rstrip("/")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently idempotent calls are retried."""
+
+    attempts: int = 6
+    base_delay: float = 1.0
+    max_delay: float = 30.0
+
+
+class AnswerLost(ApiError):
+    """A request was sent but its answer never came: it may or may not have taken effect."""
+
+
+class VastClient:
+    """The Vast API over httpx; pass `sleep`, `rng` or `transport` to make tests fast and deterministic."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
+        transport: httpx.BaseTransport | None = None,
+        log_poll_delay: float = 1.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._key = api_key
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._rng = rng
+        self._log_poll_delay = log_poll_delay
+        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+
+    def __enter__(self) -> VastClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    # -- the endpoints ---------------------------------------------------------------------------------
+
+    def search_offers(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """Offers matching a query in the API's own units (`POST /api/v0/bundles/`)."""
+        body = self._call("POST", "/api/v0/bundles/", json_body=dict(query))
+        return list(body.get("offers") or [])
+
+    def create_instance(self, offer_id: int, body: Mapping[str, Any]) -> int:
+        """Rent an offer once (no retry); returns the new instance id. A lost answer raises `AnswerLost`."""
+        answer = self._call("PUT", f"/api/v0/asks/{int(offer_id)}/", json_body=dict(body), idempotent=False)
+        contract = answer.get("new_contract")
+        if not isinstance(contract, int):
+            raise ApiError(
+                f"create on offer {offer_id} answered without an instance id",
+                error=_str(answer.get("error")),
+                msg=self._scrub(_str(answer.get("msg"))),
+            )
+        return contract
+
+    def list_instances(self, select_filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every instance of the account matching the filters, following the v1 list's pages."""
+        found: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            params = {
+                "select_filters": json.dumps(dict(select_filters or {})),
+                "order_by": json.dumps([{"col": "id", "dir": "asc"}]),
+                "limit": str(_PAGE),
+            }
+            if token:
+                params["after_token"] = token
+            body = self._call("GET", "/api/v1/instances/", params=params)
+            found.extend(body.get("instances") or [])
+            token = body.get("next_token")
+            if not token:
+                return found
+
+    def show_instance(self, instance_id: int) -> dict[str, Any] | None:
+        """One instance, or None once it is destroyed."""
+        body = self._call("GET", f"/api/v0/instances/{int(instance_id)}/", params={"owner": "me"})
+        inst = body.get("instances")
+        return inst if isinstance(inst, dict) else None
+
+    def set_state(self, instance_id: int, state: str) -> None:
+        """Stop (`stopped`) or start (`running`) an instance."""
+        self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"state": state})
+
+    def set_label(self, instance_id: int, label: str) -> None:
+        """Relabel an instance."""
+        self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"label": label})
+
+    def destroy_instance(self, instance_id: int) -> None:
+        """Destroy an instance, ending all its charges; destroying a gone one is not an error."""
+        try:
+            self._call("DELETE", f"/api/v0/instances/{int(instance_id)}/", json_body={})
+        except ApiError as err:
+            if err.status != 404:
+                raise
+
+    def instance_logs(self, instance_id: int, tail: int = 100, *, polls: int = 30) -> str:
+        """The last `tail` lines of an instance's output: ask for an upload, then fetch its URL."""
+        body = self._call(
+            "PUT", f"/api/v0/instances/request_logs/{int(instance_id)}/", json_body={"tail": str(tail)}
+        )
+        url = body.get("result_url")
+        if not isinstance(url, str) or not url:
+            raise ApiError(
+                f"logs of instance {instance_id}: no result_url in the answer",
+                msg=self._scrub(_str(body.get("msg"))),
+            )
+        for _ in range(max(polls, 1)):
+            try:
+                # The upload URL is not the API: it gets no Authorization header.
+                resp = self._http.get(url)
+            except httpx.TransportError:
+                resp = None
+            if resp is not None and resp.status_code == 200:
+                return resp.text
+            self._sleep(self._log_poll_delay)
+        raise ApiError(f"logs of instance {instance_id} were not ready after {polls} tries")
+
+    # -- plumbing --------------------------------------------------------------------------------------
+
+    def backoff(self, attempt: int) -> float:
+        """Sleep before retry number `attempt` (0-based): exponential, capped, with full jitter."""
+        ceiling = min(self.retry.max_delay, self.retry.base_delay * (2**attempt))
+        delay = float(ceiling * (0.5 + self._rng() / 2))
+        self._sleep(delay)
+        return delay
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        idempotent: bool = True,
+    ) -> dict[str, Any]:
+        attempts = self.retry.attempts if idempotent else 1
+        last: ApiError | None = None
+        for attempt in range(attempts):
+            if attempt:
+                self.backoff(attempt - 1)
+            try:
+                resp = self._http.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json_body,
+                    headers={"Authorization": f"Bearer {self._key}"},
+                )
+            except httpx.TransportError as exc:
+                kind = type(exc).__name__
+                if not idempotent:
+                    raise AnswerLost(
+                        f"{method} {path}: the answer was lost ({kind})", error="answer_lost", msg=kind
+                    ) from None
+                last = ApiError(
+                    f"{method} {path}: could not reach {self.base_url} ({kind})", error="connection", msg=kind
+                )
+                continue
+            if resp.status_code < 400:
+                return _json_object(resp)
+            last = self._error(method, path, resp)
+            if (
+                not (resp.status_code == 429 or resp.status_code >= 500)
+                or last.error == "search_quota_exceeded"
+            ):
+                raise last
+        assert last is not None
+        if idempotent and attempts > 1:
+            raise ApiError(
+                f"{last} (gave up after {attempts} tries)", status=last.status, error=last.error, msg=last.msg
+            )
+        raise last
+
+    def _error(self, method: str, path: str, resp: httpx.Response) -> ApiError:
+        error, msg = _error_fields(resp)
+        msg = self._scrub(msg)
+        if resp.status_code == 429 and error == "search_quota_exceeded":
+            reset = _reset_text(resp.headers.get("X-RateLimit-Reset"))
+            msg = f"{msg or 'daily search quota exceeded'}; {reset}"
+        text = f"Vast API {method} {path} failed: {resp.status_code}"
+        text += "".join(f" {part}" for part in (error, msg) if part)
+        return ApiError(text, status=resp.status_code, error=error, msg=msg)
+
+    def _scrub(self, text: str | None) -> str | None:
+        if text is None or not self._key:
+            return text
+        return text.replace(self._key, "***")
+
+
+def _str(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _json_object(resp: httpx.Response) -> dict[str, Any]:
+    try:
+        data = resp.json()
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {"value": data}
+
+
+def _error_fields(resp: httpx.Response) -> tuple[str | None, str | None]:
+    """`error` and `msg` from the shapes Vast answers with: JSON error/msg, JSON detail, plain text."""
+    try:
+        data = resp.json()
+    except ValueError:
+        text = resp.text.strip()
+        return (("rate_limit_exceeded" if resp.status_code == 429 else None), text[:300] or None)
+    if not isinstance(data, dict):
+        return None, str(data)[:300]
+    error = _str(data.get("error"))
+    msg = _str(data.get("msg") or data.get("detail") or data.get("message"))
+    if error is None and resp.status_code == 429:
+        error = "rate_limit_exceeded"
+    return error, msg
+
+
+def _reset_text(header: str | None) -> str:
+    try:
+        reset = datetime.fromtimestamp(float(header or ""), tz=UTC)
+    except ValueError:
+        return "it resets within a day (no reset time given)"
+    left = max(0, int((reset - datetime.now(tz=UTC)).total_seconds()))
+    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {left // 3600}h{left % 3600 // 60:02d}m)"

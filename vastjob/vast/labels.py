@@ -1,0 +1,63 @@
+"""Instance labels `vastjob:<name>:<spec hash>`: how apply stays idempotent and how commands find a job."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from vastjob.errors import UserError
+
+PREFIX = "vastjob:"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+
+
+@dataclass(frozen=True)
+class Label:
+    """A parsed vastjob label."""
+
+    name: str
+    spec_hash: str
+
+    def __str__(self) -> str:
+        return f"{PREFIX}{self.name}:{self.spec_hash}"
+
+
+def make_label(name: str, spec_hash: str) -> str:
+    """The label for a job name and spec hash."""
+    return str(Label(name, spec_hash))
+
+
+def parse_label(label: str | None) -> Label | None:
+    """The job name and hash in a label, or None for a label vastjob did not write."""
+    if not label or not label.startswith(PREFIX):
+        return None
+    parts = label[len(PREFIX) :].split(":")
+    if len(parts) != 2 or not _NAME.match(parts[0]) or not parts[1]:
+        return None
+    return Label(parts[0], parts[1])
+
+
+def job_prefix(name: str) -> str:
+    """The label prefix shared by every instance of one job, whatever its spec hash."""
+    return f"{PREFIX}{name}:"
+
+
+def check_name(name: str) -> str:
+    """A job name as given on the command line, refused when it cannot be one."""
+    if not _NAME.match(name):
+        raise UserError(
+            f"{name!r} is neither a spec file nor a job name ([a-z0-9][a-z0-9-]*, at most 48 chars)"
+        )
+    return name
+
+
+def of_job(instances: Iterable[Mapping[str, Any]], name: str | None) -> list[dict[str, Any]]:
+    """The instances labelled for job `name` (every vastjob instance when name is None), oldest first."""
+    found = []
+    for inst in instances:
+        parsed = parse_label(inst.get("label"))
+        if parsed is not None and (name is None or parsed.name == name):
+            found.append(dict(inst))
+    return sorted(found, key=lambda i: int(i.get("id") or 0))
