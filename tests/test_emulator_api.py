@@ -54,18 +54,22 @@ def test_search_answers_offers(api: httpx.Client) -> None:
     assert not_json.status_code == 400
 
 
-def test_create_takes_the_offer_off_the_market_and_keeps_the_request(emu: Emulator, api: httpx.Client) -> None:
+def test_create_takes_the_offer_off_the_market_and_keeps_the_body(emu: Emulator, api: httpx.Client) -> None:
     offer = cheapest(api)
     result = create(api, offer["id"], label="vastjob:demo:abc", env={"A": "1", "B": "two words"},
                     onstart="echo hi", price=None)
-    assert result["success"] is True and isinstance(result["new_contract"], int) and result["instance_api_key"]
+    assert result["success"] is True and isinstance(result["new_contract"], int)
+    assert result["instance_api_key"]
     assert offer["id"] not in emu.market
-    assert offer["id"] not in [o["id"] for o in api.post("/api/v0/bundles/", json={"limit": 1000}).json()["offers"]]
-    shown = api.get(f"/api/v0/instances/{result['new_contract']}/", params={"owner": "me"}).json()["instances"]
+    listed = api.post("/api/v0/bundles/", json={"limit": 1000}).json()["offers"]
+    assert offer["id"] not in [o["id"] for o in listed]
+    path = f"/api/v0/instances/{result['new_contract']}/"
+    shown = api.get(path, params={"owner": "me"}).json()["instances"]
     assert shown["id"] == result["new_contract"]
     assert shown["label"] == "vastjob:demo:abc"
     assert shown["extra_env"] == [["A", "1"], ["B", "two words"]]
-    assert shown["onstart"] == "echo hi" and shown["image_uuid"] == "python:3.11" and shown["disk_space"] == 20
+    assert shown["onstart"] == "echo hi" and shown["image_uuid"] == "python:3.11"
+    assert shown["disk_space"] == 20
     assert shown["actual_status"] is None and shown["intended_status"] == "running"
     assert shown["gpu_name"] == offer["gpu_name"] and shown["num_gpus"] == offer["num_gpus"]
     assert shown["dph_total"] == pytest.approx(offer["dph_base"] + offer["storage_cost"] * 20 / 730, abs=1e-5)
@@ -78,7 +82,8 @@ def test_create_takes_the_offer_off_the_market_and_keeps_the_request(emu: Emulat
 
 def test_a_bid_create_bills_the_bid(api: httpx.Client) -> None:
     offer = cheapest(api, type="bid")
-    low = api.put(f"/api/v0/asks/{offer['id']}/", json={"image": "x", "disk": 10, "price": offer["min_bid"] / 2})
+    body = {"image": "x", "disk": 10, "price": offer["min_bid"] / 2}
+    low = api.put(f"/api/v0/asks/{offer['id']}/", json=body)
     assert low.status_code == 400 and low.json()["error"] == "invalid_price"
     bid = round(offer["min_bid"] * 1.1, 4)
     instance_id = create(api, offer["id"], disk=10, price=bid)["new_contract"]
@@ -94,7 +99,8 @@ def test_a_bid_create_bills_the_bid(api: httpx.Client) -> None:
     ({"label": "x" * 1025}, "invalid_args"),
     ({"price": 500}, "invalid_price"),
 ])
-def test_create_refuses_invalid_bodies(emu: Emulator, api: httpx.Client, body: dict[str, Any], error: str) -> None:
+def test_create_refuses_invalid_bodies(emu: Emulator, api: httpx.Client, body: dict[str, Any],
+                                       error: str) -> None:
     offer = cheapest(api)
     answer = api.put(f"/api/v0/asks/{offer['id']}/", json={"image": "x", "disk": 10, **body})
     assert answer.status_code == 400 and answer.json()["error"] == error
@@ -165,7 +171,8 @@ def test_stop_start_relabel_and_destroy(emu: Emulator, api: httpx.Client) -> Non
 
 
 def test_logs_come_through_a_result_url_that_is_briefly_missing(emu: Emulator, api: httpx.Client) -> None:
-    instance_id = create(api, cheapest(api)["id"], onstart="for i in 1 2 3 4 5; do echo line $i; done")["new_contract"]
+    onstart = "for i in 1 2 3 4 5; do echo line $i; done"
+    instance_id = create(api, cheapest(api)["id"], onstart=onstart)["new_contract"]
     emu.advance(instance_id, "running")
     deadline = time.monotonic() + 10
     while "line 5" not in emu.instances[instance_id].container.tail(None) and time.monotonic() < deadline:
@@ -195,7 +202,7 @@ def test_user_auth(emu: Emulator) -> None:
         assert anonymous.patch("/api/v0/instances/").status_code in (404, 405, 501)
 
 
-def test_a_container_key_can_only_start_stop_or_destroy_its_own_instance(emu: Emulator, api: httpx.Client) -> None:
+def test_a_container_key_only_starts_stops_or_destroys_its_instance(emu: Emulator, api: httpx.Client) -> None:
     offers = api.post("/api/v0/bundles/", json={"limit": 2}).json()["offers"]
     mine = create(api, offers[0]["id"])
     other = create(api, offers[1]["id"])["new_contract"]

@@ -75,7 +75,8 @@ def test_server_errors_and_route_targeting(emu: Emulator, api: httpx.Client) -> 
 def test_offers_vanish_between_search_and_create(emu: Emulator, api: httpx.Client) -> None:
     offers = api.post("/api/v0/bundles/", json={"limit": 3}).json()["offers"]
     set_faults(emu, vanish=2)
-    gone = api.put(f"/api/v0/asks/{offers[0]['id']}/", json={"image": "x", "disk": 10, "cancel_unavail": True})
+    body = {"image": "x", "disk": 10, "cancel_unavail": True}
+    gone = api.put(f"/api/v0/asks/{offers[0]['id']}/", json=body)
     assert gone.status_code == 410
     assert gone.json() | {"msg": ""} == {"success": False, "error": "no_such_ask", "msg": "",
                                           "ask_id": offers[0]["id"]}
@@ -117,14 +118,11 @@ def test_instances_that_never_reach_running(tmp_path: Path, fail_status: str) ->
 def test_slow_answers(emu: Emulator, api: httpx.Client) -> None:
     set_faults(emu, delay=0.3, route="list")
     started = time.monotonic()
-    api.get("/api/v0/instances/")
-    slow = time.monotonic() - started
-    started = time.monotonic()
-    api.post("/api/v0/bundles/", json={"limit": 1})
-    fast = time.monotonic() - started
-    assert slow >= 0.3 > fast
+    assert api.get("/api/v0/instances/").status_code == 200
+    assert time.monotonic() - started >= 0.3
     with pytest.raises(httpx.ReadTimeout):
         api.get("/api/v0/instances/", timeout=0.1)
+    assert api.post("/api/v0/bundles/", json={"limit": 1}, timeout=5).status_code == 200
 
 
 def test_the_admin_endpoint_reads_and_refuses(emu: Emulator) -> None:

@@ -42,7 +42,8 @@ def api(emu: Emulator) -> Iterator[httpx.Client]:
 def rent(api: httpx.Client, onstart: str, num_gpus: int = 1, **body: Any) -> tuple[int, dict[str, Any]]:
     query = {"num_gpus": {"eq": num_gpus}, "order": [["dph_total", "asc"]], "limit": 1}
     offer = api.post("/api/v0/bundles/", json=query).json()["offers"][0]
-    answer = api.put(f"/api/v0/asks/{offer['id']}/", json={"image": "img", "disk": 10, "onstart": onstart, **body})
+    body = {"image": "img", "disk": 10, "onstart": onstart, **body}
+    answer = api.put(f"/api/v0/asks/{offer['id']}/", json=body)
     assert answer.status_code == 200, answer.text
     return int(answer.json()["new_contract"]), offer
 
@@ -90,7 +91,7 @@ EOF
 
 def test_onstart_runs_in_its_sandbox_with_the_container_environment(emu: Emulator, api: httpx.Client) -> None:
     env = {"GREETING": "hello there", "TRICKY": "a'b\"c $HOME `x`"}
-    instance_id, offer = rent(api, ENV_DUMP, num_gpus=2, env=env)
+    instance_id, _ = rent(api, ENV_DUMP, num_gpus=2, env=env)
     emu.advance(instance_id, "running")
     root = emu.sandbox / str(instance_id)
     assert wait_for(lambda: (root / "env.json").exists())
@@ -164,7 +165,8 @@ def test_stop_kills_the_process_group_and_start_reruns_onstart(emu: Emulator, ap
     assert "onstart running as" in emu.instances[instance_id].container.tail(None)
 
 
-SELF_STOP = """curl -s -X PUT -H "Authorization: Bearer $CONTAINER_API_KEY" -H 'Content-Type: application/json' \\
+SELF_STOP = """curl -s -X PUT -H "Authorization: Bearer $CONTAINER_API_KEY" \\
+  -H 'Content-Type: application/json' \\
   -d '{"state": "stopped"}' "$VASTJOB_API_URL/api/v0/instances/$CONTAINER_ID/" > "$VASTJOB_ROOT/answer.json"
 sleep 3
 echo survived > "$VASTJOB_ROOT/survived"
@@ -182,8 +184,8 @@ def test_an_instance_stops_itself_and_gets_the_answer_first(emu: Emulator, api: 
     assert not (root / "survived").exists()
 
 
-def test_billing_counts_gpu_time_while_running_and_disk_time_otherwise(emu: Emulator, api: httpx.Client) -> None:
-    instance_id, offer = rent(api, "true", num_gpus=2)
+def test_billing_counts_gpu_time_when_running_and_disk_time_always(emu: Emulator, api: httpx.Client) -> None:
+    instance_id, _ = rent(api, "true", num_gpus=2)
     emu.advance(instance_id, "running")
     time.sleep(0.15)
     running = emu.billing(instance_id)
@@ -211,6 +213,27 @@ def test_stopping_the_emulator_kills_running_onstarts(tmp_path: Path) -> None:
     emu.advance(instance_id, "running")
     root = tmp_path / str(instance_id)
     assert wait_for(lambda: beats(root) > 2)
+    emu.stop()
+    stopped_at = beats(root)
+    time.sleep(0.2)
+    assert beats(root) == stopped_at
+
+
+SELF_DESTROY = """curl -s -X DELETE -H "Authorization: Bearer $CONTAINER_API_KEY" \\
+  "$VASTJOB_API_URL/api/v0/instances/$CONTAINER_ID/" > "$VASTJOB_ROOT/answer.json"
+while :; do echo beat >> "$VASTJOB_ROOT/beats"; sleep 0.02; done
+"""
+
+
+def test_no_process_outlives_the_emulator_even_a_pending_self_destroy(tmp_path: Path) -> None:
+    emu = Emulator(n_offers=20, sandbox=tmp_path, api_key=KEY, auto_advance=False, kill_delay=60).start()
+    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+        instance_id, _ = rent(api, SELF_DESTROY)
+        emu.advance(instance_id, "running")
+        root = tmp_path / str(instance_id)
+        assert wait_for(lambda: beats(root) > 2)
+        assert json.loads((root / "answer.json").read_text())["success"] is True
+        assert emu.instances[instance_id].actual_status == "destroyed"
     emu.stop()
     stopped_at = beats(root)
     time.sleep(0.2)

@@ -64,8 +64,8 @@ def test_storage_is_folded_into_the_total_price() -> None:
     offer = next(o for o in OFFERS if o["verified"] and o["disk_space"] >= 200)
     query = {"id": {"eq": offer["id"]}, "allocated_storage": 200}
     found = search(OFFERS, query)[0]
-    assert found["dph_total"] == pytest.approx(offer["dph_base"] + offer["storage_cost"] * 200 / HOURS_PER_MONTH,
-                                               abs=1e-6)
+    disk_hour = offer["storage_cost"] * 200 / HOURS_PER_MONTH
+    assert found["dph_total"] == pytest.approx(offer["dph_base"] + disk_hour, abs=1e-6)
     assert found["dlperf_per_dphtotal"] == pytest.approx(offer["dlperf"] / found["dph_total"], rel=1e-3)
     too_big = search(OFFERS, {"id": {"eq": offer["id"]}, "allocated_storage": offer["disk_space"] + 1})
     assert too_big == []

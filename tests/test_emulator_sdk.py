@@ -1,4 +1,4 @@
-"""Conformance: the official `vastai` SDK drives the emulator and gets what it expects from the real service."""
+"""Conformance: the official `vastai` SDK drives the emulator and gets what the real service answers."""
 
 from __future__ import annotations
 

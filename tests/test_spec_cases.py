@@ -1,4 +1,4 @@
-"""Every folder under tests/cases is a spec case: valid ones resolve to a pinned document, invalid ones to pinned errors."""
+"""Spec cases as folders: valid ones resolve to a pinned document, invalid ones to pinned errors."""
 
 from __future__ import annotations
 

@@ -44,15 +44,24 @@ def test_three_problems_three_located_lines_exit_1_no_traceback(tmp_path: Path) 
     spec = tmp_path / "three.yaml"
     spec.write_text(THREE_PROBLEMS, encoding="utf-8")
     # A real process, as a user runs it: the console script's module, with the test's environment.
-    proc = subprocess.run([sys.executable, "-c", "from vastjob.cli import main; main()", "validate", "three.yaml"],
-                          cwd=tmp_path, capture_output=True, text=True, env=os.environ, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from vastjob.cli import main; main()", "validate", "three.yaml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=os.environ,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 3
     assert all(re.match(r"^three\.yaml:\d+:\d+: \$\.\S+: ", line) for line in lines)
-    assert [line.split(": ")[1] for line in lines] == ["$.offer.min_reliabilty", "$.offer.gpu.count",
-                                                       "$.run.max_runtime"]
+    assert [line.split(": ")[1] for line in lines] == [
+        "$.offer.min_reliabilty",
+        "$.offer.gpu.count",
+        "$.run.max_runtime",
+    ]
 
 
 def test_json_output_lists_the_same_problems(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,7 +71,9 @@ def test_json_output_lists_the_same_problems(tmp_path: Path, monkeypatch: pytest
     _, _, text = invoke("validate", "three.yaml")
     problems = json.loads(out)
     assert code == 1
-    assert [f"{p['file']}:{p['line']}:{p['col']}: {p['path']}: {p['message']}" for p in problems] == text.splitlines()
+    assert [
+        f"{p['file']}:{p['line']}:{p['col']}: {p['path']}: {p['message']}" for p in problems
+    ] == text.splitlines()
 
 
 def test_json_output_on_success(tmp_path: Path) -> None:
@@ -86,7 +97,10 @@ def test_folders_and_globs_check_bases_through_their_jobs(tmp_path: Path) -> Non
     (tmp_path / "b.yml").write_text("extends: _base.yaml\nname: b\n", encoding="utf-8")
     (tmp_path / "notes.txt").write_text("not a spec", encoding="utf-8")
     assert invoke("validate", str(tmp_path))[:2] == (0, "ok: 2 job specs valid (1 base spec checked)\n")
-    assert invoke("validate", str(tmp_path / "*.yaml"))[:2] == (0, "ok: 1 job spec valid (1 base spec checked)\n")
+    assert invoke("validate", str(tmp_path / "*.yaml"))[:2] == (
+        0,
+        "ok: 1 job spec valid (1 base spec checked)\n",
+    )
 
 
 def test_a_broken_base_is_reported_once_through_its_jobs(tmp_path: Path) -> None:
@@ -109,8 +123,10 @@ def test_a_base_no_job_extends_is_checked_alone(tmp_path: Path) -> None:
 def test_a_path_that_matches_nothing(tmp_path: Path) -> None:
     code, _, err = invoke("validate", str(tmp_path / "nope.yaml"), str(tmp_path / "*.yml"))
     assert code == 1
-    assert err.splitlines() == [f"{tmp_path / 'nope.yaml'}:0:0: $: no such file or folder",
-                                f"{tmp_path / '*.yml'}:0:0: $: no .yaml or .yml spec found here"]
+    assert err.splitlines() == [
+        f"{tmp_path / 'nope.yaml'}:0:0: $: no such file or folder",
+        f"{tmp_path / '*.yml'}:0:0: $: no .yaml or .yml spec found here",
+    ]
 
 
 def test_schema_prints_the_packaged_schema() -> None:

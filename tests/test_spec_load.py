@@ -38,7 +38,12 @@ def test_the_package_reexports_load_job() -> None:
 def test_the_launch_examples(job: str, stage: str, reset: str, config: str) -> None:
     spec = load_job(JOBS / f"{job}.yaml")
     env = dict(spec.env)
-    assert (spec.name, env["TRAIN_STAGE"], env["RESET_CACHE"], env["TRAIN_CONFIG"]) == (job, stage, reset, config)
+    assert (spec.name, env["TRAIN_STAGE"], env["RESET_CACHE"], env["TRAIN_CONFIG"]) == (
+        job,
+        stage,
+        reset,
+        config,
+    )
     assert spec.offer.gpu.names == ("H200 NVL",)
     assert spec.offer.gpu.min_vram_gb == 96
     assert spec.offer.max_price_per_hour == 2.5
@@ -66,7 +71,9 @@ def test_set_reproduces_the_resume_example() -> None:
 
 def test_set_values_are_yaml_scalars_that_keep_their_text(tmp_path: Path) -> None:
     path = write(tmp_path, "job.yaml", MINIMAL)
-    spec = load_job(path, ["env.X=1", "env.Y=0.10", "env.Z='a b'", "offer.gpu.count=2", "offer.regions=[US, CA]"])
+    spec = load_job(
+        path, ["env.X=1", "env.Y=0.10", "env.Z='a b'", "offer.gpu.count=2", "offer.regions=[US, CA]"]
+    )
     assert dict(spec.env) == {"X": "1", "Y": "0.10", "Z": "a b"}
     assert spec.offer.gpu.count == 2
     assert spec.offer.regions == ("US", "CA")
@@ -82,12 +89,21 @@ def test_a_bad_set_path_is_a_clear_error(tmp_path: Path) -> None:
     path = write(tmp_path, "job.yaml", MINIMAL)
     with pytest.raises(SpecError) as err:
         load_job(path, ["run.command.x=1"])
-    assert str(err.value) == f"{path}:0:0: $: --set run.command.x=1: $.run.command is \"go\", so it has no field 'x'"
+    assert (
+        str(err.value)
+        == f"{path}:0:0: $: --set run.command.x=1: $.run.command is \"go\", so it has no field 'x'"
+    )
 
 
 def test_extends_merges_maps_replaces_lists_and_null_removes(tmp_path: Path) -> None:
-    write(tmp_path, "_base.yaml", MINIMAL + "env: {A: '1', B: '2'}\nsetup: {apt: [git, curl], commands: [make]}\n")
-    child = write(tmp_path, "child.yaml", "extends: _base.yaml\nname: child\nenv: {B: ~, C: '3'}\nsetup: {apt: [jq]}\n")
+    write(
+        tmp_path,
+        "_base.yaml",
+        MINIMAL + "env: {A: '1', B: '2'}\nsetup: {apt: [git, curl], commands: [make]}\n",
+    )
+    child = write(
+        tmp_path, "child.yaml", "extends: _base.yaml\nname: child\nenv: {B: ~, C: '3'}\nsetup: {apt: [jq]}\n"
+    )
     spec = load_job(child)
     assert spec.name == "child"
     assert dict(spec.env) == {"A": "1", "C": "3"}
@@ -113,9 +129,8 @@ def test_an_inherited_problem_names_the_parent_line(tmp_path: Path, monkeypatch:
     write(tmp_path, "job.yaml", "# a comment\nextends: _base.yaml\nname: job\n")
     monkeypatch.chdir(tmp_path)
     problems = check_file("job.yaml").problems
-    assert [str(p) for p in problems] == [
-        'job.yaml:2:1: $.shutdown.on_failure: "explode" is not one of destroy, stop, keep (from _base.yaml:7:15)'
-    ]
+    message = '"explode" is not one of destroy, stop, keep (from _base.yaml:7:15)'
+    assert [str(p) for p in problems] == [f"job.yaml:2:1: $.shutdown.on_failure: {message}"]
 
 
 def test_a_base_need_not_be_a_whole_job(tmp_path: Path) -> None:
@@ -130,7 +145,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as err:
         load_job(path)
     lines = [f"{p.line}:{p.col}: {p.path}" for p in err.value.problems]
-    assert lines == ["2:1: $.nme", "6:7: $.env[\"1X\"]", "7:11: $.secrets[0]"]
+    assert lines == ["2:1: $.nme", '6:7: $.env["1X"]', "7:11: $.secrets[0]"]
 
 
 def test_a_shared_parent_is_read_once(tmp_path: Path) -> None:
@@ -142,7 +157,9 @@ def test_a_shared_parent_is_read_once(tmp_path: Path) -> None:
 
 
 def test_the_model_is_built_from_the_resolved_document(tmp_path: Path) -> None:
-    spec = load_job(write(tmp_path, "job.yaml", MINIMAL + "repo: {url: 'https://h/x/proj.git', ref: 2024-01-01}\n"))
+    spec = load_job(
+        write(tmp_path, "job.yaml", MINIMAL + "repo: {url: 'https://h/x/proj.git', ref: 2024-01-01}\n")
+    )
     assert isinstance(spec, JobSpec)
     assert spec.repo is not None and (spec.repo.ref, spec.repo.dir) == ("2024-01-01", "/workspace/proj")
     assert spec.source == str(tmp_path / "job.yaml")

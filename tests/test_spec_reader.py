@@ -13,9 +13,25 @@ from vastjob.spec.reader import has_fast_parser, read_yaml, resolve_plain
 
 
 def test_core_schema_scalars() -> None:
-    cases = {"1": 1, "-7": -7, "0o17": 15, "0x1F": 31, "1.5": 1.5, "1e10": 1e10, "true": True, "False": False,
-             "~": None, "": None, "null": None, "yes": "yes", "off": "off", "2024-01-01": "2024-01-01",
-             "1_000": "1_000", "12:30": "12:30", "0777": 777}
+    cases = {
+        "1": 1,
+        "-7": -7,
+        "0o17": 15,
+        "0x1F": 31,
+        "1.5": 1.5,
+        "1e10": 1e10,
+        "true": True,
+        "False": False,
+        "~": None,
+        "": None,
+        "null": None,
+        "yes": "yes",
+        "off": "off",
+        "2024-01-01": "2024-01-01",
+        "1_000": "1_000",
+        "12:30": "12:30",
+        "0777": 777,
+    }
     assert {text: resolve_plain(text) for text in cases} == cases
     assert math.isnan(float(resolve_plain(".nan") or 0))
 
@@ -59,11 +75,37 @@ def _shape(node: Node | None) -> object:
     return here, repr(node.value)
 
 
-SCALAR_TEXT = st.sampled_from(["yes", "no", "on", "1e10", "0o17", "0x1f", "1_000", "12:30", "2024-01-01", "~",
-                               "true", "1.50", ".inf", "-0", "+1", "a: b", "#x", "'q'", "", " x"])
+SCALAR_TEXT = st.sampled_from(
+    [
+        "yes",
+        "no",
+        "on",
+        "1e10",
+        "0o17",
+        "0x1f",
+        "1_000",
+        "12:30",
+        "2024-01-01",
+        "~",
+        "true",
+        "1.50",
+        ".inf",
+        "-0",
+        "+1",
+        "a: b",
+        "#x",
+        "'q'",
+        "",
+        " x",
+    ]
+)
 VALUES = st.recursive(
-    st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.none(), st.text(max_size=8), SCALAR_TEXT),
-    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    st.one_of(
+        st.integers(), st.floats(allow_nan=False), st.booleans(), st.none(), st.text(max_size=8), SCALAR_TEXT
+    ),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 

@@ -64,15 +64,27 @@ def test_example_jobs_point_editors_at_the_schema() -> None:
 def test_an_editor_validating_each_file_alone_accepts_the_examples() -> None:
     # check-jsonschema sees one file at a time, as an editor does: a spec that extends another is partial.
     files = sorted(str(p) for p in (ROOT / "jobs").glob("*.yaml"))
-    proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--schemafile",
-                           str(ROOT / "schemas" / "job.schema.json"), *files],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "check_jsonschema",
+            "--schemafile",
+            str(ROOT / "schemas" / "job.schema.json"),
+            *files,
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_the_schema_rejects_what_it_should_on_its_own() -> None:
     validator = Draft202012Validator(load_schema())
-    doc = json.loads('{"version": 1, "offer": {"max_price_per_hour": 0}, "instance": {"image": "x"},'
-                     ' "run": {"command": "go", "max_runtime": "soon"}, "oops": 1}')
+    doc = json.loads(
+        '{"version": 1, "offer": {"max_price_per_hour": 0}, "instance": {"image": "x"},'
+        ' "run": {"command": "go", "max_runtime": "soon"}, "oops": 1}'
+    )
     kinds = sorted(e.validator for e in validator.iter_errors(doc))
     assert kinds == ["additionalProperties", "exclusiveMinimum", "pattern"]

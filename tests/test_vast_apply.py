@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import secrets as pysecrets
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,7 @@ from vastjob.emulator import Emulator
 from vastjob.errors import ApiError, RenderError, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult, PriceCapError
+from vastjob.vast.client import RetryPolicy, VastClient
 from vastjob.vast.plan import Plan
 
 try:  # whether tests/ is a package decides how the helpers import
@@ -246,3 +250,43 @@ def test_wait_gives_up_after_the_replacement_budget(running_emu: Emulator, tmp_p
     with pytest.raises(ApiError, match="never reached running"):
         run()
     assert live(running_emu) == [] and len(running_emu.instances) == 2
+
+
+def test_a_create_slower_than_the_timeout_still_makes_one_instance(emu: Emulator, tmp_path: Path) -> None:
+    # Each create answers after 0.6 s and the client gives up at 0.2 s: every answer is lost, yet the
+    # first create lands, and the resends find the offer gone; the label check must find the instance.
+    emu.faults.update({"delay": 0.6, "route": "create"})
+    run = Run(emu, make_job(tmp_path))
+    run.applier.connect = lambda: VastClient(
+        emu.api_key, emu.url, timeout=0.2, retry=RetryPolicy(attempts=6, base_delay=0.1, max_delay=0.4)
+    )
+    result = run()
+    time.sleep(1.0)  # let every create still in flight land
+    (inst,) = live(emu)
+    assert result.instance_id == inst.id
+    assert any("was lost" in line for line in run.said)
+    assert not any("trying the next" in line for line in run.said)
+
+
+def test_an_interruptible_job_bids_min_bid_plus_margin(emu: Emulator, tmp_path: Path) -> None:
+    offer = {
+        "gpu": {"names": ["RTX 4090"], "count": 1},
+        "max_price_per_hour": 0.8,
+        "interruptible": True,
+        "bid_margin": 0.25,
+    }
+    result = Run(emu, make_job(tmp_path, offer=offer))()
+    (inst,) = live(emu)
+    assert result.plan is not None and result.plan.chosen is not None
+    chosen = result.plan.chosen
+    assert inst.bid == pytest.approx(chosen.offer.min_bid * 1.25, abs=1e-4)  # type: ignore[operator]
+    assert inst.bid == chosen.bid and inst.dph_total <= 0.8
+
+
+def test_the_vast_package_never_imports_the_emulator() -> None:
+    code = (
+        "import sys, vastjob.vast.apply, vastjob.vast.lifecycle, vastjob.vast.local, vastjob.cli.vast_cmds; "
+        "print([m for m in sys.modules if m.startswith('vastjob.emulator')])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

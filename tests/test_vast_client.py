@@ -39,6 +39,10 @@ def test_key_resolution_order(tmp_path: Path) -> None:
     assert resolve_api_key("from-flag", {**env, "VAST_API_KEY": "from-env"}) == "from-flag"
     assert resolve_base_url({}) == "https://console.vast.ai"
     assert resolve_base_url({"VAST_URL": "http://127.0.0.1:9/"}) == "http://127.0.0.1:9"
+    with pytest.raises(UserError, match="use https"):
+        resolve_base_url({"VAST_URL": "http://vast.example.invalid"})
+    with pytest.raises(UserError, match="not an http"):
+        resolve_base_url({"VAST_URL": "console.vast.ai"})
 
 
 def test_search_sends_the_key_only_as_a_bearer_header(emu: Emulator) -> None:

@@ -25,9 +25,9 @@ from vastjob.vast import lifecycle
 from vastjob.vast.apply import Applier, ApplyOptions
 
 try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client
+    from tests.vast_helpers import Recorder, fast_client, job_doc
 except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client  # type: ignore[no-redef]
+    from vast_helpers import Recorder, fast_client, job_doc  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.slow
 
@@ -207,3 +207,16 @@ def test_apply_local_runs_the_demo_job_and_leaves_nothing(tmp_path: Path) -> Non
     iid = local["instance_id"]
     assert (sandbox / str(iid) / "workspace" / "demo" / "out" / "sorted.txt").read_text() == "1\n2\n3\n"
     assert f"its log: {local['log_path']}" in result.stderr
+
+
+def test_apply_local_reports_a_failed_job_and_still_leaves_nothing(tmp_path: Path) -> None:
+    spec = tmp_path / "broken.yaml"
+    doc = job_doc(name="broken", run={"command": "echo about to fail; exit 3", "max_runtime": "5m"})
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    result = CliRunner().invoke(
+        cli, ["apply", str(spec), "--local", "--yes", "--sandbox", str(tmp_path / "sb")]
+    )
+    assert result.exit_code == 1, result.output
+    assert "job broken failed (instance" in result.stdout and "ended stopped" in result.stdout
+    assert "about to fail" in result.stdout
+    assert "destroyed local instance" in result.stderr

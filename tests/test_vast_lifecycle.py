@@ -132,13 +132,13 @@ def test_offers_and_plan(emu: Emulator, tmp_path: Path) -> None:
         "gpu-check",
         "run",
         "offers (",
-        "secrets sent in the instance env (values never shown): WANDB_API_KEY",
+        "secrets sent in the instance env (values never shown): WANDB_API_KEY (missing)",
     ):
         assert part in plan.output
     as_json = json.loads(vj("plan", spec, "-o", "json").output)
     assert as_json["chosen"]["id"] == listed[0]["id"]
     assert [o["id"] for o in as_json["runners_up"]] == [o["id"] for o in listed[1:5]]
-    assert as_json["secrets"] == [{"name": "WANDB_API_KEY", "from": None}]
+    assert as_json["secrets"] == [{"name": "WANDB_API_KEY", "from": "missing"}]
     assert emu.instances == {}
 
 
@@ -172,9 +172,11 @@ def test_logs_follow_prints_until_the_instance_stops(tmp_path: Path, monkeypatch
             shutdown={"on_success": "stop", "on_failure": "stop"},
         )
         assert vj("apply", spec, "--yes", "--wait").exit_code == 0
-        followed = vj("logs", "tiny", "--follow")
+        followed = vj("logs", "tiny", "--follow", "--interval", "0.2")
         assert followed.exit_code == 0
-        assert [line for line in followed.output.splitlines() if line.endswith(("tick-1", "tick-2", "tick-3"))]
+        assert [
+            line for line in followed.output.splitlines() if line.endswith(("tick-1", "tick-2", "tick-3"))
+        ]
         assert "tick-3" in followed.output
         (inst,) = live(emu)
         assert inst.actual_status == "stopped"

@@ -147,26 +147,31 @@ def apply(
         wait_timeout_s=float(wait_timeout),
     )
 
-    def confirm(the_plan: Plan) -> bool:
+    def show(the_plan: Plan) -> None:
         if output == "text":
             click.echo(the_plan.render())
-        return click.confirm("rent this offer?", default=False, err=True)
+
+    def confirm(the_plan: Plan) -> bool:
+        return click.confirm("rent the offer marked *?", default=False, err=True)
 
     def go() -> int:
         from vastjob.vast.apply import Applier
 
         spec = _load(job, overrides)
         if local:
-            return _apply_local(spec, opts, sandbox, output, confirm)
-        result = Applier(spec, lambda: _connect(api_key), options=opts, say=_say, confirm=confirm).run()
+            return _apply_local(spec, opts, sandbox, output, show, confirm)
+
+        def connect() -> VastClient:
+            return _connect(api_key)
+
+        result = Applier(spec, connect, options=opts, say=_say, confirm=confirm, show_plan=show).run()
         if output == "json":
             echo_json(result.to_json())
         elif result.action == "up_to_date":
             click.echo(
                 f"up to date: instance {result.instance_id} ({result.state}) already runs {result.label}"
             )
-        elif result.action == "dry_run" and result.plan is not None:
-            click.echo(result.plan.render())
+        elif result.action == "dry_run":
             click.echo("dry run: nothing created")
         elif result.action == "declined":
             click.echo("nothing created")
@@ -178,14 +183,25 @@ def apply(
 
 
 def _apply_local(
-    spec: JobSpec, opts: ApplyOptions, sandbox: str | None, output: str, confirm: Callable[[Plan], bool]
+    spec: JobSpec,
+    opts: ApplyOptions,
+    sandbox: str | None,
+    output: str,
+    show: Callable[[Plan], None],
+    confirm: Callable[[Plan], bool],
 ) -> int:
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
 
     where = Path(sandbox) if sandbox else Path(tempfile.mkdtemp(prefix="vastjob-local-"))
     result, outcome = run_local(
-        spec, lambda path: Emulator(sandbox=path), where.resolve(), options=opts, say=_say, confirm=confirm
+        spec,
+        lambda path: Emulator(sandbox=path),
+        where.resolve(),
+        options=opts,
+        say=_say,
+        confirm=confirm,
+        show_plan=show,
     )
     if output == "json":
         echo_json({**result.to_json(), "local": outcome.to_json()})
@@ -230,9 +246,10 @@ def status(job: str | None, all_jobs: bool, api_key: str | None, output: str) ->
 @job_argument
 @click.option("--tail", default=100, show_default=True, help="How many of the last lines to print.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the instance stops.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --follow.")
 @api_key_option
 @output_option
-def logs(job: str, tail: int, follow: bool, api_key: str | None, output: str) -> None:
+def logs(job: str, tail: int, follow: bool, interval: float, api_key: str | None, output: str) -> None:
     """Print the log of JOB's newest instance."""
 
     def go() -> int:
@@ -242,7 +259,7 @@ def logs(job: str, tail: int, follow: bool, api_key: str | None, output: str) ->
         with _connect(api_key) as client:
             inst = newest(client, name)
             if follow and output == "text":
-                for line in follow_logs(client, int(inst["id"])):
+                for line in follow_logs(client, int(inst["id"]), poll_s=interval):
                     click.echo(line)
                 return 0
             text = client.instance_logs(int(inst["id"]), tail=tail)

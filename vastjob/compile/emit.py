@@ -50,17 +50,16 @@ def _header(job: JobSpec, graph: StepGraph) -> list[str]:
         "#!/usr/bin/env bash",
         f"# vastjob {__version__}: job {job.name}, spec {job.spec_hash}",
     ]
-    lines += [f"# secret {n}: from the instance environment, set by vastjob apply" for n in secret_names(job)]
+    if secret_names(job):
+        lines.append(f"# secrets {', '.join(secret_names(job))}: from the instance environment, set by vastjob apply")
     return lines
 
 
 def _settings(job: JobSpec) -> list[str]:
     secrets = secret_names(job)
     lines = [
-        "# ---- generated from the job spec ----",
         f"VJ_JOB={word(job.name)}",
         f"VJ_SPEC_HASH={word(job.spec_hash)}",
-        f"VJ_WORK={path(job.workdir)}",
         f"VJ_BASE={path(job.base_dir)}",
         f"VJ_MAX_RUNTIME={job.run.max_runtime_s or 0}",
         f"VJ_ON_SUCCESS={word(job.shutdown.on_success)}",
@@ -78,6 +77,9 @@ def _steps(graph: StepGraph) -> list[str]:
     index = {s.id: n for n, s in enumerate(graph.steps)}
     lines = []
     for n, s in enumerate(graph.steps):
+        if s.kind in ("setup", "user", "run") and any(c in b for b in s.body for c in "$`"):
+            # A command field is single-quoted on purpose: its $ and ` are for the shell that runs it.
+            lines.append("# shellcheck disable=SC2016")
         lines += [f"vj_s{n}() {{", *(f"  {b}" for b in s.body), "}"]
     for s in graph.steps:
         needs = "".join(f" {index[x]}" for x in s.needs)

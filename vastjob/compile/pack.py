@@ -22,9 +22,9 @@ def pack(script: str, title: str) -> str:
     folder = SCRIPT_PATH.rsplit("/", 1)[0]
     return (
         f"#!/bin/sh\n# {title}\n"
-        f'd="${{VASTJOB_ROOT:-}}{folder}"\n'
+        f"d=${{VASTJOB_ROOT:-}}{folder}\n"
         'mkdir -p "$d"\n'
-        "base64 -d <<'EOF' | gunzip >\"$d/new\"\n"
+        "base64 -d <<'EOF'|gunzip >\"$d/new\"\n"
         f"{data}\nEOF\n"
         'mv -f "$d/new" "$d/job.sh"\n'
         'nohup bash "$d/job.sh" </dev/null &\n'
@@ -39,7 +39,7 @@ def unpack(bootstrap: str) -> str:
 
 def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
     """The onstart text apply sends; RenderError when it is over BOOTSTRAP_LIMIT, saying by how much."""
-    title = f"vastjob {__version__}: job {job.name}, spec {job.spec_hash}"
+    title = f"vastjob {__version__} {job.name} {job.spec_hash}"
     text = pack(render_script(job, commit=commit), title)
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(

@@ -17,7 +17,6 @@ VJ_RUN=$VJ_STATE/run
 VJ_LOG=$VJ_ROOT/var/log/vastjob/job.log
 VJ_BACKOFF=${VASTJOB_RETRY_BASE:-5}
 VJ_SELF=$(readlink -f -- "$0")
-VJ_IDS=() VJ_HASH=() VJ_RETRY=() VJ_TIME=() VJ_KEEP=() VJ_NEEDS=() VJ_ST=() VJ_PID=()
 VJ_END=failure
 
 # One log line, `TIME [step] message`, appended to the log file and printed on stdout.
@@ -46,15 +45,10 @@ vj_sh() {
 }
 #@
 
-# vj_gpu_check COUNT MIB: nvidia-smi must list COUNT GPUs with at least MIB MiB each.
+# vj_gpu_check COUNT MIB: nvidia-smi must list COUNT GPUs with at least MIB MiB each (awk exits 1 if not).
 vj_gpu_check() {
-  local n=0 g m
-  while IFS=, read -r g m; do
-    echo "GPU $g,$m MiB"
-    m=${m//[!0-9]/}
-    ((10#${m:-0} < $2)) || n=$((n + 1))
-  done < <(nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits)
-  ((n >= $1)) || { echo "bad host: need $1 GPUs of $2 MiB"; return 1; }
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits |
+    awk -F, -v n="$1" -v m="$2" '{print "GPU", $0} $2 >= m {k++} END {exit k < n}'
 }
 
 #@ apt
@@ -81,15 +75,13 @@ vj_token() {
 #@
 
 #@ clone
-# vj_clone URL REF COMMIT DIR: fetch exactly the commit (else the ref) and check it out detached;
-# never a pull, so a restart finds the same code.
+# vj_clone URL REF COMMIT: fetch exactly the commit (else the ref) into the step's folder, the repo
+# dir, and check it out detached; never a pull, so a restart finds the same code.
 vj_clone() {
-  mkdir -p -- "$4"
-  cd -- "$4"
   [[ -d .git ]] || git init -q
   git config remote.origin.url "$1"
   git fetch origin -- "${3:-$2}"
-  git -c advice.detachedHead=false checkout -q --detach FETCH_HEAD
+  git checkout -q --detach FETCH_HEAD
   git log -1 --format='at %H %s'
   [[ $(git rev-parse HEAD) == "$3"* ]]
 }
@@ -149,11 +141,12 @@ vj_wandb() {
 }
 #@
 
-# Step mode: each attempt runs the script again (under `timeout`) to run one step function.
+# Step mode: each attempt runs the script again (under `timeout`) to run one step function, in the
+# base folder (the repo dir, or the workdir without a repo).
 vj_step() {
   export VASTJOB_STEP=${VJ_IDS[$1]}
-  mkdir -p -- "$VJ_WORK"
-  cd -- "$VJ_BASE" 2>/dev/null || cd -- "$VJ_WORK"
+  mkdir -p -- "$VJ_BASE"
+  cd -- "$VJ_BASE"
   "vj_s$1" </dev/null 2>&1 | vj_prefix "$VASTJOB_STEP"
 }
 
@@ -175,7 +168,7 @@ vj_attempts() {
     sleep $d
   done
   if ((r)); then
-    vj_log "${VJ_IDS[i]}" "failed, exit code $r (124: timeout)"
+    vj_log "${VJ_IDS[i]}" "failed, exit code $r"
   else
     ((!VJ_KEEP[i])) || : >"$VJ_STATE/markers/${VJ_HASH[i]}"
     vj_log "${VJ_IDS[i]}" "done"
@@ -189,7 +182,7 @@ vj_stop() {
     [[ ${VJ_ST[i]} == r ]] || continue
     VJ_ST[i]=s
     kill "${VJ_PID[i]}" 2>/dev/null
-    kill -- "-$(<"$VJ_RUN/$i.pid")" 2>/dev/null && vj_log "${VJ_IDS[i]}" "stopped"
+    kill -- "-$(<"$VJ_RUN/$i.pid")" 2>/dev/null
   done
 }
 
@@ -232,9 +225,8 @@ vj_api() {
   # Some images lack curl; without it the job could not end its own billing.
   command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null 2>&1
   for a in 1 2 3 4 5 6; do
-    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -o /dev/null -m 30 -X "$1" -H @- \
-      -H 'Content-Type: application/json' -d "$2" "${VJ_API%/}/api/v0/instances/$CONTAINER_ID/" && return
-    vj_log vastjob "shutdown request failed ($a)"
+    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -X "$1" -H @- \
+      -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/" && return
     sleep $((VJ_BACKOFF * a))
   done
   return 1
@@ -272,7 +264,7 @@ vj_main() {
     return
   fi
   rm -rf -- "$VJ_RUN"
-  mkdir -p -- "$VJ_RUN" "$VJ_STATE/markers" "${VJ_LOG%/*}"
+  mkdir -p "$VJ_RUN" "$VJ_STATE/markers" "${VJ_LOG%/*}"
   trap vj_exit EXIT
   trap 'VJ_END=signal; exit 143' TERM INT HUP
   trap 'vj_log vastjob "max_runtime reached"; exit 124' USR1

@@ -52,8 +52,13 @@ def _into(dest: str, name: str) -> str:
     return posixpath.join(dest or ".", name)
 
 
-def _check(target: str, dataset: Dataset) -> str:
-    return f"vj_check {path(target)} {word(str(dataset.min_bytes or ''))} {word(dataset.sha256 or '')}"
+def _check(target: str, dataset: Dataset, *, size: bool = True, sha: bool = True) -> tuple[str, ...]:
+    """The check of a download: min_bytes and sha256, or nothing when the spec asks for neither."""
+    min_bytes = str(dataset.min_bytes) if size and dataset.min_bytes is not None else ""
+    sha256 = dataset.sha256 if sha and dataset.sha256 else ""
+    if not (min_bytes or sha256):
+        return ()
+    return (f"vj_check {path(target)} {word(min_bytes)} {word(sha256)}",)
 
 
 class UrlSource:
@@ -68,7 +73,7 @@ class UrlSource:
     def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
         """curl into a partial file, then rename, then check."""
         target = _into(dataset.dest, posixpath.basename(urlsplit(dataset.source).path))
-        return Fetch((f"vj_url {word(dataset.source)} {path(target)}", _check(target, dataset)), apt=("curl",))
+        return Fetch((f"vj_url {word(dataset.source)} {path(target)}", *_check(target, dataset)), apt=("curl",))
 
 
 class HuggingFaceSource:
@@ -90,7 +95,7 @@ class HuggingFaceSource:
             match["kind"] or "", match["repo"], match["rev"] or "main", match["file"])
         target = _into(dataset.dest, posixpath.basename(match["file"]))
         token = f" {HF_TOKEN}" if HF_TOKEN in job.secrets else ""
-        return Fetch((f"vj_url {word(url)} {path(target)}{token}", _check(target, dataset)), apt=("curl",))
+        return Fetch((f"vj_url {word(url)} {path(target)}{token}", *_check(target, dataset)), apt=("curl",))
 
 
 class WandbSource:
@@ -107,7 +112,7 @@ class WandbSource:
         if dataset.sha256:
             raise RenderError(f"dataset {dataset.name}: sha256 cannot be checked for a wandb artifact (a folder)")
         artifact = dataset.source.removeprefix("wandb://")
-        return Fetch((f"vj_wandb {word(artifact)} {path(dataset.dest)}", _check(dataset.dest, dataset)),
+        return Fetch((f"vj_wandb {word(artifact)} {path(dataset.dest)}", *_check(dataset.dest, dataset)),
                      pip=("wandb",))
 
 
@@ -124,17 +129,15 @@ class RcloneSource:
     def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
         """`rclone copy` into a folder dest (ending in /), else `rclone copyto` onto the exact path."""
         remote_path = dataset.source.split(":", 1)[1] if not dataset.source.startswith(":") else dataset.source
-        lines = []
-        if _is_dir(dataset.dest):
-            lines.append(f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}")
-            lines.append(f"vj_check {path(dataset.dest)} {word(str(dataset.min_bytes or ''))} ''")
-            if dataset.sha256:
-                name = posixpath.basename(remote_path.rstrip("/"))
-                lines.append(f"vj_check {path(_into(dataset.dest, name))} '' {word(dataset.sha256)}")
-        else:
-            lines.append(f"vj_rclone copyto {word(dataset.source)} {path(dataset.dest)}")
-            lines.append(_check(dataset.dest, dataset))
-        return Fetch(tuple(lines), apt=("rclone",))
+        if not _is_dir(dataset.dest):
+            lines = (f"vj_rclone copyto {word(dataset.source)} {path(dataset.dest)}", *_check(dataset.dest, dataset))
+            return Fetch(lines, apt=("rclone",))
+        # Into a folder: min_bytes counts the folder, sha256 the file of the source's name in it.
+        name = posixpath.basename(remote_path.rstrip("/"))
+        lines = (f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}",
+                 *_check(dataset.dest, dataset, sha=False),
+                 *(_check(_into(dataset.dest, name), dataset, size=False) if dataset.sha256 else ()))
+        return Fetch(lines, apt=("rclone",))
 
 
 # The kinds in the order they are tried; the first that matches reads the source.

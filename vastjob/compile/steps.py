@@ -52,6 +52,10 @@ class Lowering:
         """The ids among `ids` that exist, in order."""
         return tuple(i for i in ids if self.has(i))
 
+    def after(self, ids: Sequence[str]) -> tuple[str, ...]:
+        """Needs on the existing steps among `ids`, or on gpu-check alone when none exists."""
+        return self.present(ids) or ("gpu-check",)
+
     def env_salt(self) -> tuple[str, ...]:
         """The job's env as hash content for steps that run commands."""
         return tuple(f"{k}={v}" for k, v in self.job.env)
@@ -116,8 +120,8 @@ class Clone:
             return []
         commit = low.commit or repo.commit or ""
         token = (f"vj_token {env_name(repo.token_secret, 'token_secret')}",) if repo.token_secret else ()
-        needs = ("gpu-check", *(("apt",) if "git" in low.job.setup.apt else ()))
-        line = f"vj_clone {word(repo.url)} {word(repo.ref)} {word(commit)} {path(repo.dir)}"
+        needs = low.after(["apt"] if "git" in low.job.setup.apt else [])
+        line = f"vj_clone {word(repo.url)} {word(repo.ref)} {word(commit)}"
         return [Step("clone", "clone", (*token, line), needs=needs, retries=NETWORK_RETRIES, timeout_s=CLONE_TIMEOUT_S,
                      summary=f"{repo.url} @ {commit or repo.ref}", spec_path="$.repo")]
 
@@ -132,7 +136,7 @@ class Pip:
         if not entries:
             return []
         body = tuple(f"vj_pip {words(args)}" for args in entries)
-        return [Step("pip", "pip", body, needs=("gpu-check", *low.present(["apt", "clone"])),
+        return [Step("pip", "pip", body, needs=low.after(["apt", "clone"]),
                      retries=NETWORK_RETRIES, timeout_s=PIP_TIMEOUT_S,
                      summary="; ".join(" ".join(a) for a in entries), spec_path="$.setup.pip")]
 
@@ -145,10 +149,10 @@ class Data:
         steps = []
         for ds in low.job.datasets:
             fetch = source_kind(ds, low.job).fetch(ds, low.job)
-            needs = ["gpu-check"]
+            wanted = ["apt"] if fetch.apt else []
             if any(_in_base(p, low.job) for p in (ds.dest, *(link for link, _ in ds.links))):
-                needs += low.present(["clone"])
-            needs += low.present(["apt"] if fetch.apt else []) + low.present(["pip"] if fetch.pip else [])
+                wanted.append("clone")
+            needs = low.after([*wanted, *(["pip"] if fetch.pip else [])])
             links = tuple(f"vj_link {path(link)} {word(target)}" for link, target in ds.links)
             steps.append(Step(f"data:{ds.name}", "data", fetch.lines + links, needs=tuple(needs),
                               retries=ds.retries, timeout_s=ds.timeout_s or DATA_TIMEOUT_S,
@@ -165,7 +169,7 @@ class Setup:
         if not commands:
             return []
         return [Step("setup", "setup", tuple(f"vj_sh {word(c)}" for c in commands),
-                     needs=("gpu-check", *low.present(["apt", "clone", "pip"])), salt=low.env_salt(),
+                     needs=low.after(["apt", "clone", "pip"]), salt=low.env_salt(),
                      summary=f"{len(commands)} command(s)", spec_path="$.setup.commands")]
 
 
@@ -174,7 +178,7 @@ class UserSteps:
 
     def lower(self, low: Lowering) -> list[Step]:
         """One step each, needs as written."""
-        default = low.present(["setup"]) or low.present(["apt", "clone", "pip"]) or ("gpu-check",)
+        default = low.present(["setup"]) or low.after(["apt", "clone", "pip"])
         return [Step(s.id, "user", (f"vj_sh {word(s.run)}",), needs=s.needs or default, retries=s.retries,
                      timeout_s=s.timeout_s, salt=low.env_salt(), summary=s.run.splitlines()[0] if s.run else "",
                      spec_path=f"$.steps[{n}]") for n, s in enumerate(low.job.steps)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from vastjob.emulator.routes import Reply, Request, error, ok
+from vastjob.emulator.wire import Reply, Request, error, ok
 
 if TYPE_CHECKING:
     from vastjob.emulator.server import Emulator

@@ -30,8 +30,8 @@ class Faults:
     fail_status: str = "exited"  # exited | offline | unknown
     delay: float = 0.0  # seconds added before each answer
     route: str = ""  # comma-separated routes (search, create, list, show, manage, destroy, logs); empty = all
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-    _rotation: int = field(default=0, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _rotation: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.validate()

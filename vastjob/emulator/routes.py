@@ -5,15 +5,14 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vastjob.emulator.faults import next_utc_midnight
 from vastjob.emulator.query import QueryError, check_filters, matches, order_rows, parse_order, search
+from vastjob.emulator.wire import Reply, Request, error, ok
 
 if TYPE_CHECKING:
     from vastjob.emulator.server import Emulator
@@ -22,38 +21,6 @@ ONSTART_LIMIT = 4048
 LABEL_LIMIT = 1024
 PAGE_SIZE = 25
 DEFAULT_LOG_TAIL = 1000
-
-
-@dataclass
-class Request:
-    """One parsed API request; `instance_id` is set when a container key made it."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    body: Any
-    match: re.Match[str]
-    instance_id: int | None = None
-
-
-@dataclass
-class Reply:
-    """What to answer: a status, a JSON (or text) body, extra headers; `drop` closes without answering."""
-
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
-    drop: bool = False
-
-
-def error(status: int, code: str, msg: str, **extra: Any) -> Reply:
-    """The API's error shape."""
-    return Reply(status, {"success": False, "error": code, "msg": msg, **extra})
-
-
-def ok(**fields: Any) -> Reply:
-    """A plain success answer."""
-    return Reply(200, {"success": True, **fields})
 
 
 def search_offers(emu: Emulator, req: Request) -> Reply:
@@ -265,12 +232,20 @@ def request_logs(emu: Emulator, req: Request) -> Reply:
 
 
 def log_result(emu: Emulator, req: Request) -> Reply:
-    """The result_url of a logs request: 404 until it is ready, as the real bucket answers."""
+    """The result_url of a logs request: 404 while the upload is pending, as the real bucket answers.
+
+    It is pending for `log_delay` seconds but answers 404 at most once, so a client that polls without
+    really sleeping (a test's injected sleep) still sees the 404 and then the text.
+    """
+    token = req.match.group(1)
+    missing = Reply(404, "<Error><Code>NoSuchKey</Code></Error>", headers={"Content-Type": "application/xml"})
     with emu.lock:
-        ready_at, text = emu.log_results.get(req.match.group(1), (None, ""))
-    if ready_at is None or time.monotonic() < ready_at:
-        missing = "<Error><Code>NoSuchKey</Code></Error>"
-        return Reply(404, missing, headers={"Content-Type": "application/xml"})
+        if token not in emu.log_results:
+            return missing
+        ready_at, text = emu.log_results[token]
+        if time.monotonic() < ready_at:
+            emu.log_results[token] = (0.0, text)
+            return missing
     return Reply(200, text)
 
 

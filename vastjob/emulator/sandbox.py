@@ -23,6 +23,7 @@ class Container:
         self.root = root
         self.log_path = root / STATE_DIR / "container.log"
         self._proc: subprocess.Popen[bytes] | None = None
+        self._pending: list[tuple[threading.Timer, subprocess.Popen[bytes]]] = []  # delayed kills
         self._lock = threading.Lock()
 
     def prepare(self, gpus: Sequence[tuple[str, int]], driver: str) -> None:
@@ -72,14 +73,27 @@ class Container:
         """
         with self._lock:
             proc, self._proc = self._proc, None
-        if proc is None:
-            return
-        if delay > 0:
-            timer = threading.Timer(delay, _kill_group, [proc])
-            timer.daemon = True
-            timer.start()
-        else:
+            if proc is not None and delay > 0:
+                timer = threading.Timer(delay, self._fire, [proc])
+                timer.daemon = True
+                self._pending.append((timer, proc))
+                timer.start()
+                return
+            pending, self._pending = self._pending, []
+        # A kill without delay (the emulator stopping, or a later stop) also carries out delayed ones now,
+        # so no process outlives the emulator.
+        for timer, waiting in pending:
+            timer.cancel()
+            _kill_group(waiting)
+        if proc is not None:
             _kill_group(proc)
+
+    def _fire(self, proc: subprocess.Popen[bytes]) -> None:
+        with self._lock:
+            if all(waiting is not proc for _, waiting in self._pending):
+                return  # already carried out by a kill without delay
+            self._pending = [(t, p) for t, p in self._pending if p is not proc]
+        _kill_group(proc)
 
     def _kill_locked(self) -> None:
         proc, self._proc = self._proc, None

@@ -8,6 +8,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,7 +20,7 @@ from vastjob.emulator import admin, routes
 from vastjob.emulator.faults import Faults
 from vastjob.emulator.instances import Fleet, Instance, container_env
 from vastjob.emulator.market import generate_offers
-from vastjob.emulator.routes import Reply, Request, error
+from vastjob.emulator.wire import Reply, Request, error
 
 # (method, path pattern, route name for faults, handler, who may call it)
 # who: "user" needs a user key (container keys get 403), "container" also lets a container key act on
@@ -203,15 +204,22 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         emu = cast(Emulator, self.server.emulator)  # type: ignore[attr-defined]
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = 0
+        raw = self.rfile.read(length) if length > 0 else b""
         try:
             body = json.loads(raw) if raw.strip() else None
         except (json.JSONDecodeError, UnicodeDecodeError):
             reply = error(400, "invalid_request", "Invalid json body")
         else:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            reply = emu.dispatch(self.command, self.path, headers, body)
+            try:
+                reply = emu.dispatch(self.command, self.path, headers, body)
+            except Exception:  # a bug in the emulator: answer like a server would, and show it
+                traceback.print_exc()
+                reply = error(500, "server_error", "Internal server error")
         if emu.log_requests:
             sys.stderr.write(f"{self.command} {self.path.split('?')[0]} -> {reply.status}\n")
         if reply.drop:

@@ -53,7 +53,7 @@ def parse_override(arg: str, file: str) -> tuple[list[str], Node]:
     origin = Origin(file, 0, 0, via_set=arg)
     if not value_text.strip():
         return parts, Node(None, origin, "")
-    node, problems = read_yaml(value_text, "--set")
+    node, problems = read_yaml(value_text, "--set", spec=False)
     if problems or node is None:
         raise OverrideError(f"the value is not valid YAML: {problems[0].message if problems else 'empty'}")
     return parts, _reorigin(node, origin)

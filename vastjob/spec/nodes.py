@@ -12,9 +12,9 @@ Scalar = str | int | float | bool | None
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Origin:
-    """Where a value was written: a file position, or a --set argument (line 0)."""
+    """Where a value was written: a file position, or a --set argument (line 0). Treated as immutable."""
 
     file: str
     line: int
@@ -22,7 +22,7 @@ class Origin:
     via_set: str | None = None  # the `--set` argument that wrote the value
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Node:
     """One value of a document. Maps keep where each key was written; plain scalars keep their text."""
 

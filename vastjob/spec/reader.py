@@ -9,6 +9,7 @@ paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a s
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from vastjob.errors import Problem
@@ -18,8 +19,10 @@ _TAG = "tag:yaml.org,2002:"
 # Tags a library puts on nodes by itself, or that only restate a core type: they carry no intent of their own.
 _IGNORED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
 
-# Line breaks in YAML 1.1 only: libyaml would count lines differently, so such text goes to ruamel.yaml alone.
-_YAML11_BREAKS = re.compile("[\x85\u2028\u2029]")
+# Text the two parsers may read differently goes to ruamel.yaml alone (found by fuzzing both): line breaks
+# only YAML 1.1 has (and a lone CR), tabs, byte-order marks, a comment glued to a block scalar's header,
+# and anything that may be a tag, an anchor or an alias. Ordinary specs take the fast path.
+_REFERENCE_ONLY = re.compile(r"[\x85\u2028\u2029\t\ufeff]|\r(?!\n)|[|>][-+0-9]*#|(?:^|[\[\]{},:?-]) *[!&*]", re.M)
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
@@ -57,9 +60,8 @@ class _Builder:
     def __init__(self, file: str) -> None:
         self.file = file
         self.pending: list[tuple[Origin, Path, str]] = []
-        self._done: dict[
-            int, Node
-        ] = {}  # an alias shares its anchor's node: built once, also bounds "billion laughs"
+        # An alias shares its anchor's node: built once, which also bounds a "billion laughs" document.
+        self._done: dict[int, Node] = {}
         self._open: set[int] = set()
 
     def origin(self, ynode: Any) -> Origin:
@@ -131,16 +133,35 @@ class _Builder:
         return Node(items, self.origin(ynode), keys=keys)
 
 
+@cache
+def _fast_loader() -> Any:
+    import yaml
+
+    class Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+        """libyaml without PyYAML's YAML 1.1 resolver: scalars are resolved here, and text with tags never
+        takes this path, so every node's tag would be thrown away anyway."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            return _TAG + "str"
+
+    return Loader
+
+
 def _compose_fast(text: str) -> Any:
     import yaml
 
-    return yaml.compose(text, Loader=yaml.CSafeLoader)
+    return yaml.compose(text, Loader=_fast_loader())
 
 
 def _compose_reference(text: str) -> Any:
+    import warnings
+
     from ruamel.yaml import YAML
 
-    return YAML(typ="safe", pure=True).compose(text)
+    with warnings.catch_warnings():
+        # ruamel.yaml warns of a reused anchor name; the later anchor wins, as YAML says: no problem.
+        warnings.simplefilter("ignore")
+        return YAML(typ="safe", pure=True).compose(text)
 
 
 def _syntax_problem(file: str, err: Exception) -> Problem:
@@ -152,14 +173,20 @@ def _syntax_problem(file: str, err: Exception) -> Problem:
     return Problem(file, line, col, "$", message)
 
 
-def read_yaml(text: str, file: str, *, fast: bool = True) -> tuple[Node | None, list[Problem]]:
-    """Parse one YAML document; None and the problems when it is not YAML at all."""
+def read_yaml(
+    text: str, file: str, *, fast: bool = True, spec: bool = True
+) -> tuple[Node | None, list[Problem]]:
+    """Parse one YAML document; None and the problems when it is not YAML at all.
+
+    `spec` says the document must be a mapping (a job spec) rather than any value (a `--set` value).
+    """
     ynode: Any = None
     parsed = False
-    if fast and not _YAML11_BREAKS.search(text):
+    if fast and not _REFERENCE_ONLY.search(text):
         try:
             ynode = _compose_fast(text)
-            parsed = True
+            # A spec that is not a mapping is wrong anyway: its message comes from the reference parser.
+            parsed = not spec or type(ynode).__name__ == "MappingNode"
         except Exception:  # any refusal is settled by the reference parser below, which reports it
             parsed = False
     if not parsed:
@@ -171,7 +198,7 @@ def read_yaml(text: str, file: str, *, fast: bool = True) -> tuple[Node | None, 
             return None, [_syntax_problem(file, err)]
         except YAMLError as err:  # errors without a position, such as a bad encoding
             return None, [Problem(file, 0, 0, "$", f"YAML error: {err}")]
-    if ynode is None:
+    if ynode is None or (type(ynode).__name__ == "ScalarNode" and ynode.value == "" and not ynode.style):
         return None, [Problem(file, 1, 1, "$", "the file is empty; a job spec is a YAML mapping")]
     builder = _Builder(file)
     node = builder.build(ynode, ())

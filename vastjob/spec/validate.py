@@ -9,7 +9,7 @@ from typing import Any
 from vastjob.errors import Problem
 from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, walk
 from vastjob.spec.rules import Finding, check_rules
-from vastjob.spec.schema import DURATION_PATTERN, StringSlots, load_schema, string_slots, validator
+from vastjob.spec.schema import DURATION_PATTERN, StringSlots, gate, load_schema, string_slots, validator
 
 _PATTERN_HELP = {
     "^[A-Za-z_][A-Za-z0-9_]*$": "is not a shell variable name (letters, digits and _, no leading digit)",
@@ -155,8 +155,10 @@ def check_document(
                 f"a job spec is a YAML mapping, not {describe(doc)}",
             )
         ]
-    for err in validator(base).iter_errors(doc):
-        findings.extend(_error_findings(err, doc))
+    check = gate(base)
+    if check is None or not check(doc):  # jsonschema runs only to explain what is wrong
+        for err in validator(base).iter_errors(doc):
+            findings.extend(_error_findings(err, doc))
     # `name` is required of a job but not of a base, which the one schema cannot tell apart.
     if not base and "name" not in doc and not _misspelt("name", doc, load_schema()["properties"]):
         findings.append(Finding((), "missing required key 'name'", at_key=True))

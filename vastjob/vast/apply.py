@@ -88,6 +88,7 @@ class Applier:
     runner: Runner = run_git
     say: Callable[[str], None] = lambda _msg: None
     confirm: Callable[[Plan], bool] = lambda _plan: False
+    show_plan: Callable[[Plan], None] = lambda _plan: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
@@ -130,6 +131,7 @@ class Applier:
                     f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
                     f"({len(offers)} found by the search, none passed the region and price filters)"
                 )
+            self.show_plan(plan)
             if opts.dry_run:
                 return ApplyResult("dry_run", job.label, plan=plan, existing=existing)
             if not opts.yes and not self.confirm(plan):
@@ -185,35 +187,51 @@ class Applier:
         )
 
     def _create(self, client: VastClient, cand: Candidate, body: Mapping[str, Any]) -> int | None:
-        """The new instance's id, or None when the offer is gone; never leaves two instances behind."""
+        """The new instance's id, or None when the offer is gone; never leaves two instances behind.
+
+        Every retry goes to the same offer, which leaves the market once rented, so a create that did land
+        turns a resend into "gone" rather than a second instance; "gone" after an uncertain attempt is
+        therefore checked by label before moving on to another offer.
+        """
         before = {_id(i) for i in client.list_instances({"label": {"eq": self.job.label}})}
+        uncertain = False
         for attempt in range(self.options.create_attempts):
             if attempt:
                 client.backoff(attempt - 1)
             try:
                 return client.create_instance(cand.offer.id, body)
             except AnswerLost:
+                uncertain = True
                 self.say(f"the answer to the create on offer {cand.offer.id} was lost; checking by label")
             except ApiError as err:
                 if err.status in (404, 410) or err.error == "no_such_ask":
-                    self.say(f"offer {cand.offer.id} is gone ({err.status} {err.error}); trying the next")
-                    return None
+                    landed = self._look(client, before, tries=3) if uncertain else None
+                    if landed is None:
+                        self.say(f"offer {cand.offer.id} is gone ({err.status} {err.error}); trying the next")
+                    return landed
                 if err.status == 429:
                     continue  # refused before doing anything: safe to send again
                 if err.status is None or err.status < 500:
                     raise
+                uncertain = True
             # After a 5xx or a lost answer the create may have happened: look before sending it again.
-            found = [
-                i
-                for i in client.list_instances({"label": {"eq": self.job.label}})
-                if i.get("label") == self.job.label and _id(i) not in before
-            ]
-            if found:
-                return _id(found[0])
+            landed = self._look(client, before)
+            if landed is not None:
+                return landed
         raise ApiError(
             f"create on offer {cand.offer.id} failed {self.options.create_attempts} times",
             error="create_failed",
         )
+
+    def _look(self, client: VastClient, before: set[int], tries: int = 1) -> int | None:
+        """A new instance with the job's label (one not in `before`), looking up to `tries` times."""
+        for attempt in range(tries):
+            if attempt:
+                client.backoff(attempt - 1)
+            for inst in client.list_instances({"label": {"eq": self.job.label}}):
+                if inst.get("label") == self.job.label and _id(inst) not in before:
+                    return _id(inst)
+        return None
 
     def _check_price(self, client: VastClient, instance_id: int) -> None:
         inst = client.show_instance(instance_id)
@@ -230,6 +248,7 @@ class Applier:
     def _wait(self, client: VastClient, instance_id: int) -> str:
         """Follow an instance until running, dead, stopped or gone; the last state seen."""
         deadline = self.clock() + self.options.wait_timeout_s
+        polls = 0
         last: str | None = "?"
         while True:
             inst = client.show_instance(instance_id)
@@ -252,7 +271,9 @@ class Applier:
                     f"it is still there: see `vastjob status`, or `vastjob destroy`",
                     error="timeout",
                 )
-            self.sleep(self.options.poll_s)
+            # Early states pass quickly, so look often at first, then every poll_s.
+            self.sleep(min(self.options.poll_s, 0.25 * 2**polls))
+            polls += 1
 
 
 def create_body(

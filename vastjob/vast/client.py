@@ -1,7 +1,7 @@
 """A small typed client for the parts of the Vast.ai REST API that vastjob uses.
 
 The key travels only in the `Authorization` header, never in a URL, and is scrubbed from every error text.
-Idempotent calls retry 429, 5xx and connection errors with exponential backoff and full jitter; a create is
+Idempotent calls retry 429, 5xx and connection errors with exponential backoff and jitter; a create is
 sent once, and the caller decides what a lost answer means (see `vastjob.vast.apply`).
 """
 
@@ -49,7 +49,14 @@ def resolve_api_key(
 def resolve_base_url(environ: Mapping[str, str] | None = None) -> str:
     """The API base URL from `VAST_URL`, else the public console."""
     env = os.environ if environ is None else environ
-    return (env.get("VAST_URL") or DEFAULT_URL).rstrip("/")
+    url = (env.get("VAST_URL") or DEFAULT_URL).rstrip("/")
+    parts = httpx.URL(url)
+    if parts.scheme not in ("http", "https") or not parts.host:
+        raise UserError(f"VAST_URL {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and parts.host not in ("127.0.0.1", "localhost", "::1"):
+        # The key would cross the network in clear text; plain http is only for a local emulator.
+        raise UserError(f"VAST_URL {url!r} is plain http to another machine: use https")
+    return url
 
 
 @dataclass(frozen=True)
@@ -168,7 +175,7 @@ class VastClient:
                 f"logs of instance {instance_id}: no result_url in the answer",
                 msg=self._scrub(_str(body.get("msg"))),
             )
-        for _ in range(max(polls, 1)):
+        for attempt in range(max(polls, 1)):
             try:
                 # The upload URL is not the API: it gets no Authorization header.
                 resp = self._http.get(url)
@@ -176,13 +183,14 @@ class VastClient:
                 resp = None
             if resp is not None and resp.status_code == 200:
                 return resp.text
-            self._sleep(self._log_poll_delay)
+            # Uploads are usually ready within a second: poll quickly first, then settle.
+            self._sleep(min(self._log_poll_delay, 0.1 * 2**attempt))
         raise ApiError(f"logs of instance {instance_id} were not ready after {polls} tries")
 
     # -- plumbing --------------------------------------------------------------------------------------
 
     def backoff(self, attempt: int) -> float:
-        """Sleep before retry number `attempt` (0-based): exponential, capped, with full jitter."""
+        """Sleep before retry `attempt` (0-based): exponential, capped, jittered within its upper half."""
         ceiling = min(self.retry.max_delay, self.retry.base_delay * (2**attempt))
         delay = float(ceiling * (0.5 + self._rng() / 2))
         self._sleep(delay)

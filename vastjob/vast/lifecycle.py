@@ -101,7 +101,7 @@ def follow_logs(
     client: VastClient,
     instance_id: int,
     *,
-    poll_s: float = 5.0,
+    poll_s: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
     window: int = 100_000,
 ) -> Iterator[str]:

@@ -72,6 +72,7 @@ def run_local(
     environ: Mapping[str, str] | None = None,
     say: Callable[[str], None] = lambda _m: None,
     confirm: Callable[[Plan], bool] = lambda _p: True,
+    show_plan: Callable[[Plan], None] = lambda _p: None,
     poll_s: float = 0.5,
     timeout_s: float | None = None,
 ) -> tuple[ApplyResult, LocalOutcome]:
@@ -89,7 +90,9 @@ def run_local(
             )
 
         opts = dataclasses.replace(options, wait=True, poll_s=min(options.poll_s, poll_s))
-        result = Applier(job, connect, options=opts, environ=environ, say=say, confirm=confirm).run()
+        result = Applier(
+            job, connect, options=opts, environ=environ, say=say, confirm=confirm, show_plan=show_plan
+        ).run()
         outcome = LocalOutcome(
             server.url, str(sandbox), result.instance_id, result.state, "not_started", None, []
         )

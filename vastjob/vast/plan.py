@@ -43,7 +43,7 @@ class Plan:
             "chosen": self.chosen.to_json(runtime) if self.chosen else None,
             "runners_up": [c.to_json(runtime) for c in self.candidates[1 : 1 + RUNNERS_UP]],
             "secrets": [
-                {"name": n, "from": (self.secrets.origins.get(n) if self.secrets else None)}
+                {"name": n, "from": (self.secrets.origins.get(n, "missing") if self.secrets else None)}
                 for n in self.secret_names()
             ],
         }
@@ -77,7 +77,8 @@ class Plan:
         lines += [
             "  " + row for row in offers_table(shown, job.run.max_runtime_s, mark_first=True).splitlines()
         ]
-        names = self.secret_names()
+        origins = self.secrets.origins if self.secrets else {}
+        names = [f"{n} ({origins.get(n, 'missing')})" for n in self.secret_names()]
         lines += [
             "",
             "secrets sent in the instance env (values never shown): " + (", ".join(names) or "none"),

@@ -1,0 +1,143 @@
+"""The rendered script and bootstrap of every example job: snapshots, shellcheck, determinism, limits, CLI."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from syrupy.assertion import SnapshotAssertion
+
+from scriptkit import job_of
+from vastjob import __version__
+from vastjob.cli import cli
+from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script, unpack
+from vastjob.errors import RenderError
+from vastjob.spec.load import load_job
+
+ROOT = Path(__file__).resolve().parent.parent
+JOB_FILES = sorted(p for p in (ROOT / "jobs").glob("*.yaml") if not p.name.startswith("_"))
+SHELLCHECK = shutil.which("shellcheck") or str(Path(__file__).resolve().parent.parent / ".venv/bin/shellcheck")
+
+
+def _load(path: Path):  # noqa: ANN202 - the JobSpec type is obvious here
+    return load_job(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else load_job(path)
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Jobs load by relative path, so nothing machine-specific reaches a snapshot.
+    monkeypatch.chdir(ROOT)
+
+
+@pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
+def test_script_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
+    assert render_script(_load(path)) == snapshot
+
+
+@pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
+def test_bootstrap_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
+    assert render_bootstrap(_load(path)) == snapshot
+
+
+@pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
+def test_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text(render_script(_load(path), commit="0123456789abcdef0123456789abcdef01234567"))
+    result = subprocess.run([SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True,
+                            check=False)
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
+def test_bootstrap_fits_and_carries_the_script(path: Path) -> None:
+    job = _load(path)
+    boot = render_bootstrap(job)
+    assert len(boot) <= BOOTSTRAP_LIMIT
+    assert unpack(boot) == render_script(job)
+    assert "setsid" not in boot and "nohup bash" in boot
+
+
+def test_rendering_is_deterministic_and_headed() -> None:
+    job = _load(ROOT / "jobs/burgers512.yaml")
+    again = _load(ROOT / "jobs/burgers512.yaml")
+    script = render_script(job)
+    assert script == render_script(again)
+    assert render_bootstrap(job) == render_bootstrap(again)
+    lines = script.splitlines()
+    assert lines[0] == "#!/usr/bin/env bash"
+    assert lines[1] == f"# vastjob {__version__}: job burgers512, spec {job.spec_hash}"
+    assert "# secrets B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY: from the instance environment, set by vastjob apply" in lines
+
+
+def test_the_pinned_commit_changes_only_the_clone_and_after() -> None:
+    job = _load(ROOT / "jobs/burgers512.yaml")
+    plain, pinned = render_script(job), render_script(job, commit="abc123")
+    assert "vj_clone https://github.com/emgun/universal_simulator.git feature/sota_burgers_upgrades abc123" in pinned
+    assert "feature/sota_burgers_upgrades ''" in plain
+    defs = [dict(re.findall(r"^vj_def (\S+) (\S+)", s, re.M)) for s in (plain, pinned)]
+    assert [k for k in defs[0] if defs[0][k] != defs[1][k]] == ["clone", "pip", "data:burgers1d_full_v1", "run"]
+
+
+def test_no_secret_value_reaches_any_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    values = {"B2_KEY_ID": "keyid-0xDEADBEEF", "B2_APP_KEY": "appkey-s3cr3t", "WANDB_API_KEY": "wandb-7777",
+              "GIT_TOKEN": "ghp_tokenvalue"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    spec = tmp_path / "private.yaml"
+    spec.write_text((ROOT / "jobs/burgers512.yaml").read_text().replace("_base.yaml", str(ROOT / "jobs/_base.yaml"))
+                    + "repo:\n  token_secret: GIT_TOKEN\nsecrets: [B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY, GIT_TOKEN]\n")
+    job = load_job(spec)
+    outputs = [render_script(job), unpack(render_bootstrap(job)), render_bootstrap(job)]
+    runner = CliRunner()
+    for extra in ([], ["--onstart"], ["--graph"], ["--graph", "mermaid"]):
+        result = runner.invoke(cli, ["render", str(spec), *extra])
+        assert result.exit_code == 0, result.output
+        outputs.append(result.output)
+    assert "GIT_TOKEN" in outputs[0]
+    for text in outputs:
+        for value in values.values():
+            assert value not in text
+
+
+def test_an_oversized_bootstrap_is_an_error_saying_by_how_much() -> None:
+    # Incompressible values: 100 of them cannot fit.
+    job = job_of(env={f"VAR_{n}": base64.b64encode(bytes(range(n, n + 40))).decode() for n in range(100)})
+    payload = len(base64.b64encode(gzip.compress(render_script(job).encode(), 9, mtime=0)))
+    with pytest.raises(RenderError, match=r"over Vast's limit of 4048 by \d+ characters") as err:
+        render_bootstrap(job)
+    found = re.search(r"bootstrap is (\d+) characters, .* by (\d+) characters", str(err.value))
+    assert found is not None
+    size, over = int(found[1]), int(found[2])
+    assert size - BOOTSTRAP_LIMIT == over > 0
+    assert payload < size < payload + 300  # the payload plus a few lines of sh
+
+
+def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
+    runner = CliRunner()
+    job = _load(ROOT / "jobs/burgers512.yaml")
+    script = runner.invoke(cli, ["render", "jobs/burgers512.yaml"])
+    assert script.exit_code == 0 and script.output == render_script(job)
+    boot = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--onstart"])
+    assert boot.output == render_bootstrap(job)
+    graph = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph"])
+    assert graph.output.splitlines()[0] == "job burgers512: 6 steps"
+    mermaid = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph", "mermaid"])
+    assert mermaid.output.startswith("flowchart TD\n") and "s3 --> s5" in mermaid.output
+    out = tmp_path / "job.sh"
+    written = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--set", "env.RESET_CACHE=0", "-o", str(out)])
+    assert written.exit_code == 0
+    assert "export RESET_CACHE=0" in out.read_text()
+
+
+def test_render_cli_reports_errors_cleanly() -> None:
+    runner = CliRunner()
+    missing = runner.invoke(cli, ["render", "jobs/missing.yaml"])
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    both = runner.invoke(cli, ["render", "jobs/demo.yaml", "--onstart", "--graph"])
+    assert both.exit_code == 2

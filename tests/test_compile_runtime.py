@@ -1,0 +1,229 @@
+"""The rendered script run for real by bash in a temporary root: shims for the GPU and apt, real git, real
+rclone, a loopback HTTP server standing in for the Vast API."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from scriptkit import CONTAINER_ID, CONTAINER_KEY, Origin, Sandbox, job_of, origin, sandbox
+from vastjob.compile import render_bootstrap, render_script
+
+__all__ = ["origin", "sandbox"]  # fixtures used by name below
+
+pytestmark = pytest.mark.slow
+
+
+def _repo(origin: Origin, **extra: str) -> dict[str, str]:
+    return {"url": origin.url, "ref": "main", "dir": "/workspace/proj", **extra}
+
+
+def _store(tmp_path: Path, size: int = 4096) -> Path:
+    """A folder served by an rclone `local` remote, with one data file."""
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "train.h5").write_bytes(os.urandom(size))
+    return store
+
+
+def _gone(pid: int) -> bool:
+    """Whether a process has ended: no such process, or a zombie nobody has reaped yet."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _shutdowns(box: Sandbox) -> list[tuple[str, str, str, bytes]]:
+    return [(r.method, r.path, r.headers.get("Authorization", ""), r.body) for r in box.api.requests]
+
+
+def test_full_job_reaches_run_with_env_and_pinned_commit(sandbox: Sandbox, origin: Origin, tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    job = job_of(
+        repo=_repo(origin),
+        setup={"apt": ["git", "rclone"], "pip": [["-e", "."]], "commands": ["cat VERSION > setup.txt"]},
+        remotes={"store": {"type": "local"}},
+        datasets={"train": {"source": f"store:{store}/train.h5", "dest": "data/", "min_bytes": 1000,
+                            "links": {"data/latest.h5": "train.h5"}}},
+        env={"TRAIN_STAGE": "all", "QUOTED": "it's $HOME `x`"},
+        run={"command": 'printf "%s|%s" "$TRAIN_STAGE" "$QUOTED" > env.txt; git rev-parse HEAD > head.txt'},
+    )
+    (sandbox.dir / "installed.txt").write_text("git\n")
+    result = sandbox.run(render_script(job, commit=origin.first))
+    assert result.returncode == 0, result.stdout + result.stderr
+    proj = sandbox.root / "workspace/proj"
+    assert (proj / "head.txt").read_text().strip() == origin.first
+    assert (proj / "setup.txt").read_text() == "first\n"
+    assert (proj / "env.txt").read_text() == "all|it's $HOME `x`"
+    assert (proj / "data/train.h5").read_bytes() == (store / "train.h5").read_bytes()
+    assert os.readlink(proj / "data/latest.h5") == "train.h5"
+    # apt: only the missing package, after exactly one update.
+    assert sandbox.read("apt-get.log").splitlines() == ["update", "install -y rclone"]
+    assert sandbox.read("pip.log").splitlines() == ["-m pip install -e ."]
+    # The log has timestamped lines per step, on stdout as well as in the file.
+    assert any(line.endswith(" [run] done") for line in sandbox.log().splitlines())
+    assert "[data:train] " in result.stdout
+    assert _shutdowns(sandbox) == [("DELETE", f"/api/v0/instances/{CONTAINER_ID}/", f"Bearer {CONTAINER_KEY}", b"{}")]
+    assert CONTAINER_KEY not in sandbox.log() + result.stdout + result.stderr
+
+
+def test_steps_run_in_order_and_datasets_download_while_pip_runs(
+        sandbox: Sandbox, origin: Origin, tmp_path: Path) -> None:
+    store = _store(tmp_path)
+    # Each shim waits (up to 20 s) for the other to have started: run one after the other, they would fail.
+    wait_for = 'i=0; until [ -e "$SANDBOX/{0}" ]; do i=$((i+1)); [ $i -lt 400 ] || exit 9; sleep 0.05; done\n'
+    sandbox.shim("python3", 'touch "$SANDBOX/pip.started"\n' + wait_for.format("rclone.started")
+                 + 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n')
+    sandbox.shim("rclone", 'touch "$SANDBOX/rclone.started"\n' + wait_for.format("pip.started")
+                 + 'exec /usr/bin/rclone "$@"\n')
+    job = job_of(repo=_repo(origin), setup={"pip": [["-e", "."]]}, remotes={"store": {"type": "local"}},
+                 datasets={"train": {"source": f"store:{store}/train.h5", "dest": "data/"}})
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 0, result.stdout + result.stderr
+    events = [line.split(" ", 1)[1] for line in sandbox.log().splitlines()]
+    order = [e for e in events if e.endswith(("] start, attempt 1", "] done"))]
+    assert order.index("[gpu-check] done") < order.index("[clone] start, attempt 1")
+    assert order.index("[clone] done") < order.index("[pip] start, attempt 1")
+    assert order.index("[clone] done") < order.index("[data:train] start, attempt 1")
+    assert order.index("[run] start, attempt 1") > max(order.index("[pip] done"), order.index("[data:train] done"))
+    # Both started before either finished.
+    assert max(order.index("[pip] start, attempt 1"), order.index("[data:train] start, attempt 1")) < min(
+        order.index("[pip] done"), order.index("[data:train] done"))
+
+
+def test_a_step_failing_twice_is_retried_with_backoff(sandbox: Sandbox) -> None:
+    flaky = 'n=$(cat "$SANDBOX/tries" 2>/dev/null || echo 0); echo $((n+1)) > "$SANDBOX/tries"; [ "$n" -ge 2 ]'
+    job = job_of(steps=[{"id": "flaky", "run": flaky, "retries": 2}])
+    result = sandbox.run(render_script(job), {"VASTJOB_RETRY_BASE": "1"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sandbox.read("tries").strip() == "3"
+    lines = sandbox.log_lines("flaky")
+    assert "exit code 1, retry in 1s" in lines
+    assert "exit code 1, retry in 2s" in lines
+    assert lines[-1] == "done"
+
+
+def test_a_permanent_failure_stops_the_others_and_stops_the_instance(sandbox: Sandbox) -> None:
+    job = job_of(
+        setup={"commands": ["true"]},
+        steps=[
+            {"id": "slow", "run": 'echo $$ > "$SANDBOX/slow.pid"; sleep 60; touch "$SANDBOX/slow.finished"',
+             "needs": ["setup"]},
+            {"id": "broken", "run": 'until [ -e "$SANDBOX/slow.pid" ]; do sleep 0.05; done; exit 3',
+             "needs": ["setup"]},
+        ],
+    )
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 1
+    assert sandbox.log_lines("broken")[-1] == "failed, exit code 3"
+    assert not any("[run] start" in line for line in sandbox.log().splitlines())
+    assert _gone(int(sandbox.read("slow.pid")))
+    assert not (sandbox.dir / "slow.finished").exists()
+    method, path, auth, body = _shutdowns(sandbox)[0]
+    assert (method, path, auth) == ("PUT", f"/api/v0/instances/{CONTAINER_ID}/", f"Bearer {CONTAINER_KEY}")
+    assert json.loads(body) == {"state": "stopped"}
+    assert len(sandbox.api.requests) == 1
+
+
+def test_the_watchdog_ends_a_run_past_max_runtime(sandbox: Sandbox) -> None:
+    job = job_of(run={"command": 'echo $$ > "$SANDBOX/run.pid"; sleep 60', "max_runtime": "2s"},
+                 shutdown={"on_success": "destroy", "on_failure": "destroy"})
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 124
+    assert "max_runtime reached" in sandbox.log_lines("vastjob")
+    assert _gone(int(sandbox.read("run.pid")))
+    assert [(r.method, r.path) for r in sandbox.api.requests] == [("DELETE", f"/api/v0/instances/{CONTAINER_ID}/")]
+
+
+@pytest.mark.parametrize("gpus", [
+    ("NVIDIA GeForce RTX 4090, 24564",),  # one GPU where two are asked for
+    ("NVIDIA GeForce RTX 3060, 12288", "NVIDIA GeForce RTX 3060, 12288"),  # two, too small
+])
+def test_gpu_check_fails_fast_on_a_bad_host(sandbox: Sandbox, gpus: tuple[str, ...]) -> None:
+    sandbox.gpus(*gpus)
+    job = job_of(offer={"gpu": {"names": ["RTX 4090"], "count": 2, "min_vram_gb": 20}, "max_price_per_hour": 1},
+                 setup={"apt": ["git"]})
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 1
+    lines = sandbox.log_lines("gpu-check")
+    assert [line for line in lines if line.startswith("start")] == ["start, attempt 1"]
+    assert lines[-1] == "failed, exit code 1"
+    assert sandbox.log_lines("apt") == []
+    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]
+
+
+def test_a_second_start_skips_done_steps_and_reruns_a_changed_one(sandbox: Sandbox, origin: Origin) -> None:
+    def job(prepare: str):
+        return job_of(repo=_repo(origin), setup={"commands": ["echo setup >> ../setup.count"]},
+                      steps=[{"id": "prepare", "run": prepare, "needs": ["setup"]},
+                             {"id": "other", "run": "echo other >> ../other.count", "needs": ["setup"]}],
+                      run={"command": "echo run >> ../run.count"}, shutdown={"on_success": "keep"})
+
+    first = job("echo one >> ../prepare.count")
+    assert sandbox.run(render_script(first)).returncode == 0
+    assert sandbox.run(render_script(first)).returncode == 0
+    work = sandbox.root / "workspace"
+    assert [(work / f"{n}.count").read_text().count("\n") for n in ("setup", "prepare", "other", "run")] == [1, 1, 1, 1]
+    assert sandbox.log_lines("clone")[-1] == "done before: skipped"
+    assert sandbox.log_lines("gpu-check")[-1] == "done"  # checked at every start
+
+    changed = job("echo two >> ../prepare.count")
+    assert sandbox.run(render_script(changed)).returncode == 0
+    counts = [(work / f"{n}.count").read_text().count("\n") for n in ("setup", "prepare", "other", "run")]
+    assert counts == [1, 2, 1, 2]  # prepare changed: it and run (after it) rerun; setup and other do not
+    assert sandbox.api.requests == []  # shutdown: keep
+
+
+def test_the_bootstrap_writes_the_same_script_and_starts_it_detached(sandbox: Sandbox) -> None:
+    job = job_of(run={"command": 'echo "$$" > "$SANDBOX/run.pid"; touch "$SANDBOX/ran"'})
+    boot = sandbox.dir / "onstart.sh"
+    boot.write_text(render_bootstrap(job))
+    proc = subprocess.run(["sh", str(boot)], env=sandbox.env(), capture_output=True, text=True, timeout=30,
+                          check=False)
+    assert proc.returncode == 0
+    assert (sandbox.root / "root/vastjob/job.sh").read_text() == render_script(job)
+    # The background job inherited the bootstrap's stdout, so its lines reached the captured output.
+    assert "[run] done" in proc.stdout
+    assert (sandbox.dir / "ran").exists()
+
+
+def test_a_private_token_reaches_git_only_through_the_credential_helper(
+        sandbox: Sandbox, origin: Origin, tmp_path: Path) -> None:
+    # A git that shows what it would ask its credential helper, and which options it received.
+    token = "tok-9a8b7c6d5e"
+    sandbox.shim("git", (
+        'printf "%s\\n" "$*" >>"$SANDBOX/git.args"\n'
+        'if [ "$1" = fetch ]; then\n'
+        '  printf "protocol=https\\nhost=example.com\\n\\n" | /usr/bin/git credential fill >"$SANDBOX/cred" 2>&1\n'
+        'fi\n'
+        'exec /usr/bin/git "$@"\n'
+    ))
+    job = job_of(repo=_repo(origin, token_secret="GIT_TOKEN"), secrets=["GIT_TOKEN"])
+    script = render_script(job)
+    result = sandbox.run(script, {"GIT_TOKEN": token, "GIT_TERMINAL_PROMPT": "0"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"password={token}" in sandbox.read("cred")
+    for text in (script, sandbox.read("git.args"), sandbox.log(), result.stdout, result.stderr,
+                 (sandbox.root / "workspace/proj/.git/config").read_text()):
+        assert token not in text
+
+
+def test_a_missing_secret_fails_before_any_step(sandbox: Sandbox) -> None:
+    job = job_of(secrets=["B2_KEY_ID"])
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 1
+    assert "secret B2_KEY_ID is not set" in sandbox.log_lines("vastjob")
+    assert sandbox.log_lines("gpu-check") == []
+    assert [r.method for r in sandbox.api.requests] == ["PUT"]
