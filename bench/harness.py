@@ -35,8 +35,13 @@ class Timing:
 
     def to_json(self) -> dict[str, Any]:
         """Runs and their summary."""
-        return {"label": self.label, "median_s": self.median, "min_s": min(self.runs),
-                "max_s": max(self.runs), "runs_s": list(self.runs)}
+        return {
+            "label": self.label,
+            "median_s": self.median,
+            "min_s": min(self.runs),
+            "max_s": max(self.runs),
+            "runs_s": list(self.runs),
+        }
 
 
 @dataclass
@@ -53,24 +58,48 @@ class Figure:
     met: bool | None  # None when the figure could not be measured
     timings: list[Timing] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # printed under the table: breakdowns, caveats
 
     def to_json(self) -> dict[str, Any]:
         """Everything, JSON-ready."""
-        return {"key": self.key, "title": self.title, "baseline": self.baseline, "target": self.target,
-                "headline": self.headline, "met": self.met, "columns": self.columns, "rows": self.rows,
-                "timings": [t.to_json() for t in self.timings], "extra": self.extra}
+        return {
+            "key": self.key,
+            "title": self.title,
+            "baseline": self.baseline,
+            "target": self.target,
+            "headline": self.headline,
+            "met": self.met,
+            "columns": self.columns,
+            "rows": self.rows,
+            "timings": [t.to_json() for t in self.timings],
+            "extra": self.extra,
+            "notes": self.notes,
+        }
 
 
 class CommandFailed(RuntimeError):
     """A benchmarked command exited with an unexpected code."""
 
 
-def run_command(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cwd: Path | None = None,
-                ok: Sequence[int] = (0,), timeout: float = 600) -> float:
+def run_command(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    ok: Sequence[int] = (0,),
+    timeout: float = 600,
+) -> float:
     """Run a command once (output discarded) and return its wall time; CommandFailed on an unexpected code."""
     start = time.perf_counter()
-    proc = subprocess.run(list(argv), env=dict(env) if env is not None else None, cwd=cwd, timeout=timeout,
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        list(argv),
+        env=dict(env) if env is not None else None,
+        cwd=cwd,
+        timeout=timeout,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode not in ok:
         tail = proc.stderr.decode(errors="replace")[-2000:]
@@ -78,9 +107,15 @@ def run_command(argv: Sequence[str], *, env: Mapping[str, str] | None = None, cw
     return elapsed
 
 
-def time_commands(commands: Mapping[str, Sequence[str]], *, repeat: int, warmup: int = 1,
-                  env: Mapping[str, str] | None = None, cwd: Path | None = None,
-                  ok: Sequence[int] = (0,)) -> dict[str, Timing]:
+def time_commands(
+    commands: Mapping[str, Sequence[str]],
+    *,
+    repeat: int,
+    warmup: int = 1,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    ok: Sequence[int] = (0,),
+) -> dict[str, Timing]:
     """Time each command `repeat` times, interleaved (A B A B ...) so that load drifting over the run
     affects every command alike; warm-up runs fill the OS page cache and are not counted."""
     for _ in range(warmup):
@@ -126,6 +161,7 @@ def format_figure(fig: Figure) -> str:
         lines.append("   " + "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
         if n == 0:
             lines.append("   " + "  ".join("-" * w for w in widths))
+    lines += [f"   note: {note}" for note in fig.notes]
     verdict = {True: "met", False: "MISSED", None: "not measured"}[fig.met]
     lines += [f"   result: {fig.headline}", f"   target: {fig.target} -> {verdict}"]
     return "\n".join(lines)
@@ -134,17 +170,24 @@ def format_figure(fig: Figure) -> str:
 def machine() -> dict[str, Any]:
     """What the numbers were measured on, and how busy it was."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "loadavg_start": [round(x, 2) for x in load]}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg_start": [round(x, 2) for x in load],
+    }
 
 
 def save(figures: Sequence[Figure], info: Mapping[str, Any], folder: Path = RESULTS) -> Path:
     """Write the run as JSON (timestamped, plus latest.json); return the timestamped file."""
     folder.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC)
-    data = {"date": now.isoformat(timespec="seconds"), **info,
-            "loadavg_end": [round(x, 2) for x in os.getloadavg()],
-            "figures": [f.to_json() for f in figures]}
+    data = {
+        "date": now.isoformat(timespec="seconds"),
+        **info,
+        "loadavg_end": [round(x, 2) for x in os.getloadavg()],
+        "figures": [f.to_json() for f in figures],
+    }
     text = json.dumps(data, indent=2) + "\n"
     target = folder / f"bench-{now.strftime('%Y%m%dT%H%M%SZ')}.json"
     target.write_text(text, encoding="utf-8")

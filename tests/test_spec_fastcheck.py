@@ -18,12 +18,46 @@ from vastjob.spec.schema import gate, validator
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = [
     check_file(p).document
-    for p in [*sorted((ROOT / "jobs").glob("[!_]*.yaml")), *sorted((ROOT / "tests/cases/valid").glob("*/job.yaml"))]
+    for p in [
+        *sorted((ROOT / "jobs").glob("[!_]*.yaml")),
+        *sorted((ROOT / "tests/cases/valid").glob("*/job.yaml")),
+    ]
 ]
 ODD = st.sampled_from(
-    [True, False, 0, 1, 1.0, 2.5, -1, 0.0, 49, 10**9, "", "x", "US", "12h", "0s", "a" * 49, "H200 NVL", "price",
-     "destroy", "B2_KEY_ID", "1X", "/abs", "0123456789abcdef", None, [], {}, [1, True], ["a", "a"], {"k": "v"},
-     {"id": "a", "run": "b"}, ["price", "price"], float("inf")]
+    [
+        True,
+        False,
+        0,
+        1,
+        1.0,
+        2.5,
+        -1,
+        0.0,
+        49,
+        10**9,
+        "",
+        "x",
+        "US",
+        "12h",
+        "0s",
+        "a" * 49,
+        "H200 NVL",
+        "price",
+        "destroy",
+        "B2_KEY_ID",
+        "1X",
+        "/abs",
+        "0123456789abcdef",
+        None,
+        [],
+        {},
+        [1, True],
+        ["a", "a"],
+        {"k": "v"},
+        {"id": "a", "run": "b"},
+        ["price", "price"],
+        float("inf"),
+    ]
 )
 
 
@@ -80,13 +114,20 @@ def test_the_seeds_are_valid(base: bool) -> None:
 @given(
     seed=st.sampled_from(SEEDS),
     picks=st.lists(
-        st.tuples(st.integers(0, 10**6), st.sampled_from(["set", "delete", "add"]), ODD,
-                  st.sampled_from(["name", "extra", "id", "count", "A_B", "type"])),
-        min_size=1, max_size=3,
+        st.tuples(
+            st.integers(0, 10**6),
+            st.sampled_from(["set", "delete", "add"]),
+            ODD,
+            st.sampled_from(["name", "extra", "id", "count", "A_B", "type"]),
+        ),
+        min_size=1,
+        max_size=3,
     ),
     base=st.booleans(),
 )
-def test_the_gate_agrees_with_jsonschema(seed: Any, picks: list[tuple[int, str, Any, str]], base: bool) -> None:
+def test_the_gate_agrees_with_jsonschema(
+    seed: Any, picks: list[tuple[int, str, Any, str]], base: bool
+) -> None:
     doc = seed
     for index, action, value, key in picks:
         paths = _paths(doc)

@@ -23,7 +23,7 @@ def _is_number(x: Any) -> bool:
 _TYPES: dict[str, Check] = {
     "string": lambda x: isinstance(x, str),
     # JSON Schema counts 1.0 as an integer, as jsonschema does.
-    "integer": lambda x: (isinstance(x, int) and not isinstance(x, bool)) or (isinstance(x, float) and x.is_integer()),
+    "integer": lambda x: _is_number(x) and (isinstance(x, int) or x.is_integer()),
     "number": _is_number,
     "boolean": lambda x: isinstance(x, bool),
     "object": lambda x: isinstance(x, dict),
@@ -142,7 +142,10 @@ def _bound(test: Callable[[Any, Any], bool]) -> Callable[[Any, dict[str, Any]], 
     return make
 
 
-def _length(test: Callable[[int, int], bool], kind: type) -> Callable[[Any, dict[str, Any]], Check]:
+Maker = Callable[[Any, dict[str, Any]], Check]
+
+
+def _length(test: Callable[[int, int], bool], kind: type[str | list[Any]]) -> Maker:
     def make(value: int, _: dict[str, Any]) -> Check:
         return lambda x: not isinstance(x, kind) or test(len(x), value)
 
@@ -150,7 +153,8 @@ def _length(test: Callable[[int, int], bool], kind: type) -> Callable[[Any, dict
 
 
 def _if(value: Any, schema: dict[str, Any]) -> Check:
-    cond, then, other = _compile(value), _compile(schema.get("then", True)), _compile(schema.get("else", True))
+    cond = _compile(value)
+    then, other = _compile(schema.get("then", True)), _compile(schema.get("else", True))
     return lambda x: then(x) if cond(x) else other(x)
 
 

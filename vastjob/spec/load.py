@@ -30,6 +30,8 @@ class Reader:
                 text = Path(real).read_text(encoding="utf-8")
             except UnicodeDecodeError as err:
                 self._cache[real] = (None, [Problem(shown, 0, 0, "$", f"not UTF-8 text: {err.reason}")])
+            except OSError as err:
+                self._cache[real] = (None, [Problem(shown, 0, 0, "$", f"cannot read: {err.strerror}")])
             else:
                 self._cache[real] = read_yaml(text, shown, fast=self.fast)
         return self._cache[real]

@@ -22,7 +22,10 @@ _IGNORED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "time
 # Text the two parsers may read differently goes to ruamel.yaml alone (found by fuzzing both): line breaks
 # only YAML 1.1 has (and a lone CR), tabs, byte-order marks, a comment glued to a block scalar's header,
 # and anything that may be a tag, an anchor or an alias. Ordinary specs take the fast path.
-_REFERENCE_ONLY = re.compile(r"[\x85\u2028\u2029\t\ufeff]|\r(?!\n)|[|>][-+0-9]*#|(?:^|[\[\]{},:?-]) *[!&*]", re.M)
+_REFERENCE_ONLY = re.compile(
+    r"[\x85\u2028\u2029\t\ufeff]|\r(?!\n)|[|>][-+0-9]*#|(?:^|[\[\]{},:?-]) *[!&*]", re.MULTILINE
+)
+_NON_TEXT_STARTS = frozenset("0123456789+-.~nNtTfF")
 _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
@@ -33,6 +36,8 @@ _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 
 def resolve_plain(text: str) -> Scalar:
     """The value of an unquoted scalar under YAML 1.2's core schema."""
+    if text and text[0] not in _NON_TEXT_STARTS:  # most scalars are words: settled by one look
+        return text
     if text in ("", "~", "null", "Null", "NULL"):
         return None
     if text in ("true", "True", "TRUE"):
@@ -137,7 +142,7 @@ class _Builder:
 def _fast_loader() -> Any:
     import yaml
 
-    class Loader(yaml.CSafeLoader):  # type: ignore[misc,name-defined]
+    class Loader(yaml.CSafeLoader):
         """libyaml without PyYAML's YAML 1.1 resolver: scalars are resolved here, and text with tags never
         takes this path, so every node's tag would be thrown away anyway."""
 

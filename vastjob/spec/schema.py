@@ -42,7 +42,7 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
                 rest = {k: v for k, v in node.items() if k != "$ref"}
                 return {**inline(defs[ref.removeprefix("#/$defs/")]), **inline(rest)}
             out = {k: inline(v) for k, v in node.items() if k not in _ANNOTATIONS and k != "properties"}
-            if isinstance(node.get("properties"), dict):  # names of fields, not keywords: kept whatever they are
+            if isinstance(node.get("properties"), dict):  # field names, not keywords: all kept
                 out["properties"] = {k: inline(v) for k, v in node["properties"].items()}
             return out
         if isinstance(node, list):

@@ -63,7 +63,7 @@ def _misspelt(name: str, inst: dict[str, Any], known: Any) -> bool:
     return bool(difflib.get_close_matches(name, unknown, n=1, cutoff=0.6))
 
 
-def _error_findings(err: Any, doc: Any) -> Iterator[Finding]:
+def _error_findings(err: Any) -> Iterator[Finding]:
     """One schema error as findings, with messages for people rather than for schema authors."""
     path: Path = tuple(err.absolute_path)
     kind, value, inst = err.validator, err.validator_value, err.instance
@@ -76,7 +76,7 @@ def _error_findings(err: Any, doc: Any) -> Iterator[Finding]:
         best = best_match(err.context)
         others = len(err.context) - 1
         more = f" ({others} other error{'s' if others != 1 else ''} in the alternatives)" if others else ""
-        yield from (Finding(f.path, f.message + more, f.at_key) for f in _error_findings(best, doc))
+        yield from (Finding(f.path, f.message + more, f.at_key) for f in _error_findings(best))
     elif kind == "additionalProperties" and isinstance(inst, dict):
         allowed = list(err.schema.get("properties", {}))
         for extra in inst:
@@ -123,16 +123,17 @@ def _error_findings(err: Any, doc: Any) -> Iterator[Finding]:
         yield Finding(path, err.message)
 
 
-def _locate(root: Node, finding: Finding, file: str, extends_at: Origin | None) -> Problem:
+def _locate(root: Node, finding: Finding, file: str, extends_at: Origin | None, path: str) -> Problem:
+    """The finding placed in the spec's own file; a value from a parent or --set says where it came from."""
     node, key_origin = walk(root, finding.path)
     origin = key_origin if finding.at_key and key_origin is not None else node.origin
     message = finding.message
     if origin.via_set is not None:
-        return Problem(file, 0, 0, "", f"{message} (from --set {origin.via_set})")
+        return Problem(file, 0, 0, path, f"{message} (from --set {origin.via_set})")
     if origin.file != file and extends_at is not None:
         message += f" (from {origin.file}:{origin.line}:{origin.col})"
         origin = extends_at
-    return Problem(origin.file, origin.line, origin.col, "", message)
+    return Problem(origin.file, origin.line, origin.col, path, message)
 
 
 def check_document(
@@ -146,29 +147,19 @@ def check_document(
     findings: list[Finding] = []
     doc = coerce(root, string_slots(), (), findings)
     if not isinstance(doc, dict):
-        return {}, [
-            Problem(
-                file,
-                root.origin.line,
-                root.origin.col,
-                "$",
-                f"a job spec is a YAML mapping, not {describe(doc)}",
-            )
-        ]
+        problem = Problem(
+            file, root.origin.line, root.origin.col, "$", f"a job spec is a YAML mapping, not {describe(doc)}"
+        )
+        return {}, [problem]
     check = gate(base)
     if check is None or not check(doc):  # jsonschema runs only to explain what is wrong
         for err in validator(base).iter_errors(doc):
-            findings.extend(_error_findings(err, doc))
+            findings.extend(_error_findings(err))
     # `name` is required of a job but not of a base, which the one schema cannot tell apart.
     if not base and "name" not in doc and not _misspelt("name", doc, load_schema()["properties"]):
         findings.append(Finding((), "missing required key 'name'", at_key=True))
     findings.extend(check_rules(doc))
-    problems = []
-    for finding in dict.fromkeys(findings):
-        located = _locate(root, finding, file, extends_at)
-        problems.append(
-            Problem(located.file, located.line, located.col, json_path(finding.path, doc), located.message)
-        )
+    problems = [_locate(root, f, file, extends_at, json_path(f.path, doc)) for f in dict.fromkeys(findings)]
     return doc, sort_problems(problems, file)
 
 

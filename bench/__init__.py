@@ -1,0 +1,1 @@
+"""vastjob's benchmarks: each figure measured side by side with its baseline (`python -m bench`)."""

@@ -1,0 +1,73 @@
+"""Bootstrap size: the onstart text of every job in `jobs/` against Vast's 4048-character limit, with the
+full script it carries for comparison."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from pathlib import Path
+
+from bench.harness import ROOT, Figure
+
+JOBS = ROOT / "jobs"
+BURGERS_TARGET = 3000
+
+
+def breakdown(script: str, top: int = 6) -> list[str]:
+    """Where a script's compressed size comes from: its static runtime vs its generated part, and the
+    biggest runtime functions (each alone, gzip-compressed, so the figures overlap somewhat)."""
+    cut = script.index("\nVJ_JOB=") + 1
+    runtime, generated = script[:cut], script[cut:]
+
+    def z(text: str) -> int:
+        return len(gzip.compress(text.encode(), compresslevel=9, mtime=0))
+
+    notes = [
+        f"burgers512 script: runtime {len(runtime)} chars ({z(runtime)} gzipped), generated part "
+        f"{len(generated)} chars ({z(generated)} gzipped), whole {z(script)} gzipped; "
+        f"base64 adds a third"
+    ]
+    funcs = re.findall(r"^(vj_\w+)\(\) \{\n(?:.*\n)*?\}\n", runtime, re.M)
+    bodies = {name: re.search(rf"^{name}\(\) \{{\n(?:.*\n)*?\}}\n", runtime, re.M) for name in funcs}
+    sizes = sorted(((len(m.group(0)), name) for name, m in bodies.items() if m), reverse=True)[:top]
+    notes.append("largest runtime functions (chars): " + ", ".join(f"{n} {c}" for c, n in sizes))
+    return notes
+
+
+def measure(*, jobs: Path = JOBS) -> Figure:
+    """Render every job (files not starting with _) and measure what would be sent."""
+    from vastjob import __version__
+    from vastjob.compile import BOOTSTRAP_LIMIT, render_script
+    from vastjob.compile.pack import pack
+    from vastjob.spec.load import load_job
+
+    rows = []
+    sizes: dict[str, int] = {}
+    notes: list[str] = []
+    for path in sorted(jobs.glob("*.yaml")):
+        if path.name.startswith("_"):
+            continue
+        job = load_job(path)
+        script = render_script(job)
+        # pack() as render_bootstrap() does it, so that an oversized job is measured rather than refused.
+        size = len(pack(script, f"vastjob {__version__} {job.name} {job.spec_hash}"))
+        sizes[job.name] = size
+        if job.name == "burgers512":
+            notes = breakdown(script)
+        rows.append([path.name, len(script), size, f"{size / BOOTSTRAP_LIMIT:.1%}", BOOTSTRAP_LIMIT - size])
+    burgers = sizes.get("burgers512")
+    largest = max(sizes.values(), default=0)
+    within = largest <= BOOTSTRAP_LIMIT
+    return Figure(
+        key="bootstrap",
+        title=f"Bootstrap size ({len(rows)} jobs in jobs/)",
+        baseline=f"Vast's onstart limit of {BOOTSTRAP_LIMIT} characters",
+        target=f"every job <= {BOOTSTRAP_LIMIT}; burgers512 <= {BURGERS_TARGET} characters",
+        columns=["job", "script chars", "bootstrap chars", "of limit", "headroom"],
+        rows=rows,
+        headline=f"burgers512 sends {burgers} characters "
+        f"({(burgers or 0) / BOOTSTRAP_LIMIT:.1%} of the limit); largest {largest}",
+        met=within and burgers is not None and burgers <= BURGERS_TARGET,
+        extra={"sizes": sizes, "limit": BOOTSTRAP_LIMIT},
+        notes=notes,
+    )

@@ -1,0 +1,99 @@
+"""Ranking scale: vastjob's client-side filters and ranking (`vastjob.vast.query.select`) over 1k, 10k
+and 100k offers: time, peak memory, and whether the time per offer stays flat (linear scaling)."""
+
+from __future__ import annotations
+
+import gc
+import tracemalloc
+from collections.abc import Sequence
+from typing import Any
+
+from bench.harness import ROOT, Figure, Timing, seconds, time_call
+
+JOB = ROOT / "jobs" / "burgers512.yaml"
+UNIQUE = 5000  # distinct generated offers; bigger markets repeat them under new ids (generation is slow)
+TARGET_S = 0.200
+
+
+def market(n: int, disk_gb: float, seed: int = 0) -> list[dict[str, Any]]:
+    """`n` offers as a search answers them (priced for `disk_gb` of storage): generated, then repeated
+    with fresh ids past UNIQUE."""
+    from vastjob.emulator import generate_offers
+    from vastjob.emulator.query import priced
+
+    unique = [priced(o, disk_gb, False) for o in generate_offers(seed, min(n, UNIQUE))]
+    return [
+        {**unique[i % len(unique)], "id": 10_000_000 + i} if i >= len(unique) else unique[i] for i in range(n)
+    ]
+
+
+def peak_bytes(func: Any) -> int:
+    """The peak memory a call allocates beyond what existed before it (tracemalloc)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        func()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5) -> Figure:
+    """Time `select` on each market size; the smallest size's time per offer is the linear baseline."""
+    from vastjob.spec.load import load_job
+    from vastjob.vast.query import select
+
+    job = load_job(JOB)
+    offer, disk = job.offer, job.instance.disk_gb
+    results: list[tuple[int, Timing, int, int]] = []
+    for n in sizes:
+        offers = market(n, disk)
+
+        def rank(offers: list[dict[str, Any]] = offers) -> object:
+            return select(offers, offer, disk)
+
+        kept = len(select(offers, offer, disk))
+        timing = time_call(f"{n} offers", rank, repeat=repeat)
+        results.append((n, timing, peak_bytes(rank), kept))
+        del offers, rank
+    base_n, base_t = results[0][0], results[0][1].median
+    per_base = base_t / base_n
+    rows = []
+    for n, timing, peak, kept in results:
+        per = timing.median / n
+        rows.append(
+            [
+                n,
+                kept,
+                seconds(timing.median),
+                f"{per * 1e6:.2f}",
+                f"{per / per_base:.2f}x",
+                f"{peak / 1e6:.1f}",
+            ]
+        )
+    largest_n, largest, _, _ = results[-1]
+    growth = (largest.median / largest_n) / per_base
+    linear = growth <= 1.5  # n log n over two decades stays well within this; quadratic would be ~100x
+    # A run without the 100k size (a quick run) judges the time target on a linear extrapolation.
+    at_100k = largest.median if largest_n >= 100_000 else largest.median / largest_n * 100_000
+    how = "measured" if largest_n >= 100_000 else "extrapolated"
+    return Figure(
+        key="ranking",
+        title=f"Ranking scale (select: parse, price, filter, sort; median of {repeat})",
+        baseline=f"the {base_n}-offer run's time per offer (a linear extrapolation)",
+        target=f"linear; 100k offers <= {TARGET_S * 1000:.0f} ms",
+        columns=["offers", "kept", "median", "us/offer", "per-offer vs smallest", "peak MB"],
+        rows=rows,
+        headline=f"100000 offers in {seconds(at_100k)} ({how}); time per offer at {largest_n} is "
+        f"{growth:.2f}x the {base_n}-offer run's ({'linear' if linear else 'not linear'})",
+        met=linear and at_100k <= TARGET_S,
+        timings=[t for _, t, _, _ in results],
+        extra={
+            "growth": growth,
+            "at_100k_s": at_100k,
+            "at_100k": how,
+            "peak_bytes": {str(n): p for n, _, p, _ in results},
+        },
+    )
