@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from bench.harness import RESULTS, Figure, format_figure, machine, save
+from bench.harness import RESULTS, Figure, byte_compile, format_figure, machine, save
 
 # key -> (module, arguments of the full run, arguments of --quick); cheapest first.
 FIGURES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
@@ -56,13 +56,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--quick", action="store_true", help="small sizes and few runs: a smoke run, not numbers"
     )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="do not byte-compile vastjob first (measure the tree as it is)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="folder for the JSON results")
     args = parser.parse_args(argv)
     keys = list(FIGURES) if not args.only else [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in keys if k not in FIGURES]
     if unknown:
         parser.error(f"unknown figure(s): {', '.join(unknown)}; choose from {', '.join(FIGURES)}")
-    info = {**machine(), "quick": args.quick}
+    info = {**machine(), "quick": args.quick, "byte_compiled": not args.no_compile and byte_compile()}
     print(
         f"vastjob benchmarks: python {info['python']}, {info['cpus']} CPUs, "
         f"load average {info['loadavg_start']}{' (quick run)' if args.quick else ''}\n",

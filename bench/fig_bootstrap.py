@@ -14,24 +14,30 @@ BURGERS_TARGET = 3000
 
 
 def breakdown(script: str, top: int = 6) -> list[str]:
-    """Where a script's compressed size comes from: its static runtime vs its generated part, and the
-    biggest runtime functions (each alone, gzip-compressed, so the figures overlap somewhat)."""
-    cut = script.index("\nVJ_JOB=") + 1
-    runtime, generated = script[:cut], script[cut:]
+    """Where a script's compressed size comes from: its static runtime vs its generated part (which starts
+    at the job's settings, `VJ_JOB=`), and the biggest functions of the runtime."""
 
     def z(text: str) -> int:
         return len(gzip.compress(text.encode(), compresslevel=9, mtime=0))
 
-    notes = [
+    cut = script.find("\nVJ_JOB=") + 1
+    if cut <= 0:
+        return [f"script {len(script)} chars, {z(script)} gzipped; base64 adds a third"]
+    runtime, generated = script[:cut], script[cut:]
+    functions = re.findall(r"^(\w+)\(\) \{\n(?:.*\n)*?\}\n", runtime, re.M)
+    sizes = sorted(
+        (
+            (len(m.group(0)), name)
+            for name in functions
+            if (m := re.search(rf"^{name}\(\) \{{\n(?:.*\n)*?\}}\n", runtime, re.M))
+        ),
+        reverse=True,
+    )[:top]
+    return [
         f"burgers512 script: runtime {len(runtime)} chars ({z(runtime)} gzipped), generated part "
-        f"{len(generated)} chars ({z(generated)} gzipped), whole {z(script)} gzipped; "
-        f"base64 adds a third"
+        f"{len(generated)} chars ({z(generated)} gzipped), whole {z(script)} gzipped; base64 adds a third",
+        "largest runtime functions (chars): " + ", ".join(f"{n} {c}" for c, n in sizes),
     ]
-    funcs = re.findall(r"^(vj_\w+)\(\) \{\n(?:.*\n)*?\}\n", runtime, re.M)
-    bodies = {name: re.search(rf"^{name}\(\) \{{\n(?:.*\n)*?\}}\n", runtime, re.M) for name in funcs}
-    sizes = sorted(((len(m.group(0)), name) for name, m in bodies.items() if m), reverse=True)[:top]
-    notes.append("largest runtime functions (chars): " + ", ".join(f"{n} {c}" for c, n in sizes))
-    return notes
 
 
 def measure(*, jobs: Path = JOBS) -> Figure:

@@ -9,6 +9,7 @@ from bench.harness import BIN, ROOT, Figure, time_commands
 
 JOB = ROOT / "jobs" / "burgers512.yaml"
 TARGET_MS = 100.0
+LOADER = "yaml, vastjob.spec.load"
 
 
 def measure(*, repeat: int = 15) -> Figure:
@@ -17,6 +18,10 @@ def measure(*, repeat: int = 15) -> Figure:
     timings = time_commands(
         {
             "python -c pass": [sys.executable, "-c", "pass"],
+            # Where the time goes: the imports render needs, added one layer at a time.
+            "+ import click": [sys.executable, "-c", "import click"],
+            "+ import yaml, spec loader": [sys.executable, "-c", f"import click, {LOADER}"],
+            "+ import compiler": [sys.executable, "-c", f"import click, {LOADER}, vastjob.compile"],
             "vastjob --version": [vastjob, "--version"],
             "vastjob validate JOB": [vastjob, "validate", str(JOB)],
             "vastjob render JOB": [vastjob, "render", str(JOB)],

@@ -40,6 +40,23 @@ def peak_bytes(func: Any) -> int:
         tracemalloc.stop()
 
 
+def profile(func: Any, top: int = 5) -> list[str]:
+    """The functions where one call spends its own time (cProfile, by internal time), as short lines."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile()
+    prof.runcall(func)
+    stats = pstats.Stats(prof, stream=io.StringIO())
+    total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
+    rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]  # type: ignore[attr-defined]
+    return [
+        f"{func_name} ({path.rsplit('/', 1)[-1]}:{line}) {own / total:.0%}"
+        for (path, line, func_name), (_, _, own, _, _) in rows
+    ]
+
+
 def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5) -> Figure:
     """Time `select` on each market size; the smallest size's time per offer is the linear baseline."""
     from vastjob.spec.load import load_job
@@ -48,6 +65,7 @@ def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5)
     job = load_job(JOB)
     offer, disk = job.offer, job.instance.disk_gb
     results: list[tuple[int, Timing, int, int]] = []
+    hot: list[str] = []
     for n in sizes:
         offers = market(n, disk)
 
@@ -57,6 +75,8 @@ def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5)
         kept = len(select(offers, offer, disk))
         timing = time_call(f"{n} offers", rank, repeat=repeat)
         results.append((n, timing, peak_bytes(rank), kept))
+        if n == max(sizes):
+            hot = profile(rank)
         del offers, rank
     base_n, base_t = results[0][0], results[0][1].median
     per_base = base_t / base_n
@@ -95,5 +115,7 @@ def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5)
             "at_100k_s": at_100k,
             "at_100k": how,
             "peak_bytes": {str(n): p for n, _, p, _ in results},
+            "profile": hot,
         },
+        notes=[f"profile of one run at {largest_n} offers (own time): " + "; ".join(hot)],
     )

@@ -1,4 +1,4 @@
-"""Running rendered scripts for real: a temporary root, PATH shims, a local git remote, a stand-in Vast API."""
+"""Running rendered scripts for real: a temporary root, PATH shims, a git remote, a stand-in Vast API."""
 
 from __future__ import annotations
 
@@ -24,9 +24,9 @@ SHIMS = {
     "nvidia-smi": 'cat "$SANDBOX/gpus.csv"\n',
     "apt-get": 'printf \'%s\\n\' "$*" >>"$SANDBOX/apt-get.log"\n',
     "dpkg-query": (
-        'for p; do :; done\n'
+        "for p; do :; done\n"
         'if grep -qx -- "$p" "$SANDBOX/installed.txt" 2>/dev/null; then printf \'install ok installed\'; '
-        'else exit 1; fi\n'
+        "else exit 1; fi\n"
     ),
     "python3": 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n',
 }
@@ -145,14 +145,26 @@ class Sandbox:
         env.update(extra or {})
         return env
 
-    def run(self, script: str, extra: Mapping[str, str] | None = None, timeout: float = 90,
-            path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    def run(
+        self,
+        script: str,
+        extra: Mapping[str, str] | None = None,
+        timeout: float = 90,
+        path: Path | None = None,
+    ) -> subprocess.CompletedProcess[str]:
         """Write the script under the root, as the bootstrap does, and run it with bash until it ends."""
         target = path or self.root / "root/vastjob/job.sh"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(script)
-        return subprocess.run(["bash", str(target)], env=self.env(extra), capture_output=True, text=True,
-                              timeout=timeout, cwd=self.dir, check=False)
+        return subprocess.run(
+            ["bash", str(target)],
+            env=self.env(extra),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.dir,
+            check=False,
+        )
 
     def log(self) -> str:
         """The job log the script wrote."""
@@ -188,9 +200,17 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
 
 def git(*args: str, cwd: Path) -> str:
     """Run git with a fixed identity; return its stdout."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com", "GIT_CONFIG_NOSYSTEM": "1"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 @dataclass(frozen=True)

@@ -5,21 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from scriptkit import job_of
+
 from vastjob.compile import build_graph, render_script
 from vastjob.compile.sources import SOURCE_KINDS, remote_exports
 from vastjob.errors import RenderError, SpecError
 
 REPO = {"url": "https://example.com/org/proj.git", "ref": "main", "dir": "/workspace/proj"}
 DATA = {"train": {"source": "store:bucket/train.h5", "dest": "data/"}}
-REMOTES = {"store": {"type": "s3", "options": {"provider": "AWS"}, "secrets": {"secret_access_key": "S3_KEY"}}}
+REMOTES = {
+    "store": {"type": "s3", "options": {"provider": "AWS"}, "secrets": {"secret_access_key": "S3_KEY"}}
+}
 
 
 def _full(**extra: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {
-        "repo": REPO, "setup": {"apt": ["git", "rclone"], "pip": [["-e", "."]], "commands": ["make"]},
-        "remotes": REMOTES, "datasets": DATA, "secrets": ["S3_KEY"], "env": {"STAGE": "all"},
+        "repo": REPO,
+        "setup": {"apt": ["git", "rclone"], "pip": [["-e", "."]], "commands": ["make"]},
+        "remotes": REMOTES,
+        "datasets": DATA,
+        "secrets": ["S3_KEY"],
+        "env": {"STAGE": "all"},
         "steps": [{"id": "prep", "run": "python prep.py", "needs": ["setup"]}],
     }
     fields.update(extra)
@@ -45,31 +51,46 @@ def test_a_dataset_outside_the_repo_does_not_wait_for_the_clone() -> None:
     graph = build_graph(job_of(**_full(datasets=datasets, setup={"apt": ["git"], "commands": ["make"]})))
     assert graph.step("data:ckpt").needs == ("apt",)  # curl is installed by apt when missing
     assert "curl" in graph.step("apt").body[0]
-    no_apt = build_graph(job_of(datasets={"ckpt": {"source": "store:c.pt", "dest": "/data/c.pt"}},
-                                remotes=REMOTES, secrets=["S3_KEY"]))
+    no_apt = build_graph(
+        job_of(
+            datasets={"ckpt": {"source": "store:c.pt", "dest": "/data/c.pt"}},
+            remotes=REMOTES,
+            secrets=["S3_KEY"],
+        )
+    )
     assert no_apt.step("data:ckpt").needs == ("apt",)
     assert no_apt.step("apt").body == ("vj_apt rclone",)
 
 
 def test_changing_a_step_changes_its_hash_and_everything_after_it() -> None:
     base = build_graph(job_of(**_full())).hashes
-    changed = build_graph(job_of(**_full(steps=[{"id": "prep", "run": "python prep.py --fast",
-                                                 "needs": ["setup"]}]))).hashes
+    changed = build_graph(
+        job_of(**_full(steps=[{"id": "prep", "run": "python prep.py --fast", "needs": ["setup"]}]))
+    ).hashes
     assert {k for k in base if base[k] != changed[k]} == {"prep", "run"}
-    pip = build_graph(job_of(**_full(setup={"apt": ["git", "rclone"], "pip": [["torch"]],
-                                            "commands": ["make"]}))).hashes
+    pip = build_graph(
+        job_of(**_full(setup={"apt": ["git", "rclone"], "pip": [["torch"]], "commands": ["make"]}))
+    ).hashes
     assert {k for k in base if base[k] != pip[k]} == {"pip", "setup", "prep", "run"}
     env = build_graph(job_of(**_full(env={"STAGE": "operator"}))).hashes
     assert {k for k in base if base[k] != env[k]} == {"setup", "prep", "run"}
     assert len(set(base.values())) == len(base)
 
 
-@pytest.mark.parametrize(("steps", "message"), [
-    ([{"id": "prep", "run": "x", "needs": ["setpu"]}], "needs unknown step 'setpu'; did you mean 'setup'?"),
-    ([{"id": "a", "run": "x", "needs": ["b"]}, {"id": "b", "run": "x", "needs": ["a"]}],
-     "cycle: a -> b -> a"),
-    ([{"id": "apt", "run": "x"}], "step id 'apt' is used twice"),
-])
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            [{"id": "prep", "run": "x", "needs": ["setpu"]}],
+            "needs unknown step 'setpu'; did you mean 'setup'?",
+        ),
+        (
+            [{"id": "a", "run": "x", "needs": ["b"]}, {"id": "b", "run": "x", "needs": ["a"]}],
+            "cycle: a -> b -> a",
+        ),
+        ([{"id": "apt", "run": "x"}], "step id 'apt' is used twice"),
+    ],
+)
 def test_graph_errors_name_the_spec_and_the_step(steps: list[dict[str, Any]], message: str) -> None:
     with pytest.raises(SpecError) as err:
         build_graph(job_of(**_full(steps=steps)))
@@ -90,7 +111,9 @@ def test_graph_as_text_and_mermaid() -> None:
 
 
 def test_gpu_check_asks_for_count_and_vram() -> None:
-    job = job_of(offer={"gpu": {"names": ["H200 NVL"], "count": 2, "min_vram_gb": 96}, "max_price_per_hour": 5})
+    job = job_of(
+        offer={"gpu": {"names": ["H200 NVL"], "count": 2, "min_vram_gb": 96}, "max_price_per_hour": 5}
+    )
     assert build_graph(job).step("gpu-check").body == ("vj_gpu_check 2 96000",)
 
 
@@ -100,18 +123,33 @@ def test_source_kinds_are_one_registry() -> None:
 
 def test_url_source_checks_size_and_sha256() -> None:
     sha = "ab" * 32
-    job = job_of(datasets={"w": {"source": "https://example.com/files/w.bin?dl=1", "dest": "weights/",
-                                 "min_bytes": 10, "sha256": sha}})
+    job = job_of(
+        datasets={
+            "w": {
+                "source": "https://example.com/files/w.bin?dl=1",
+                "dest": "weights/",
+                "min_bytes": 10,
+                "sha256": sha,
+            }
+        }
+    )
     assert build_graph(job).step("data:w").body == (
-        "vj_url 'https://example.com/files/w.bin?dl=1' weights/w.bin", f"vj_check weights/w.bin 10 {sha}")
+        "vj_url 'https://example.com/files/w.bin?dl=1' weights/w.bin",
+        "vj_size weights/w.bin 10",
+        f"vj_sha256 weights/w.bin {sha}",
+    )
 
 
 def test_hf_source_uses_the_resolve_url_and_the_token_by_name() -> None:
-    job = job_of(datasets={"m": {"source": "hf://datasets/org/set@v2/split/train.parquet", "dest": "/data/"}},
-                 secrets=["HF_TOKEN"])
+    job = job_of(
+        datasets={"m": {"source": "hf://datasets/org/set@v2/split/train.parquet", "dest": "/data/"}},
+        secrets=["HF_TOKEN"],
+    )
     body = build_graph(job).step("data:m").body
-    assert body == ('vj_url https://huggingface.co/datasets/org/set/resolve/v2/split/train.parquet '
-                    '"$VJ_ROOT"/data/train.parquet HF_TOKEN',)
+    assert body == (
+        "vj_url https://huggingface.co/datasets/org/set/resolve/v2/split/train.parquet "
+        '"$VJ_ROOT"/data/train.parquet HF_TOKEN',
+    )
     with pytest.raises(RenderError, match="not hf://"):
         build_graph(job_of(datasets={"m": {"source": "hf://only-org", "dest": "d/"}}))
 
@@ -121,8 +159,10 @@ def test_wandb_source_installs_wandb_through_pip_and_waits_for_it() -> None:
     graph = build_graph(job)
     assert graph.step("pip").body == ("vj_pip wandb",)
     assert graph.step("data:a").needs == ("pip",)
-    assert graph.step("data:a").body == ("vj_wandb ent/proj/ds:latest \"$VJ_ROOT\"/data/a/",
-                                         "vj_check \"$VJ_ROOT\"/data/a/ 5 ''")
+    assert graph.step("data:a").body == (
+        'vj_wandb ent/proj/ds:latest "$VJ_ROOT"/data/a/',
+        'vj_size "$VJ_ROOT"/data/a/ 5',
+    )
 
 
 def test_rclone_remotes_are_configured_with_secret_references_only() -> None:
@@ -132,22 +172,46 @@ def test_rclone_remotes_are_configured_with_secret_references_only() -> None:
         "export RCLONE_CONFIG_STORE_PROVIDER=AWS",
         'export RCLONE_CONFIG_STORE_SECRET_ACCESS_KEY="${S3_KEY-}"',
     ]
-    file_dest = job_of(**_full(datasets={"f": {"source": "store:b/f.h5", "dest": "data/f.h5", "sha256": "0" * 64}}))
+    file_dest = job_of(
+        **_full(datasets={"f": {"source": "store:b/f.h5", "dest": "data/f.h5", "sha256": "0" * 64}})
+    )
     assert build_graph(file_dest).step("data:f").body == (
-        "vj_rclone copyto store:b/f.h5 data/f.h5", f"vj_check data/f.h5 '' {'0' * 64}")
+        "vj_rclone copyto store:b/f.h5 data/f.h5",
+        f"vj_sha256 data/f.h5 {'0' * 64}",
+    )
 
 
 def test_an_unknown_source_is_a_render_error() -> None:
-    with pytest.raises(RenderError, match="cannot read source 'nowhere:x'.*configured: store"):
+    with pytest.raises(RenderError, match=r"cannot read source 'nowhere:x'.*configured: store"):
         render_script(job_of(**_full(datasets={"x": {"source": "nowhere:x", "dest": "d/"}})))
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"env": {"VJ_ROOT": "/"}}, "belong to the script"),
-    ({"env": {"BAD-NAME": "x"}}, "not a valid environment variable name"),
-    ({"secrets": ["$(id)"]}, "not a valid environment variable name"),
-    ({"repo": {**REPO, "token_secret": "A B"}}, "not a valid environment variable name"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"env": {"VJ_ROOT": "/"}}, "belong to the script"),
+        ({"env": {"BAD-NAME": "x"}}, "not a valid environment variable name"),
+        ({"secrets": ["$(id)"]}, "not a valid environment variable name"),
+        ({"repo": {**REPO, "token_secret": "A B"}}, "not a valid environment variable name"),
+    ],
+)
 def test_names_bash_would_interpret_are_refused(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(RenderError, match=message):
         render_script(job_of(**fields))
+
+
+def test_a_need_on_an_absent_built_in_step_waits_for_what_would_precede_it() -> None:
+    job = job_of(
+        repo=REPO,
+        steps=[
+            {"id": "a", "run": "x", "needs": ["setup"]},
+            {"id": "b", "run": "x", "needs": ["pip", "a"]},
+            {"id": "c", "run": "x"},
+        ],
+    )
+    graph = build_graph(job)
+    assert graph.step("a").needs == ("clone",)
+    assert graph.step("b").needs == ("clone", "a")
+    assert graph.step("c").needs == ("clone",)
+    bare = build_graph(job_of(steps=[{"id": "a", "run": "x", "needs": ["apt"]}]))
+    assert bare.step("a").needs == ("gpu-check",)

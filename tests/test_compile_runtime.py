@@ -3,20 +3,30 @@ rclone, a loopback HTTP server standing in for the Vast API."""
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import json
 import os
+import shlex
+import shutil
+import signal
 import subprocess
+import threading
 import time
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-
 from scriptkit import CONTAINER_ID, CONTAINER_KEY, Origin, Sandbox, job_of, origin, sandbox
+
 from vastjob.compile import render_bootstrap, render_script
+from vastjob.compile.emit import runtime_text
 
 __all__ = ["origin", "sandbox"]  # fixtures used by name below
 
 pytestmark = pytest.mark.slow
+
+GIT = shutil.which("git")
 
 
 def _repo(origin: Origin, **extra: str) -> dict[str, str]:
@@ -49,14 +59,22 @@ def _shutdowns(box: Sandbox) -> list[tuple[str, str, str, bytes]]:
     return [(r.method, r.path, r.headers.get("Authorization", ""), r.body) for r in box.api.requests]
 
 
-def test_full_job_reaches_run_with_env_and_pinned_commit(sandbox: Sandbox, origin: Origin, tmp_path: Path) -> None:
+def test_full_job_reaches_run_with_env_and_pinned_commit(
+    sandbox: Sandbox, origin: Origin, tmp_path: Path
+) -> None:
     store = _store(tmp_path)
     job = job_of(
         repo=_repo(origin),
         setup={"apt": ["git", "rclone"], "pip": [["-e", "."]], "commands": ["cat VERSION > setup.txt"]},
         remotes={"store": {"type": "local"}},
-        datasets={"train": {"source": f"store:{store}/train.h5", "dest": "data/", "min_bytes": 1000,
-                            "links": {"data/latest.h5": "train.h5"}}},
+        datasets={
+            "train": {
+                "source": f"store:{store}/train.h5",
+                "dest": "data/",
+                "min_bytes": 1000,
+                "links": {"data/latest.h5": "train.h5"},
+            }
+        },
         env={"TRAIN_STAGE": "all", "QUOTED": "it's $HOME `x`"},
         run={"command": 'printf "%s|%s" "$TRAIN_STAGE" "$QUOTED" > env.txt; git rev-parse HEAD > head.txt'},
     )
@@ -75,21 +93,36 @@ def test_full_job_reaches_run_with_env_and_pinned_commit(sandbox: Sandbox, origi
     # The log has timestamped lines per step, on stdout as well as in the file.
     assert any(line.endswith(" [run] done") for line in sandbox.log().splitlines())
     assert "[data:train] " in result.stdout
-    assert _shutdowns(sandbox) == [("DELETE", f"/api/v0/instances/{CONTAINER_ID}/", f"Bearer {CONTAINER_KEY}", b"{}")]
+    assert _shutdowns(sandbox) == [
+        ("DELETE", f"/api/v0/instances/{CONTAINER_ID}/", f"Bearer {CONTAINER_KEY}", b"{}")
+    ]
     assert CONTAINER_KEY not in sandbox.log() + result.stdout + result.stderr
 
 
 def test_steps_run_in_order_and_datasets_download_while_pip_runs(
-        sandbox: Sandbox, origin: Origin, tmp_path: Path) -> None:
+    sandbox: Sandbox, origin: Origin, tmp_path: Path
+) -> None:
     store = _store(tmp_path)
     # Each shim waits (up to 20 s) for the other to have started: run one after the other, they would fail.
     wait_for = 'i=0; until [ -e "$SANDBOX/{0}" ]; do i=$((i+1)); [ $i -lt 400 ] || exit 9; sleep 0.05; done\n'
-    sandbox.shim("python3", 'touch "$SANDBOX/pip.started"\n' + wait_for.format("rclone.started")
-                 + 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n')
-    sandbox.shim("rclone", 'touch "$SANDBOX/rclone.started"\n' + wait_for.format("pip.started")
-                 + 'exec /usr/bin/rclone "$@"\n')
-    job = job_of(repo=_repo(origin), setup={"pip": [["-e", "."]]}, remotes={"store": {"type": "local"}},
-                 datasets={"train": {"source": f"store:{store}/train.h5", "dest": "data/"}})
+    sandbox.shim(
+        "python3",
+        'touch "$SANDBOX/pip.started"\n'
+        + wait_for.format("rclone.started")
+        + 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n',
+    )
+    sandbox.shim(
+        "rclone",
+        'touch "$SANDBOX/rclone.started"\n'
+        + wait_for.format("pip.started")
+        + f'exec {shutil.which("rclone")} "$@"\n',
+    )
+    job = job_of(
+        repo=_repo(origin),
+        setup={"pip": [["-e", "."]]},
+        remotes={"store": {"type": "local"}},
+        datasets={"train": {"source": f"store:{store}/train.h5", "dest": "data/"}},
+    )
     result = sandbox.run(render_script(job))
     assert result.returncode == 0, result.stdout + result.stderr
     events = [line.split(" ", 1)[1] for line in sandbox.log().splitlines()]
@@ -97,14 +130,19 @@ def test_steps_run_in_order_and_datasets_download_while_pip_runs(
     assert order.index("[gpu-check] done") < order.index("[clone] start, attempt 1")
     assert order.index("[clone] done") < order.index("[pip] start, attempt 1")
     assert order.index("[clone] done") < order.index("[data:train] start, attempt 1")
-    assert order.index("[run] start, attempt 1") > max(order.index("[pip] done"), order.index("[data:train] done"))
+    assert order.index("[run] start, attempt 1") > max(
+        order.index("[pip] done"), order.index("[data:train] done")
+    )
     # Both started before either finished.
     assert max(order.index("[pip] start, attempt 1"), order.index("[data:train] start, attempt 1")) < min(
-        order.index("[pip] done"), order.index("[data:train] done"))
+        order.index("[pip] done"), order.index("[data:train] done")
+    )
 
 
 def test_a_step_failing_twice_is_retried_with_backoff(sandbox: Sandbox) -> None:
-    flaky = 'n=$(cat "$SANDBOX/tries" 2>/dev/null || echo 0); echo $((n+1)) > "$SANDBOX/tries"; [ "$n" -ge 2 ]'
+    flaky = (
+        'n=$(cat "$SANDBOX/tries" 2>/dev/null || echo 0); echo $((n+1)) > "$SANDBOX/tries"; [ "$n" -ge 2 ]'
+    )
     job = job_of(steps=[{"id": "flaky", "run": flaky, "retries": 2}])
     result = sandbox.run(render_script(job), {"VASTJOB_RETRY_BASE": "1"})
     assert result.returncode == 0, result.stdout + result.stderr
@@ -119,10 +157,16 @@ def test_a_permanent_failure_stops_the_others_and_stops_the_instance(sandbox: Sa
     job = job_of(
         setup={"commands": ["true"]},
         steps=[
-            {"id": "slow", "run": 'echo $$ > "$SANDBOX/slow.pid"; sleep 60; touch "$SANDBOX/slow.finished"',
-             "needs": ["setup"]},
-            {"id": "broken", "run": 'until [ -e "$SANDBOX/slow.pid" ]; do sleep 0.05; done; exit 3',
-             "needs": ["setup"]},
+            {
+                "id": "slow",
+                "run": 'echo $$ > "$SANDBOX/slow.pid"; sleep 60; touch "$SANDBOX/slow.finished"',
+                "needs": ["setup"],
+            },
+            {
+                "id": "broken",
+                "run": 'until [ -e "$SANDBOX/slow.pid" ]; do sleep 0.05; done; exit 3',
+                "needs": ["setup"],
+            },
         ],
     )
     result = sandbox.run(render_script(job))
@@ -138,23 +182,32 @@ def test_a_permanent_failure_stops_the_others_and_stops_the_instance(sandbox: Sa
 
 
 def test_the_watchdog_ends_a_run_past_max_runtime(sandbox: Sandbox) -> None:
-    job = job_of(run={"command": 'echo $$ > "$SANDBOX/run.pid"; sleep 60', "max_runtime": "2s"},
-                 shutdown={"on_success": "destroy", "on_failure": "destroy"})
+    job = job_of(
+        run={"command": 'echo $$ > "$SANDBOX/run.pid"; sleep 60', "max_runtime": "2s"},
+        shutdown={"on_success": "destroy", "on_failure": "destroy"},
+    )
     result = sandbox.run(render_script(job))
     assert result.returncode == 124
     assert "max_runtime reached" in sandbox.log_lines("vastjob")
     assert _gone(int(sandbox.read("run.pid")))
-    assert [(r.method, r.path) for r in sandbox.api.requests] == [("DELETE", f"/api/v0/instances/{CONTAINER_ID}/")]
+    assert [(r.method, r.path) for r in sandbox.api.requests] == [
+        ("DELETE", f"/api/v0/instances/{CONTAINER_ID}/")
+    ]
 
 
-@pytest.mark.parametrize("gpus", [
-    ("NVIDIA GeForce RTX 4090, 24564",),  # one GPU where two are asked for
-    ("NVIDIA GeForce RTX 3060, 12288", "NVIDIA GeForce RTX 3060, 12288"),  # two, too small
-])
+@pytest.mark.parametrize(
+    "gpus",
+    [
+        ("NVIDIA GeForce RTX 4090, 24564",),  # one GPU where two are asked for
+        ("NVIDIA GeForce RTX 3060, 12288", "NVIDIA GeForce RTX 3060, 12288"),  # two, too small
+    ],
+)
 def test_gpu_check_fails_fast_on_a_bad_host(sandbox: Sandbox, gpus: tuple[str, ...]) -> None:
     sandbox.gpus(*gpus)
-    job = job_of(offer={"gpu": {"names": ["RTX 4090"], "count": 2, "min_vram_gb": 20}, "max_price_per_hour": 1},
-                 setup={"apt": ["git"]})
+    job = job_of(
+        offer={"gpu": {"names": ["RTX 4090"], "count": 2, "min_vram_gb": 20}, "max_price_per_hour": 1},
+        setup={"apt": ["git"]},
+    )
     result = sandbox.run(render_script(job))
     assert result.returncode == 1
     lines = sandbox.log_lines("gpu-check")
@@ -166,16 +219,27 @@ def test_gpu_check_fails_fast_on_a_bad_host(sandbox: Sandbox, gpus: tuple[str, .
 
 def test_a_second_start_skips_done_steps_and_reruns_a_changed_one(sandbox: Sandbox, origin: Origin) -> None:
     def job(prepare: str):
-        return job_of(repo=_repo(origin), setup={"commands": ["echo setup >> ../setup.count"]},
-                      steps=[{"id": "prepare", "run": prepare, "needs": ["setup"]},
-                             {"id": "other", "run": "echo other >> ../other.count", "needs": ["setup"]}],
-                      run={"command": "echo run >> ../run.count"}, shutdown={"on_success": "keep"})
+        return job_of(
+            repo=_repo(origin),
+            setup={"commands": ["echo setup >> ../setup.count"]},
+            steps=[
+                {"id": "prepare", "run": prepare, "needs": ["setup"]},
+                {"id": "other", "run": "echo other >> ../other.count", "needs": ["setup"]},
+            ],
+            run={"command": "echo run >> ../run.count"},
+            shutdown={"on_success": "keep"},
+        )
 
     first = job("echo one >> ../prepare.count")
     assert sandbox.run(render_script(first)).returncode == 0
     assert sandbox.run(render_script(first)).returncode == 0
     work = sandbox.root / "workspace"
-    assert [(work / f"{n}.count").read_text().count("\n") for n in ("setup", "prepare", "other", "run")] == [1, 1, 1, 1]
+    assert [(work / f"{n}.count").read_text().count("\n") for n in ("setup", "prepare", "other", "run")] == [
+        1,
+        1,
+        1,
+        1,
+    ]
     assert sandbox.log_lines("clone")[-1] == "done before: skipped"
     assert sandbox.log_lines("gpu-check")[-1] == "done"  # checked at every start
 
@@ -190,8 +254,9 @@ def test_the_bootstrap_writes_the_same_script_and_starts_it_detached(sandbox: Sa
     job = job_of(run={"command": 'echo "$$" > "$SANDBOX/run.pid"; touch "$SANDBOX/ran"'})
     boot = sandbox.dir / "onstart.sh"
     boot.write_text(render_bootstrap(job))
-    proc = subprocess.run(["sh", str(boot)], env=sandbox.env(), capture_output=True, text=True, timeout=30,
-                          check=False)
+    proc = subprocess.run(
+        ["sh", str(boot)], env=sandbox.env(), capture_output=True, text=True, timeout=30, check=False
+    )
     assert proc.returncode == 0
     assert (sandbox.root / "root/vastjob/job.sh").read_text() == render_script(job)
     # The background job inherited the bootstrap's stdout, so its lines reached the captured output.
@@ -200,30 +265,117 @@ def test_the_bootstrap_writes_the_same_script_and_starts_it_detached(sandbox: Sa
 
 
 def test_a_private_token_reaches_git_only_through_the_credential_helper(
-        sandbox: Sandbox, origin: Origin, tmp_path: Path) -> None:
+    sandbox: Sandbox, origin: Origin, tmp_path: Path
+) -> None:
     # A git that shows what it would ask its credential helper, and which options it received.
     token = "tok-9a8b7c6d5e"
-    sandbox.shim("git", (
-        'printf "%s\\n" "$*" >>"$SANDBOX/git.args"\n'
-        'if [ "$1" = fetch ]; then\n'
-        '  printf "protocol=https\\nhost=example.com\\n\\n" | /usr/bin/git credential fill >"$SANDBOX/cred" 2>&1\n'
-        'fi\n'
-        'exec /usr/bin/git "$@"\n'
-    ))
+    sandbox.shim(
+        "git",
+        (
+            'printf "%s\\n" "$*" >>"$SANDBOX/git.args"\n'
+            'if [ "$1" = fetch ]; then\n'
+            '  printf "protocol=https\\nhost=example.com\\n\\n" |\n'
+            f'    {GIT} credential fill >"$SANDBOX/cred" 2>&1\n'
+            "fi\n"
+            f'exec {GIT} "$@"\n'
+        ),
+    )
     job = job_of(repo=_repo(origin, token_secret="GIT_TOKEN"), secrets=["GIT_TOKEN"])
     script = render_script(job)
     result = sandbox.run(script, {"GIT_TOKEN": token, "GIT_TERMINAL_PROMPT": "0"})
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"password={token}" in sandbox.read("cred")
-    for text in (script, sandbox.read("git.args"), sandbox.log(), result.stdout, result.stderr,
-                 (sandbox.root / "workspace/proj/.git/config").read_text()):
+    for text in (
+        script,
+        sandbox.read("git.args"),
+        sandbox.log(),
+        result.stdout,
+        result.stderr,
+        (sandbox.root / "workspace/proj/.git/config").read_text(),
+    ):
         assert token not in text
 
 
-def test_a_missing_secret_fails_before_any_step(sandbox: Sandbox) -> None:
-    job = job_of(secrets=["B2_KEY_ID"])
-    result = sandbox.run(render_script(job))
-    assert result.returncode == 1
-    assert "secret B2_KEY_ID is not set" in sandbox.log_lines("vastjob")
-    assert sandbox.log_lines("gpu-check") == []
-    assert [r.method for r in sandbox.api.requests] == ["PUT"]
+def test_steps_end_when_the_container_kills_the_script_outright(sandbox: Sandbox) -> None:
+    # The local emulator (like a container stop) sends SIGKILL to onstart's process group: no trap runs.
+    job = job_of(run={"command": 'echo $$ > "$SANDBOX/run.pid"; sleep 60'})
+    script = sandbox.root / "root/vastjob/job.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text(render_script(job))
+    proc = subprocess.Popen(
+        ["bash", str(script)],
+        env=sandbox.env(),
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (sandbox.dir / "run.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert _gone(int(sandbox.read("run.pid")))
+    assert sandbox.api.requests == []
+
+
+def test_url_datasets_are_checked_for_size_and_sha256(sandbox: Sandbox, tmp_path: Path) -> None:
+    served = tmp_path / "served"
+    served.mkdir()
+    blob = os.urandom(3000)
+    (served / "weights.bin").write_bytes(blob)
+    handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.log_message = lambda *args: None  # type: ignore[method-assign]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/weights.bin"
+    try:
+        good = job_of(
+            datasets={
+                "w": {
+                    "source": url,
+                    "dest": "/data/",
+                    "min_bytes": 3000,
+                    "sha256": hashlib.sha256(blob).hexdigest(),
+                }
+            }
+        )
+        assert sandbox.run(render_script(good)).returncode == 0, sandbox.log()
+        assert (sandbox.root / "data/weights.bin").read_bytes() == blob
+        bad = job_of(
+            datasets={"w": {"source": url, "dest": "/other/w.bin", "sha256": "0" * 64, "retries": 1}}
+        )
+        assert sandbox.run(render_script(bad)).returncode == 1
+        assert (
+            sandbox.log_lines("data:w").count(f"want sha256 {'0' * 64}") == 2
+        )  # the first try and one retry
+        assert sandbox.log_lines("data:w")[-1] == "failed, exit code 1"
+        big = job_of(datasets={"w": {"source": url, "dest": "/big/w.bin", "min_bytes": 3001, "retries": 0}})
+        assert sandbox.run(render_script(big)).returncode == 1
+        assert "want min_bytes 3001" in sandbox.log_lines("data:w")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_download_token_travels_in_a_header_from_stdin(sandbox: Sandbox) -> None:
+    # The runtime's functions, sourced on their own, fetch from the stand-in server with HF_TOKEN.
+    runtime = sandbox.dir / "runtime.sh"
+    runtime.write_text(runtime_text())
+    token = "hf_secretvalue42"
+    snippet = f'source {shlex.quote(str(runtime))}; vj_url "$VASTJOB_API_URL/files/m.bin" out/m.bin HF_TOKEN'
+    result = subprocess.run(
+        ["bash", "-c", snippet],
+        env=sandbox.env({"HF_TOKEN": token}),
+        cwd=sandbox.dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert [(r.path, r.headers.get("Authorization")) for r in sandbox.api.requests] == [
+        ("/files/m.bin", f"Bearer {token}")
+    ]
+    assert (sandbox.dir / "out/m.bin").read_text() == '{"success": true}'

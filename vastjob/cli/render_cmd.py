@@ -9,8 +9,15 @@ import click
 from vastjob.cli._common import run, set_option
 
 
-def render_job(path: str, overrides: tuple[str, ...], *, onstart: bool, graph: str | None,
-               commit: str | None, out: str | None) -> int:
+def render_job(
+    path: str,
+    overrides: tuple[str, ...],
+    *,
+    onstart: bool,
+    graph: str | None,
+    commit: str | None,
+    out: str | None,
+) -> int:
     """Load the job and print (or write to `out`) the script, the bootstrap or the graph."""
     from vastjob.compile import build_graph, render_bootstrap, render_script
     from vastjob.spec.load import load_job
@@ -35,13 +42,29 @@ def render_job(path: str, overrides: tuple[str, ...], *, onstart: bool, graph: s
 @click.command(name="render")
 @click.argument("path", metavar="JOB")
 @set_option
-@click.option("--onstart", is_flag=True, help="Print the bootstrap sent as Vast's onstart (at most 4048 characters).")
-@click.option("--graph", type=click.Choice(["text", "mermaid"]), is_flag=False, flag_value="text", default=None,
-              help="Print the step graph instead: as text (the default) or as a Mermaid flowchart.")
+@click.option(
+    "--onstart", is_flag=True, help="Print the bootstrap sent as Vast's onstart (at most 4048 characters)."
+)
+@click.option(
+    "--graph",
+    type=click.Choice(["text", "mermaid"]),
+    is_flag=False,
+    flag_value="text",
+    default=None,
+    help="Print the step graph instead: as text (the default) or as a Mermaid flowchart.",
+)
 @click.option("--commit", metavar="SHA", help="Pin the clone to this commit (what apply does with the ref).")
-@click.option("-o", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout.")
-def render(path: str, overrides: tuple[str, ...], onstart: bool, graph: str | None, commit: str | None,
-           out: str | None) -> None:
+@click.option(
+    "-o", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+)
+def render(
+    path: str,
+    overrides: tuple[str, ...],
+    onstart: bool,
+    graph: str | None,
+    commit: str | None,
+    out: str | None,
+) -> None:
     """Print the onstart script a job runs on its instance: deterministic, every spec value quoted."""
     if onstart and graph:
         raise click.UsageError("--onstart and --graph print different things; give one of them")

@@ -8,7 +8,7 @@ from importlib import resources
 
 from vastjob import __version__
 from vastjob.compile.graph import StepGraph, build_graph
-from vastjob.compile.quote import env_name, path, word, words
+from vastjob.compile.quote import base_dir, env_name, path, word, words
 from vastjob.compile.sources import remote_exports
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
@@ -51,20 +51,20 @@ def _header(job: JobSpec, graph: StepGraph) -> list[str]:
         f"# vastjob {__version__}: job {job.name}, spec {job.spec_hash}",
     ]
     if secret_names(job):
-        lines.append(f"# secrets {', '.join(secret_names(job))}: from the instance environment, set by vastjob apply")
+        lines.append(
+            f"# secrets from the instance environment (vastjob apply sets them): {words(secret_names(job))}"
+        )
     return lines
 
 
 def _settings(job: JobSpec) -> list[str]:
-    secrets = secret_names(job)
     lines = [
         f"VJ_JOB={word(job.name)}",
         f"VJ_SPEC_HASH={word(job.spec_hash)}",
-        f"VJ_BASE={path(job.base_dir)}",
+        f"VJ_BASE={path(base_dir(job))}",
         f"VJ_MAX_RUNTIME={job.run.max_runtime_s or 0}",
         f"VJ_ON_SUCCESS={word(job.shutdown.on_success)}",
         f"VJ_ON_FAILURE={word(job.shutdown.on_failure)}",
-        f"VJ_SECRETS=({words(secrets)})",
     ]
     for key, value in job.env:
         if env_name(key, "env key").startswith(_RESERVED_PREFIX):
@@ -83,7 +83,13 @@ def _steps(graph: StepGraph) -> list[str]:
         lines += [f"vj_s{n}() {{", *(f"  {b}" for b in s.body), "}"]
     for s in graph.steps:
         needs = "".join(f" {index[x]}" for x in s.needs)
-        fields = [word(s.id), graph.hashes[s.id], str(s.retries), str(s.timeout_s or 0), str(int(s.resumable))]
+        fields = [
+            word(s.id),
+            graph.hashes[s.id],
+            str(s.retries),
+            str(s.timeout_s or 0),
+            str(int(s.resumable)),
+        ]
         lines.append("vj_def " + " ".join(fields) + needs)
     return lines
 

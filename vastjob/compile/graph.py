@@ -1,4 +1,4 @@
-"""The step graph: steps in a runnable order, checked for unknown needs and cycles, each with a content hash."""
+"""The step graph: steps in a runnable order, checked for unknown needs and cycles, each with a hash."""
 
 from __future__ import annotations
 
@@ -42,8 +42,10 @@ class StepGraph:
             needs = ", ".join(s.needs) or "-"
             timeout = f"{s.timeout_s}s" if s.timeout_s else "none"
             resume = "" if s.resumable else ", runs every start"
-            lines.append(f"  {s.id:<{width}}  {self.hashes[s.id]}  needs: {needs}; retries: {s.retries}; "
-                         f"timeout: {timeout}{resume}")
+            lines.append(
+                f"  {s.id:<{width}}  {self.hashes[s.id]}  needs: {needs}; retries: {s.retries}; "
+                f"timeout: {timeout}{resume}"
+            )
             if s.summary:
                 lines.append(f"  {'':<{width}}  {s.summary}")
         return "\n".join(lines) + "\n"
@@ -101,17 +103,24 @@ def _cycle(pending: list[Step]) -> list[str]:
     while True:
         nxt = needs[path[-1]][0]
         if nxt in path:
-            return [*path[path.index(nxt):], nxt]
+            return [*path[path.index(nxt) :], nxt]
         path.append(nxt)
 
 
 def _hashes(steps: list[Step]) -> dict[str, str]:
     hashes: dict[str, str] = {}
     for s in steps:
-        content = canonical_json({
-            "id": s.id, "kind": s.kind, "body": list(s.body), "retries": s.retries, "timeout": s.timeout_s,
-            "salt": list(s.salt), "needs": sorted(hashes[n] for n in s.needs),
-        })
+        content = canonical_json(
+            {
+                "id": s.id,
+                "kind": s.kind,
+                "body": list(s.body),
+                "retries": s.retries,
+                "timeout": s.timeout_s,
+                "salt": list(s.salt),
+                "needs": sorted(hashes[n] for n in s.needs),
+            }
+        )
         hashes[s.id] = hashlib.sha256(content.encode()).hexdigest()[:HASH_CHARS]
     return hashes
 

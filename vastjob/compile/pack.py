@@ -26,7 +26,7 @@ def pack(script: str, title: str) -> str:
         'mkdir -p "$d"\n'
         "base64 -d <<'EOF'|gunzip >\"$d/new\"\n"
         f"{data}\nEOF\n"
-        'mv -f "$d/new" "$d/job.sh"\n'
+        'mv "$d/new" "$d/job.sh"\n'
         'nohup bash "$d/job.sh" </dev/null &\n'
     )
 
@@ -44,5 +44,7 @@ def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(
             f"job {job.name}: the onstart bootstrap is {len(text)} characters, over Vast's limit of "
-            f"{BOOTSTRAP_LIMIT} by {len(text) - BOOTSTRAP_LIMIT} characters; shorten commands, env or datasets")
+            f"{BOOTSTRAP_LIMIT} by {len(text) - BOOTSTRAP_LIMIT} characters; "
+            "shorten commands, env or datasets"
+        )
     return text

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from collections.abc import Iterable
 
 from vastjob.errors import RenderError
+from vastjob.spec.model import JobSpec
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -22,7 +24,7 @@ def words(values: Iterable[str]) -> str:
 
 
 def path(value: str) -> str:
-    """A path: relative ones stay relative to the step's folder; absolute ones move under the script's root."""
+    """A path: a relative one stays relative to the step's folder; an absolute one moves under the root."""
     if value.startswith("/"):
         return '"$VJ_ROOT"' + word(value)
     return word(value)
@@ -38,3 +40,8 @@ def env_name(name: str, what: str) -> str:
 def secret_ref(name: str) -> str:
     """A reference to a secret by name (its value is only known on the instance)."""
     return f'"${{{env_name(name, "secret")}-}}"'
+
+
+def base_dir(job: JobSpec) -> str:
+    """The folder steps run in, as an absolute path: a relative repo dir or workdir counts from `/`."""
+    return posixpath.join("/", job.workdir, job.base_dir)

@@ -58,10 +58,9 @@ vj_apt() {
     [[ $(dpkg-query -W -f='${Status}' "$p" 2>/dev/null) == 'install ok installed' ]] || m+=("$p")
   done
   ((${#m[@]})) || return 0
-  export DEBIAN_FRONTEND=noninteractive
   # At most one update per start, even when this step is retried.
   [[ -e $VJ_RUN/apt ]] || { apt-get update && : >"$VJ_RUN/apt"; }
-  apt-get install -y "${m[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${m[@]}"
 }
 #@
 
@@ -93,19 +92,31 @@ vj_pip() {
 }
 #@
 
-#@ check
-# vj_check PATH MIN_BYTES SHA256: what a download must satisfy for its step to count as done.
-vj_check() {
-  local n s=
+#@ size
+# vj_size PATH MIN_BYTES: a download (file or folder) must have at least that many bytes.
+vj_size() {
+  local n
   n=$(du -sbL -- "$1" | cut -f1)
-  [[ -z $3 ]] || s=$(sha256sum -- "$1")
-  echo "$n bytes $s"
-  ((n >= ${2:-0})) && [[ $s == "$3"* ]] || { echo "want $2 bytes, sha256 $3"; return 1; }
+  echo "$n bytes"
+  ((n >= $2)) || { echo "want min_bytes $2"; return 1; }
+}
+#@
+
+#@ sha256
+vj_sha256() {
+  local s
+  s=$(sha256sum -- "$1")
+  echo "$s"
+  [[ $s == "$2 "* ]] || { echo "want sha256 $2"; return 1; }
 }
 #@
 
 #@ rclone url link
-vj_dir() { mkdir -p -- "$(dirname -- "$1")"; }
+# The parent folder of $1 (parameter expansion: dirname in $(...) would lose trailing newlines).
+vj_dir() {
+  local d=${1%/*}
+  if [[ $1 == */* && $d ]]; then mkdir -p -- "$d"; fi
+}
 #@
 
 #@ link
@@ -145,6 +156,9 @@ vj_wandb() {
 # base folder (the repo dir, or the workdir without a repo).
 vj_step() {
   export VASTJOB_STEP=${VJ_IDS[$1]}
+  # timeout gave this attempt a process group of its own; if the main script is killed outright (a
+  # container stop that sends SIGKILL to onstart's group), this guard ends the attempt's group too.
+  (while sleep 2 && kill -0 $$; do kill -0 "$VJ_MAIN" || kill -9 0; done) &>/dev/null &
   mkdir -p -- "$VJ_BASE"
   cd -- "$VJ_BASE"
   "vj_s$1" </dev/null 2>&1 | vj_prefix "$VASTJOB_STEP"
@@ -177,12 +191,13 @@ vj_attempts() {
 }
 
 vj_stop() {
-  local i
+  local i p
   for i in "${!VJ_ST[@]}"; do
     [[ ${VJ_ST[i]} == r ]] || continue
     VJ_ST[i]=s
-    kill "${VJ_PID[i]}" 2>/dev/null
-    kill -- "-$(<"$VJ_RUN/$i.pid")" 2>/dev/null
+    p=$(cat "$VJ_RUN/$i.pid" 2>/dev/null) || :
+    # The runner (so it starts no new attempt) and the attempt's whole process group.
+    kill -- "${VJ_PID[i]}" ${p:+"-$p"} 2>/dev/null || :
   done
 }
 
@@ -258,7 +273,6 @@ vj_watchdog() {
 }
 
 vj_main() {
-  local s
   if [[ ${1:-} == __step ]]; then
     vj_step "$2"
     return
@@ -269,9 +283,7 @@ vj_main() {
   trap 'VJ_END=signal; exit 143' TERM INT HUP
   trap 'vj_log vastjob "max_runtime reached"; exit 124' USR1
   vj_log vastjob "job $VJ_JOB, spec $VJ_SPEC_HASH"
-  for s in "${VJ_SECRETS[@]}"; do
-    [[ ${!s+x} ]] || { vj_log vastjob "secret $s is not set"; exit 1; }
-  done
+  export VJ_MAIN=$$
   if ((VJ_MAX_RUNTIME)); then
     vj_watchdog &
     VJ_DOG=$!

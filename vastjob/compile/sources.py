@@ -1,4 +1,4 @@
-"""Dataset source kinds: each knows the sources it reads, what it needs installed, and the bash that fetches."""
+"""Dataset source kinds: each knows its sources, what it needs installed, and the bash that fetches."""
 
 from __future__ import annotations
 
@@ -53,12 +53,13 @@ def _into(dest: str, name: str) -> str:
 
 
 def _check(target: str, dataset: Dataset, *, size: bool = True, sha: bool = True) -> tuple[str, ...]:
-    """The check of a download: min_bytes and sha256, or nothing when the spec asks for neither."""
-    min_bytes = str(dataset.min_bytes) if size and dataset.min_bytes is not None else ""
-    sha256 = dataset.sha256 if sha and dataset.sha256 else ""
-    if not (min_bytes or sha256):
-        return ()
-    return (f"vj_check {path(target)} {word(min_bytes)} {word(sha256)}",)
+    """The checks of a download: min_bytes and sha256, each only when the spec asks for it."""
+    lines = []
+    if size and dataset.min_bytes is not None:
+        lines.append(f"vj_size {path(target)} {dataset.min_bytes}")
+    if sha and dataset.sha256:
+        lines.append(f"vj_sha256 {path(target)} {word(dataset.sha256.lower())}")
+    return tuple(lines)
 
 
 class UrlSource:
@@ -73,14 +74,18 @@ class UrlSource:
     def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
         """curl into a partial file, then rename, then check."""
         target = _into(dataset.dest, posixpath.basename(urlsplit(dataset.source).path))
-        return Fetch((f"vj_url {word(dataset.source)} {path(target)}", *_check(target, dataset)), apt=("curl",))
+        return Fetch(
+            (f"vj_url {word(dataset.source)} {path(target)}", *_check(target, dataset)), apt=("curl",)
+        )
 
 
 class HuggingFaceSource:
-    """`hf://[datasets/]org/repo[@revision]/path/to/file`: one file of a Hub repository, through its resolve URL."""
+    """`hf://[datasets/]org/repo[@revision]/path/to/file`: one file of a Hub repo, by its resolve URL."""
 
     name: ClassVar[str] = "hf"
-    _FORM = re.compile(r"^hf://(?P<kind>(?:datasets|spaces)/)?(?P<repo>[^/@]+/[^/@]+)(?:@(?P<rev>[^/]+))?/(?P<file>.+)$")
+    _FORM = re.compile(
+        r"^hf://(?P<kind>(?:datasets|spaces)/)?(?P<repo>[^/@]+/[^/@]+)(?:@(?P<rev>[^/]+))?/(?P<file>.+)$"
+    )
 
     def matches(self, source: str, job: JobSpec) -> bool:
         """`hf://` sources."""
@@ -90,9 +95,12 @@ class HuggingFaceSource:
         """The resolve URL of the file, with HF_TOKEN as a bearer token when the job lists that secret."""
         match = self._FORM.match(dataset.source)
         if match is None:
-            raise RenderError(f"dataset {dataset.name}: {dataset.source!r} is not hf://[datasets/]org/repo[@rev]/file")
+            raise RenderError(
+                f"dataset {dataset.name}: {dataset.source!r} is not hf://[datasets/]org/repo[@rev]/file"
+            )
         url = "https://huggingface.co/{}{}/resolve/{}/{}".format(
-            match["kind"] or "", match["repo"], match["rev"] or "main", match["file"])
+            match["kind"] or "", match["repo"], match["rev"] or "main", match["file"]
+        )
         target = _into(dataset.dest, posixpath.basename(match["file"]))
         token = f" {HF_TOKEN}" if HF_TOKEN in job.secrets else ""
         return Fetch((f"vj_url {word(url)} {path(target)}{token}", *_check(target, dataset)), apt=("curl",))
@@ -110,10 +118,14 @@ class WandbSource:
     def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
         """`wandb artifact get` into dest (a folder); min_bytes is checked over that folder."""
         if dataset.sha256:
-            raise RenderError(f"dataset {dataset.name}: sha256 cannot be checked for a wandb artifact (a folder)")
+            raise RenderError(
+                f"dataset {dataset.name}: sha256 cannot be checked for a wandb artifact (a folder)"
+            )
         artifact = dataset.source.removeprefix("wandb://")
-        return Fetch((f"vj_wandb {word(artifact)} {path(dataset.dest)}", *_check(dataset.dest, dataset)),
-                     pip=("wandb",))
+        return Fetch(
+            (f"vj_wandb {word(artifact)} {path(dataset.dest)}", *_check(dataset.dest, dataset)),
+            pip=("wandb",),
+        )
 
 
 class RcloneSource:
@@ -128,15 +140,22 @@ class RcloneSource:
 
     def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
         """`rclone copy` into a folder dest (ending in /), else `rclone copyto` onto the exact path."""
-        remote_path = dataset.source.split(":", 1)[1] if not dataset.source.startswith(":") else dataset.source
+        remote_path = (
+            dataset.source.split(":", 1)[1] if not dataset.source.startswith(":") else dataset.source
+        )
         if not _is_dir(dataset.dest):
-            lines = (f"vj_rclone copyto {word(dataset.source)} {path(dataset.dest)}", *_check(dataset.dest, dataset))
+            lines = (
+                f"vj_rclone copyto {word(dataset.source)} {path(dataset.dest)}",
+                *_check(dataset.dest, dataset),
+            )
             return Fetch(lines, apt=("rclone",))
         # Into a folder: min_bytes counts the folder, sha256 the file of the source's name in it.
         name = posixpath.basename(remote_path.rstrip("/"))
-        lines = (f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}",
-                 *_check(dataset.dest, dataset, sha=False),
-                 *(_check(_into(dataset.dest, name), dataset, size=False) if dataset.sha256 else ()))
+        lines = (
+            f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}",
+            *_check(dataset.dest, dataset, sha=False),
+            *(_check(_into(dataset.dest, name), dataset, size=False) if dataset.sha256 else ()),
+        )
         return Fetch(lines, apt=("rclone",))
 
 
@@ -154,7 +173,8 @@ def source_kind(dataset: Dataset, job: JobSpec) -> SourceKind:
     remotes = ", ".join(r.name for r in job.remotes) or "none"
     raise RenderError(
         f"dataset {dataset.name}: cannot read source {dataset.source!r}: use https://, hf://, wandb:// "
-        f"or remote:path with a remote from `remotes` (configured: {remotes})")
+        f"or remote:path with a remote from `remotes` (configured: {remotes})"
+    )
 
 
 def remote_exports(job: JobSpec) -> list[str]:
@@ -165,7 +185,9 @@ def remote_exports(job: JobSpec) -> list[str]:
         env_name(prefix, "remote name")
         lines.append(f"export {prefix}_TYPE={word(remote.type)}")
         for option, value in remote.options:
-            lines.append(f"export {env_name(prefix + '_' + option.upper(), 'remote option')}={word(str(value))}")
+            lines.append(
+                f"export {env_name(prefix + '_' + option.upper(), 'remote option')}={word(str(value))}"
+            )
         for option, secret in remote.secret_options:
             name = env_name(prefix + "_" + option.upper(), "remote option")
             lines.append(f'export {name}="${{{env_name(secret, "secret")}-}}"')

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from vastjob.compile.quote import env_name, path, word, words
+from vastjob.compile.quote import base_dir, env_name, path, word, words
 from vastjob.compile.sources import source_kind
 from vastjob.spec.model import JobSpec
 
@@ -73,11 +73,20 @@ class GpuCheck:
     """`gpu-check`: first, never retried, never skipped: a bad host must fail before anything is paid for."""
 
     def lower(self, low: Lowering) -> list[Step]:
-        """nvidia-smi must list offer.gpu.count GPUs with min_vram_gb each (1 GB = 1000 MiB, as offers count)."""
+        """nvidia-smi must list offer.gpu.count GPUs of min_vram_gb (1 GB = 1000 MiB, as offers count)."""
         gpu = low.job.offer.gpu
-        mib = int(round((gpu.min_vram_gb or 0) * 1000))
-        return [Step("gpu-check", "gpu-check", (f"vj_gpu_check {gpu.count} {mib}",), timeout_s=GPU_CHECK_TIMEOUT_S,
-                     resumable=False, summary=f"{gpu.count} GPU(s) with >= {mib} MiB", spec_path="$.offer.gpu")]
+        mib = round((gpu.min_vram_gb or 0) * 1000)
+        return [
+            Step(
+                "gpu-check",
+                "gpu-check",
+                (f"vj_gpu_check {gpu.count} {mib}",),
+                timeout_s=GPU_CHECK_TIMEOUT_S,
+                resumable=False,
+                summary=f"{gpu.count} GPU(s) with >= {mib} MiB",
+                spec_path="$.offer.gpu",
+            )
+        ]
 
 
 def _dataset_fetches(low: Lowering) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
@@ -90,7 +99,7 @@ def _dataset_fetches(low: Lowering) -> list[tuple[str, tuple[str, ...], tuple[st
 
 def _in_base(p: str, job: JobSpec) -> bool:
     """Whether a dataset path lands in the base folder (the repo), so its step must wait for the clone."""
-    base = job.base_dir.rstrip("/") + "/"
+    base = base_dir(job).rstrip("/") + "/"
     return not p.startswith("/") or p.startswith(base) or p.rstrip("/") + "/" == base
 
 
@@ -106,8 +115,18 @@ class Apt:
         pkgs = _unique([*low.job.setup.apt, *(p for _, apt, _ in _dataset_fetches(low) for p in apt)])
         if not pkgs:
             return []
-        return [Step("apt", "apt", (f"vj_apt {words(pkgs)}",), needs=("gpu-check",), retries=NETWORK_RETRIES,
-                     timeout_s=APT_TIMEOUT_S, summary=" ".join(pkgs), spec_path="$.setup.apt")]
+        return [
+            Step(
+                "apt",
+                "apt",
+                (f"vj_apt {words(pkgs)}",),
+                needs=("gpu-check",),
+                retries=NETWORK_RETRIES,
+                timeout_s=APT_TIMEOUT_S,
+                summary=" ".join(pkgs),
+                spec_path="$.setup.apt",
+            )
+        ]
 
 
 class Clone:
@@ -122,8 +141,18 @@ class Clone:
         token = (f"vj_token {env_name(repo.token_secret, 'token_secret')}",) if repo.token_secret else ()
         needs = low.after(["apt"] if "git" in low.job.setup.apt else [])
         line = f"vj_clone {word(repo.url)} {word(repo.ref)} {word(commit)}"
-        return [Step("clone", "clone", (*token, line), needs=needs, retries=NETWORK_RETRIES, timeout_s=CLONE_TIMEOUT_S,
-                     summary=f"{repo.url} @ {commit or repo.ref}", spec_path="$.repo")]
+        return [
+            Step(
+                "clone",
+                "clone",
+                (*token, line),
+                needs=needs,
+                retries=NETWORK_RETRIES,
+                timeout_s=CLONE_TIMEOUT_S,
+                summary=f"{repo.url} @ {commit or repo.ref}",
+                spec_path="$.repo",
+            )
+        ]
 
 
 class Pip:
@@ -136,9 +165,18 @@ class Pip:
         if not entries:
             return []
         body = tuple(f"vj_pip {words(args)}" for args in entries)
-        return [Step("pip", "pip", body, needs=low.after(["apt", "clone"]),
-                     retries=NETWORK_RETRIES, timeout_s=PIP_TIMEOUT_S,
-                     summary="; ".join(" ".join(a) for a in entries), spec_path="$.setup.pip")]
+        return [
+            Step(
+                "pip",
+                "pip",
+                body,
+                needs=low.after(["apt", "clone"]),
+                retries=NETWORK_RETRIES,
+                timeout_s=PIP_TIMEOUT_S,
+                summary="; ".join(" ".join(a) for a in entries),
+                spec_path="$.setup.pip",
+            )
+        ]
 
 
 class Data:
@@ -154,9 +192,18 @@ class Data:
                 wanted.append("clone")
             needs = low.after([*wanted, *(["pip"] if fetch.pip else [])])
             links = tuple(f"vj_link {path(link)} {word(target)}" for link, target in ds.links)
-            steps.append(Step(f"data:{ds.name}", "data", fetch.lines + links, needs=tuple(needs),
-                              retries=ds.retries, timeout_s=ds.timeout_s or DATA_TIMEOUT_S,
-                              summary=f"{ds.source} -> {ds.dest}", spec_path=f"$.datasets.{ds.name}"))
+            steps.append(
+                Step(
+                    f"data:{ds.name}",
+                    "data",
+                    fetch.lines + links,
+                    needs=tuple(needs),
+                    retries=ds.retries,
+                    timeout_s=ds.timeout_s or DATA_TIMEOUT_S,
+                    summary=f"{ds.source} -> {ds.dest}",
+                    spec_path=f"$.datasets.{ds.name}",
+                )
+            )
         return steps
 
 
@@ -168,20 +215,54 @@ class Setup:
         commands = low.job.setup.commands
         if not commands:
             return []
-        return [Step("setup", "setup", tuple(f"vj_sh {word(c)}" for c in commands),
-                     needs=low.after(["apt", "clone", "pip"]), salt=low.env_salt(),
-                     summary=f"{len(commands)} command(s)", spec_path="$.setup.commands")]
+        return [
+            Step(
+                "setup",
+                "setup",
+                tuple(f"vj_sh {word(c)}" for c in commands),
+                needs=low.after(["apt", "clone", "pip"]),
+                salt=low.env_salt(),
+                summary=f"{len(commands)} command(s)",
+                spec_path="$.setup.commands",
+            )
+        ]
 
 
 class UserSteps:
     """The spec's own steps; one without `needs` waits for setup (or whatever installs come before it)."""
 
     def lower(self, low: Lowering) -> list[Step]:
-        """One step each, needs as written."""
-        default = low.present(["setup"]) or low.after(["apt", "clone", "pip"])
-        return [Step(s.id, "user", (f"vj_sh {word(s.run)}",), needs=s.needs or default, retries=s.retries,
-                     timeout_s=s.timeout_s, salt=low.env_salt(), summary=s.run.splitlines()[0] if s.run else "",
-                     spec_path=f"$.steps[{n}]") for n, s in enumerate(low.job.steps)]
+        """One step each, needs as written; a need on a built-in step this job lacks (say `setup` without
+        commands) stands for the built-in steps that would have come before it."""
+        default = self._resolve(low, ("setup",))
+        return [
+            Step(
+                s.id,
+                "user",
+                (f"vj_sh {word(s.run)}",),
+                needs=self._resolve(low, s.needs) if s.needs else default,
+                retries=s.retries,
+                timeout_s=s.timeout_s,
+                salt=low.env_salt(),
+                summary=s.run.splitlines()[0] if s.run else "",
+                spec_path=f"$.steps[{n}]",
+            )
+            for n, s in enumerate(low.job.steps)
+        ]
+
+    @staticmethod
+    def _resolve(low: Lowering, needs: Sequence[str]) -> tuple[str, ...]:
+        out: list[str] = []
+        for need in needs:
+            if need in _BUILTIN and not low.has(need):
+                out += low.after(_BUILTIN[: _BUILTIN.index(need)][1:])
+            else:
+                out.append(need)
+        return _unique(out)
+
+
+# Built-in steps in the order they wait on each other.
+_BUILTIN = ["gpu-check", "apt", "clone", "pip", "setup"]
 
 
 class Run:
@@ -192,9 +273,18 @@ class Run:
         needed = {n for s in low.steps for n in s.needs}
         sinks = tuple(s.id for s in low.steps if s.id not in needed)
         run = low.job.run
-        return [Step("run", "run", (f"vj_sh {word(run.command)}",), needs=sinks, retries=run.retries,
-                     salt=low.env_salt(), summary=run.command.splitlines()[0] if run.command else "",
-                     spec_path="$.run")]
+        return [
+            Step(
+                "run",
+                "run",
+                (f"vj_sh {word(run.command)}",),
+                needs=sinks,
+                retries=run.retries,
+                salt=low.env_salt(),
+                summary=run.command.splitlines()[0] if run.command else "",
+                spec_path="$.run",
+            )
+        ]
 
 
 # The kinds in lowering order: each may wait on the steps made before it.
