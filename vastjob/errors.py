@@ -36,7 +36,13 @@ class Problem:
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready form of the problem."""
-        return {"file": self.file, "line": self.line, "col": self.col, "path": self.path, "message": self.message}
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "path": self.path,
+            "message": self.message,
+        }
 
 
 class SpecError(VastjobError):
@@ -63,13 +69,19 @@ class ApiError(VastjobError):
 
     exit_code = EXIT_API
 
-    def __init__(self, message: str, *, status: int | None = None, error: str | None = None,
-                 msg: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, error: str | None = None, msg: str | None = None
+    ) -> None:
         self.status = status
         self.error = error
         self.msg = msg
         super().__init__(message)
 
     def to_json(self) -> object:
-        return {"error": type(self).__name__, "message": str(self), "status": self.status,
-                "api_error": self.error, "api_msg": self.msg}
+        return {
+            "error": type(self).__name__,
+            "message": str(self),
+            "status": self.status,
+            "api_error": self.error,
+            "api_msg": self.msg,
+        }

@@ -14,7 +14,11 @@ from vastjob.errors import VastjobError
 F = TypeVar("F", bound=Callable[..., Any])
 
 output_option = click.option(
-    "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True,
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
     help="Output format; json prints results and errors as JSON on stdout.",
 )
 
@@ -22,7 +26,10 @@ output_option = click.option(
 def set_option(func: F) -> F:
     """`--set dotted.path=value`, repeatable: overrides applied after extends, before validation."""
     return click.option(
-        "--set", "overrides", multiple=True, metavar="PATH=VALUE",
+        "--set",
+        "overrides",
+        multiple=True,
+        metavar="PATH=VALUE",
         help="Override a field after merging, e.g. --set env.RESET_CACHE=0 (value parsed as a YAML scalar).",
     )(func)
 

@@ -51,8 +51,13 @@ class Container:
                 log.write(f"--- container started {stamp}\n".encode())
                 log.flush()
                 self._proc = subprocess.Popen(
-                    ["bash", str(script)], cwd=self.root, env=dict(env), stdin=subprocess.DEVNULL,
-                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                    ["bash", str(script)],
+                    cwd=self.root,
+                    env=dict(env),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
                 )
 
     @property
@@ -61,9 +66,10 @@ class Container:
         return self._proc.pid if self._proc else None
 
     def is_alive(self) -> bool:
-        """Whether any process of the onstart group is still running."""
+        """Whether any process the onstart started is still running."""
         with self._lock:
-            return self._proc is not None and _group_alive(self._proc)
+            proc = self._proc
+            return proc is not None and (proc.poll() is None or bool(_session_members(proc.pid)))
 
     def kill(self, delay: float = 0.0) -> None:
         """Kill the whole onstart process group, as a container stop does to everything in it.
@@ -114,31 +120,32 @@ class Container:
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     # SIGKILL like Docker's stop after its grace period: the script gets no chance to run its traps,
-    # which is what happens to processes in a real container that is stopped or destroyed.
+    # which is what happens to processes in a real container that is stopped or destroyed. A container
+    # ends every process in it, so the whole session goes, including children that made process
+    # groups of their own (coreutils `timeout` does).
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     deadline = time.monotonic() + 2.0
-    while _group_alive(proc) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
+        members = _session_members(proc.pid)
+        if not members:
+            return
+        for pid in members:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
         time.sleep(0.01)
 
 
-def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
-    proc.poll()  # reap the leader so a finished one does not linger as a zombie in the group
-    try:
-        os.killpg(proc.pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return proc.returncode is None or _has_live_members(proc.pid)
-
-
-def _has_live_members(pgid: int) -> bool:
-    # killpg(0) also succeeds for zombies; look at /proc where it exists to tell them apart.
+def _session_members(sid: int) -> list[int]:
+    """Live processes of session `sid`, read from /proc (zombies left out: they are already dead)."""
     proc_dir = Path("/proc")
     if not proc_dir.is_dir():
-        return True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(sid, 0)
+            return [-sid]  # no /proc: the group is all that can be seen (os.kill(-sid) kills it)
+        return []
+    members = []
     for entry in proc_dir.iterdir():
         if not entry.name.isdigit():
             continue
@@ -146,6 +153,7 @@ def _has_live_members(pgid: int) -> bool:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if len(fields) > 2 and fields[0] != "Z" and int(fields[2]) == pgid:
-            return True
-    return False
+        # after the command: state, ppid, pgrp, session, ...
+        if len(fields) > 3 and fields[0] != "Z" and int(fields[3]) == sid:
+            members.append(int(entry.name))
+    return members
