@@ -29,7 +29,7 @@ def _is_loopback(address: Any) -> bool:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """Point HOME and XDG config at a temporary folder, drop real Vast keys, and refuse non-loopback sockets."""
+    """Point HOME and config at a temporary folder, drop real Vast keys, refuse non-loopback sockets."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))

@@ -40,7 +40,7 @@ def echo_json(data: object) -> None:
 
 
 def run(func: Callable[[], int | None], output: str = "text") -> None:
-    """Run a command function; an expected error prints cleanly (as JSON with -o json) and sets the exit code."""
+    """Run a command function; an expected error prints cleanly (JSON with -o json) and sets the exit code."""
     try:
         code = func() or 0
     except VastjobError as err:
