@@ -121,7 +121,7 @@ def measure(*, repeat: int = 10, n_offers: int = 2000) -> Figure:
         target="vastjob <= 0.3x the official CLI's time",
         columns=["command", "median", "min", "time vs baseline", "offers listed"],
         rows=rows,
-        headline=f"vastjob takes {ratio:.2f}x the official CLI's time ({seconds(ours.median)} vs "
+        headline=f"vastjob takes {ratio:.3f}x the official CLI's time ({seconds(ours.median)} vs "
         f"{seconds(base.median)}); same best offer: {'yes' if same else 'no'}",
         met=ratio <= 0.3,
         timings=[ours, base],

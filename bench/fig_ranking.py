@@ -51,10 +51,13 @@ def profile(func: Any, top: int = 5) -> list[str]:
     stats = pstats.Stats(prof, stream=io.StringIO())
     total = sum(row[2] for row in stats.stats.values())  # type: ignore[attr-defined]
     rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]  # type: ignore[attr-defined]
-    return [
-        f"{func_name} ({path.rsplit('/', 1)[-1]}:{line}) {own / total:.0%}"
-        for (path, line, func_name), (_, _, own, _, _) in rows
-    ]
+    # Built-ins come as ("~", 0, "<method 'get' of 'dict' objects>"), generated code as "<string>":
+    # shown without angle brackets, which Markdown would take for HTML.
+    lines = []
+    for (path, line, func_name), (_, _, own, _, _) in rows:
+        where = "built-in" if path == "~" else f"{path.rsplit('/', 1)[-1].strip('<>')}:{line}"
+        lines.append(f"{func_name.strip('<>')} ({where}) {own / total:.0%}")
+    return lines
 
 
 def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5) -> Figure:

@@ -181,7 +181,7 @@ def machine() -> dict[str, Any]:
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     return {
         "python": platform.python_version(),
-        "platform": platform.platform(),
+        "platform": f"{platform.system()} {platform.machine()}",
         "cpus": os.cpu_count(),
         "loadavg_start": [round(x, 2) for x in load],
         "dont_write_bytecode_env": bool(os.environ.get("PYTHONDONTWRITEBYTECODE")),
