@@ -64,10 +64,12 @@ class Request:
 
 @dataclass
 class FakeVast:
-    """A loopback HTTP server in place of the Vast API: it records every request and answers success."""
+    """A loopback HTTP server in place of the Vast API: it records every request and answers success,
+    or first one error status from `failures` per request while any is left."""
 
     requests: list[Request] = field(default_factory=list)
     url: str = ""
+    failures: list[int] = field(default_factory=list)
 
     def start(self) -> None:
         """Serve on 127.0.0.1 in a thread."""
@@ -78,8 +80,9 @@ class FakeVast:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 outer.requests.append(Request(self.command, self.path, dict(self.headers.items()), body))
-                data = json.dumps({"success": True}).encode()
-                self.send_response(200)
+                status = outer.failures.pop(0) if outer.failures else 200
+                data = json.dumps({"success": status == 200}).encode()
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

@@ -189,10 +189,24 @@ def test_an_unknown_source_is_a_render_error() -> None:
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
-        ({"env": {"VJ_ROOT": "/"}}, "belong to the script"),
+        ({"env": {"VJ_ROOT": "/"}}, "rely on this variable"),
         ({"env": {"BAD-NAME": "x"}}, "not a valid environment variable name"),
+        # A trailing newline would split `export NAME=value` in two lines, the second not a command.
+        ({"env": {"FOO\n": "x"}}, "not a valid environment variable name"),
+        ({"secrets": ["KEY\n"]}, "not a valid environment variable name"),
         ({"secrets": ["$(id)"]}, "not a valid environment variable name"),
         ({"repo": {**REPO, "token_secret": "A B"}}, "not a valid environment variable name"),
+        # The shutdown request needs these as Vast sets them; bash reads the others from its environment.
+        ({"env": {"CONTAINER_API_KEY": "x"}}, "'CONTAINER_API_KEY': the onstart script and its shutdown rely"),
+        ({"env": {"CONTAINER_ID": "1"}}, "rely on this variable"),
+        ({"env": {"VASTJOB_API_URL": "http://x"}}, "rely on this variable"),
+        ({"secrets": ["CONTAINER_API_KEY"]}, "secret 'CONTAINER_API_KEY'"),
+        ({"env": {"IFS": ","}}, "rely on this variable"),
+        ({"env": {"SHELLOPTS": "xtrace"}}, "rely on this variable"),
+        ({"secrets": ["BASH_ENV"]}, "rely on this variable"),
+        ({"env": {"PATH": "/opt/conda/bin:$PATH"}}, "env values are not expanded"),
+        # The name goes into comments of the script and the bootstrap: a newline would end one.
+        ({"name": "demo\n"}, "job name 'demo\\\\n': use lowercase letters"),
     ],
 )
 def test_names_bash_would_interpret_are_refused(fields: dict[str, Any], message: str) -> None:
@@ -215,3 +229,57 @@ def test_a_need_on_an_absent_built_in_step_waits_for_what_would_precede_it() -> 
     assert graph.step("c").needs == ("clone",)
     bare = build_graph(job_of(steps=[{"id": "a", "run": "x", "needs": ["apt"]}]))
     assert bare.step("a").needs == ("gpu-check",)
+
+
+def test_a_literal_path_is_allowed_in_env() -> None:
+    assert "export PATH=/opt/conda/bin:/usr/bin:/bin\n" in render_script(
+        job_of(env={"PATH": "/opt/conda/bin:/usr/bin:/bin"})
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"workdir": "/../.."}, r"the job's folder '/\.\./\.\.' \(workdir, repo.dir\) goes above /"),
+        ({"repo": {**REPO, "dir": "/w/../../x"}}, "goes above /"),
+        (
+            {"workdir": "/w", "datasets": {"d": {"source": "store:x", "dest": "../../home/"}}},
+            r"dataset d: dest '../../home/' goes above / with '..' \(from /w\)",
+        ),
+        (
+            {"datasets": {"d": {"source": "store:x", "dest": "/../x", "links": {"a": "b"}}}},
+            "dest '/../x' goes above /",
+        ),
+        (
+            {"workdir": "/w", "datasets": {"d": {"source": "store:x", "links": {"../../l": "t"}}}},
+            "link '../../l' goes above /",
+        ),
+    ],
+)
+def test_paths_that_climb_above_the_root_are_refused(fields: dict[str, Any], message: str) -> None:
+    # Under the script's root (the emulator's sandbox, a test folder) such a path would write outside it.
+    with pytest.raises(RenderError, match=message):
+        render_script(job_of(remotes={"store": {"type": "local"}}, **fields))
+
+
+def test_paths_with_dotdot_inside_the_root_are_kept() -> None:
+    job = job_of(
+        workdir="/w/sub",
+        remotes={"store": {"type": "local"}},
+        datasets={"d": {"source": "store:x", "dest": "../data/", "links": {"../l": "t"}}},
+    )
+    assert "vj_rclone copy store:x ../data/" in render_script(job)
+
+
+@pytest.mark.parametrize("commit", ["abc123", "g" * 40, "-" + "a" * 39, "a" * 41, "abcdef0\n"])
+def test_a_commit_that_is_not_a_sha_is_refused(commit: str) -> None:
+    with pytest.raises(RenderError, match="is not a commit SHA"):
+        render_script(job_of(repo=REPO), commit=commit)
+
+
+def test_an_abbreviated_commit_is_fetched_with_its_ref() -> None:
+    full, short = "0123456789abcdef0123456789abcdef01234567", "0123456"
+    assert f"vj_clone {REPO['url']} {full} {full}" in render_script(job_of(repo=REPO), commit=full)
+    assert f"vj_clone {REPO['url']} {REPO['ref']} {short}" in render_script(
+        job_of(repo={**REPO, "commit": short})
+    )

@@ -200,6 +200,7 @@ def test_the_watchdog_ends_a_run_past_max_runtime(sandbox: Sandbox) -> None:
     [
         ("NVIDIA GeForce RTX 4090, 24564",),  # one GPU where two are asked for
         ("NVIDIA GeForce RTX 3060, 12288", "NVIDIA GeForce RTX 3060, 12288"),  # two, too small
+        ("NVIDIA A100, [N/A]", "NVIDIA A100, [N/A]"),  # memory not reported: not enough
     ],
 )
 def test_gpu_check_fails_fast_on_a_bad_host(sandbox: Sandbox, gpus: tuple[str, ...]) -> None:
@@ -379,3 +380,140 @@ def test_a_download_token_travels_in_a_header_from_stdin(sandbox: Sandbox) -> No
         ("/files/m.bin", f"Bearer {token}")
     ]
     assert (sandbox.dir / "out/m.bin").read_text() == '{"success": true}'
+
+
+def test_the_shutdown_request_is_retried_until_the_api_accepts_it_and_its_answer_is_not_printed(
+    sandbox: Sandbox,
+) -> None:
+    # A longer outage than a few tries: giving up would leave the instance billing with nothing to do.
+    sandbox.api.failures = [503, 429, 500, 502, 503, 504, 503, 429]
+    job = job_of(run={"command": "exit 2"})
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 1
+    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')] * 9
+    lines = sandbox.log_lines("vastjob")
+    assert lines.count("stop request failed, retry in 0s") == 8
+    assert any("503" in line for line in lines)  # curl's error, in the log
+    assert '"success"' not in result.stdout + result.stderr + sandbox.log()
+
+
+def test_a_failure_before_the_first_step_still_ends_the_billing(sandbox: Sandbox) -> None:
+    # The state folder cannot be made: a file stands where it goes.
+    (sandbox.root / "var").mkdir(parents=True)
+    (sandbox.root / "var/lib").write_text("not a folder\n")
+    result = sandbox.run(render_script(job_of()))
+    assert result.returncode != 0
+    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]
+
+
+def test_a_path_in_env_without_system_folders_fails_fast_and_still_ends_the_billing(
+    sandbox: Sandbox,
+) -> None:
+    job = job_of(env={"PATH": "/opt/nothing/bin"})
+    result = sandbox.run(render_script(job))
+    assert result.returncode != 0
+    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]
+
+
+def _leftovers(box: Sandbox) -> list[int]:
+    """Processes still running with this sandbox's environment, after a grace period for the step guards."""
+    mark = f"SANDBOX={box.dir}".encode()
+    deadline = time.monotonic() + 10
+    while True:
+        found = []
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and mark in (entry / "environ").read_bytes().split(b"\0"):
+                    if not _gone_now(int(entry.name)):
+                        found.append(int(entry.name))
+            except OSError:
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _gone_now(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def test_no_process_outlives_the_script_when_a_failure_stops_a_step_waiting_to_retry(
+    sandbox: Sandbox,
+) -> None:
+    job = job_of(
+        steps=[
+            {"id": "flaky", "run": 'touch "$SANDBOX/flaky.failed"; exit 5', "retries": 3},
+            {"id": "broken", "run": 'until [ -e "$SANDBOX/flaky.failed" ]; do sleep 0.05; done; exit 3'},
+        ]
+    )
+    script = sandbox.root / "root/vastjob/job.sh"
+    script.parent.mkdir(parents=True)
+    script.write_text(render_script(job))
+    # A long backoff: flaky sleeps before its retry when broken fails for good.
+    proc = subprocess.run(
+        ["bash", str(script)],
+        env=sandbox.env({"VASTJOB_RETRY_BASE": "300"}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "exit code 5, retry in 300s" in sandbox.log_lines("flaky")
+    assert _leftovers(sandbox) == []
+
+
+def test_an_abbreviated_commit_is_checked_out_from_the_history_of_the_ref(
+    sandbox: Sandbox, origin: Origin
+) -> None:
+    # Servers only hand out a commit by its full SHA; the short one is found after fetching the ref.
+    job = job_of(
+        repo=_repo(origin, commit=origin.first[:7]), run={"command": "git rev-parse HEAD > head.txt"}
+    )
+    result = sandbox.run(render_script(job))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (sandbox.root / "workspace/proj/head.txt").read_text().strip() == origin.first
+
+
+def test_checks_and_tools_take_odd_names_as_plain_words(sandbox: Sandbox) -> None:
+    runtime = sandbox.dir / "runtime.sh"
+    runtime.write_text(runtime_text())
+    sandbox.shim("wandb", 'printf "%s\\0" "$@" >"$SANDBOX/wandb.args"\n')
+    odd = sandbox.dir / "w\\eights.bin"  # sha256sum escapes such a name in its output
+    odd.write_bytes(b"weights")
+    digest = hashlib.sha256(b"weights").hexdigest()
+    snippet = (
+        f"source {shlex.quote(str(runtime))}; vj_sha256 {shlex.quote(str(odd))} {digest} && "
+        "vj_wandb -x/proj/art:v1 out/"
+    )
+    result = subprocess.run(
+        ["bash", "-c", snippet],
+        env=sandbox.env(),
+        cwd=sandbox.dir,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    args = (sandbox.dir / "wandb.args").read_bytes().split(b"\0")[:-1]
+    assert args == [b"artifact", b"get", b"--root", b"out/", b"--", b"-x/proj/art:v1"]
+
+
+def test_a_step_whose_runner_dies_without_a_word_fails_the_job_instead_of_hanging_it(
+    sandbox: Sandbox,
+) -> None:
+    # The runner (the script's background child that runs this step's attempts) is killed outright, as
+    # it could be when it cannot write its marker on a full disk: the script must not wait for it forever.
+    kill_runner = (
+        "p=$$; while q=$(awk '/^PPid:/ {print $2}' /proc/$p/status) && [ \"$q\" != \"$VJ_MAIN\" ]; "
+        'do p=$q; done; kill -9 "$p"'
+    )
+    job = job_of(run={"command": kill_runner})
+    result = sandbox.run(render_script(job), timeout=60)
+    assert result.returncode == 1
+    assert "job failure, exit code 1: stop" in sandbox.log_lines("vastjob")
+    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]

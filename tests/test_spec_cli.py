@@ -7,10 +7,13 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vastjob.cli import cli
 
@@ -120,6 +123,22 @@ def test_a_base_no_job_extends_is_checked_alone(tmp_path: Path) -> None:
     assert "_lonely.yaml:2:10: $.env.A: true is a YAML boolean" in err
 
 
+def test_two_jobs_with_one_name_are_reported(tmp_path: Path) -> None:
+    # Instances are found by name: `destroy t` or `apply --replace` of one would act on the other's.
+    (tmp_path / "a.yaml").write_text(MINIMAL, encoding="utf-8")
+    (tmp_path / "b.yaml").write_text("# copy of a\nextends: a.yaml\nenv: {X: '1'}\n", encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(MINIMAL.replace("image: img", "image: other"), encoding="utf-8")
+    code, _, err = invoke("validate", str(tmp_path), str(tmp_path / "." / "a.yaml"))
+    assert code == 1
+    first = tmp_path / "a.yaml"
+    assert err.splitlines() == [
+        f"{tmp_path / 'b.yaml'}:2:1: $.name: 't' (inherited through extends) is also the name of {first}; "
+        "give each job its own name",
+        f"{tmp_path / 'c.yaml'}:2:1: $.name: 't' is also the name of {first}; give each job its own name",
+    ]
+    assert invoke("validate", str(first), str(tmp_path / "." / "a.yaml"))[0] == 0
+
+
 def test_a_path_that_matches_nothing(tmp_path: Path) -> None:
     code, _, err = invoke("validate", str(tmp_path / "nope.yaml"), str(tmp_path / "*.yml"))
     assert code == 1
@@ -127,6 +146,78 @@ def test_a_path_that_matches_nothing(tmp_path: Path) -> None:
         f"{tmp_path / 'nope.yaml'}:0:0: $: no such file or folder",
         f"{tmp_path / '*.yml'}:0:0: $: no .yaml or .yml spec found here",
     ]
+
+
+ODD_FILES = {
+    "deeply-nested": MINIMAL + "env: {A: " + "[" * 5000 + "]" * 5000 + "}\n",
+    "deep-block-maps": MINIMAL + "env:\n" + "".join("  " * i + f" k{i}:\n" for i in range(1, 800)),
+    "surrogate-escape": MINIMAL + 'env: {A: "\\ud83d\\ude00"}\n',
+    "nul": MINIMAL + "env: {A: \x00}\n",
+    "float-duration": MINIMAL.replace("{command: go}", "{command: go, max_runtime: 1e3}"),
+    "nan-price": MINIMAL.replace("max_price_per_hour: 1", "max_price_per_hour: .nan"),
+    "long-step-chain": MINIMAL
+    + "steps:\n"
+    + "".join(f"  - {{id: s{i}, run: x, needs: [s{i + 1}]}}\n" for i in range(1500))
+    + "  - {id: s1500, run: x}\n",
+}
+
+
+def clean(result: Result) -> bool:
+    """The command ended by its own exit code, not by an exception that would print a traceback."""
+    return result.exception is None or isinstance(result.exception, SystemExit)
+
+
+@pytest.mark.parametrize("name", sorted(ODD_FILES))
+@pytest.mark.parametrize("output", ["text", "json"])
+def test_odd_specs_never_end_in_a_traceback(tmp_path: Path, name: str, output: str) -> None:
+    (tmp_path / "odd.yaml").write_text(ODD_FILES[name], encoding="utf-8", errors="surrogatepass")
+    result = CliRunner().invoke(cli, ["validate", "-o", output, str(tmp_path / "odd.yaml")])
+    assert clean(result), result.exception
+    assert result.exit_code in (0, 1)
+    if output == "json":
+        assert isinstance(json.loads(result.stdout), list)
+    elif result.exit_code == 0:
+        assert result.stdout == "ok: 1 job spec valid\n"
+    else:
+        located = re.compile(r".*odd\.yaml:[1-9][0-9]*:[1-9][0-9]*: \$\S*: .+")
+        assert all(located.fullmatch(line) for line in result.stderr.splitlines())
+
+
+FIELDS = [
+    "env: {A: %s}",
+    "offer: {max_price_per_hour: %s}",
+    "run: {command: go, max_runtime: %s}",
+    "datasets: {d: {source: %s, min_bytes: %s}}",
+    "steps: [{id: a, run: x, timeout: %s, needs: [%s]}]",
+    "instance: {image: x, disk_gb: %s}",
+    "offer: {max_price_per_hour: 1, gpu: {count: %s, names: [%s]}}",
+    "secrets: [%s]\nenv: {%s: x}",
+    "%s: %s",
+]
+FRAGMENT = st.text(
+    alphabet=st.sampled_from(
+        [*"[]{}:-,&*!|>'\"#%@ .0123456789eEinfaINFNxo~\\/_", "\t", "\r", "\u2028", "\x00"]
+    ),
+    max_size=10,
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(field=st.sampled_from(FIELDS), a=FRAGMENT, b=FRAGMENT)
+def test_fuzzed_fields_give_exit_0_or_located_problems(field: str, a: str, b: str) -> None:
+    line = field % ((a, b) if field.count("%s") == 2 else (a,))
+    key = line.split(":")[0]
+    text = "".join(f"{x}\n" for x in MINIMAL.splitlines() if x.split(":")[0] != key) + line + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "f.yaml").write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(cli, ["validate", "-o", "json", str(Path(folder) / "f.yaml")])
+    assert clean(result), result.exception
+    data = json.loads(result.stdout)
+    if result.exit_code == 0:
+        assert [entry["name"] for entry in data] == ["t"]
+    else:
+        assert result.exit_code == 1 and data
+        assert all(p["line"] >= 1 and p["col"] >= 1 and p["path"].startswith("$") for p in data)
 
 
 def test_schema_prints_the_packaged_schema() -> None:

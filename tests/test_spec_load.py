@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -77,6 +78,10 @@ def test_set_values_are_yaml_scalars_that_keep_their_text(tmp_path: Path) -> Non
     assert dict(spec.env) == {"X": "1", "Y": "0.10", "Z": "a b"}
     assert spec.offer.gpu.count == 2
     assert spec.offer.regions == ("US", "CA")
+
+
+def test_one_override_may_be_passed_as_a_plain_string(tmp_path: Path) -> None:
+    assert dict(load_job(write(tmp_path, "job.yaml", MINIMAL), "env.A=1").env) == {"A": "1"}
 
 
 def test_set_reaches_list_items_by_id_or_index(tmp_path: Path) -> None:
@@ -164,3 +169,62 @@ def test_the_model_is_built_from_the_resolved_document(tmp_path: Path) -> None:
     assert spec.repo is not None and (spec.repo.ref, spec.repo.dir) == ("2024-01-01", "/workspace/proj")
     assert spec.source == str(tmp_path / "job.yaml")
     assert spec.label == f"vastjob:t:{spec.spec_hash}"
+
+
+def test_whole_numbers_written_as_floats_reach_the_model_as_integers(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "job.yaml",
+        MINIMAL + "datasets: {d: {source: 'https://h/d', min_bytes: 1e6, timeout: 3e2}}\nversion: 1.0\n",
+    )
+    path.write_text(path.read_text(encoding="utf-8").replace("version: 1\n", "", 1), encoding="utf-8")
+    spec = load_job(path, ["run.max_runtime=1.2e4", "steps=[{id: a, run: x, retries: 2.0}]"])
+    # The script compares sizes in bash arithmetic, where 1000000.0 is a syntax error.
+    assert [(type(d.min_bytes), d.min_bytes, d.timeout_s) for d in spec.datasets] == [(int, 1000000, 300)]
+    assert (spec.run.max_runtime_s, spec.steps[0].retries, spec.document["version"]) == (12000, 2, 1)
+    assert (
+        spec.spec_hash
+        == load_job(path, ["run.max_runtime=12000", "steps=[{id: a, run: x, retries: 2}]"]).spec_hash
+    )
+
+
+def test_an_infinite_or_nan_price_cap_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "job.yaml", MINIMAL)
+    for value, what in ((".nan", "not a number"), (".inf", "infinite"), ("1e999", "infinite")):
+        with pytest.raises(SpecError) as err:
+            load_job(path, [f"offer.max_price_per_hour={value}"])
+        message = f"{value} is {what}; write a finite number (from --set offer.max_price_per_hour={value})"
+        assert str(err.value) == f"{path}:0:0: $.offer.max_price_per_hour: {message}"
+
+
+def test_a_very_long_extends_chain_is_a_located_error(tmp_path: Path) -> None:
+    for i in range(1, 40):
+        write(tmp_path, f"_p{i}.yaml", f"extends: _p{i + 1}.yaml\n")
+    write(tmp_path, "_p40.yaml", MINIMAL)
+    with pytest.raises(SpecError) as err:
+        load_job(write(tmp_path, "job.yaml", "extends: _p1.yaml\nname: job\n"))
+    (problem,) = err.value.problems
+    assert (Path(problem.file).name, problem.line, problem.col, problem.path) == (
+        "_p32.yaml",
+        1,
+        10,
+        "$.extends",
+    )
+    assert "extends goes more than 32 files deep" in problem.message
+
+
+def test_a_folder_or_device_is_not_a_spec(tmp_path: Path) -> None:
+    (tmp_path / "folder.yaml").mkdir()
+    for path, why in (
+        (tmp_path / "folder.yaml", "is a folder, not a spec file"),
+        (Path(os.devnull), "is not a regular file"),
+    ):
+        with pytest.raises(SpecError) as err:
+            load_job(path)
+        assert str(err.value) == f"{path}:0:0: $: {why}"
+
+
+def test_set_reaches_a_key_with_dots_in_it(tmp_path: Path) -> None:
+    path = write(tmp_path, "job.yaml", MINIMAL + "datasets:\n  pde.v1: {source: 'https://h/a'}\n")
+    spec = load_job(path, ["datasets.pde.v1.dest=data/", "datasets.pde.v1.retries=5"])
+    assert [(d.name, d.dest, d.retries) for d in spec.datasets] == [("pde.v1", "data/", 5)]

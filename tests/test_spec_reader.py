@@ -8,6 +8,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vastjob.errors import Problem
 from vastjob.spec.nodes import Node, to_data
 from vastjob.spec.reader import has_fast_parser, read_yaml, resolve_plain
 
@@ -121,3 +122,15 @@ def test_both_parsers_agree_on_any_document(value: object, flow: bool) -> None:
 def test_both_parsers_agree_on_plain_scalars(words: list[str]) -> None:
     text = "".join(f"k{i}: {w}\n" for i, w in enumerate(words))
     _same(text)
+
+
+def test_nesting_too_deep_to_parse_is_placed_where_it_crosses_the_limit() -> None:
+    from vastjob.spec.yaml_problems import MAX_DEPTH, TOO_DEEP, first_too_deep
+
+    text = "a:\n  b: " + "[" * 5000 + "]" * 5000 + "\n"
+    # Depth 1 is the document, 2 is a's map: the list crossing the limit comes after MAX_DEPTH - 2 others.
+    column = len("  b: ") + (MAX_DEPTH - 2) + 1
+    for fast in (True, False):
+        assert read_yaml(text, "f.yaml", fast=fast) == (None, [Problem("f.yaml", 2, column, "$", TOO_DEEP)])
+    # A syntax error met while looking for the place is reported as one.
+    assert "YAML syntax error" in first_too_deep("a: [b\nc: {", "f.yaml").message

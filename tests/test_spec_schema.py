@@ -88,3 +88,53 @@ def test_the_schema_rejects_what_it_should_on_its_own() -> None:
     )
     kinds = sorted(e.validator for e in validator.iter_errors(doc))
     assert kinds == ["additionalProperties", "exclusiveMinimum", "pattern"]
+
+
+def _defaults(schema: Any, defs: dict[str, Any], path: str = "") -> Iterator[tuple[str, Any]]:
+    """Every `default` in the schema, by a dotted path (`*` for any map key, `[]` for any list item)."""
+    if not isinstance(schema, dict):
+        return
+    if "$ref" in schema:
+        yield from _defaults(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, path)
+    if "default" in schema:
+        yield path, schema["default"]
+    for key, sub in schema.get("properties", {}).items():
+        yield from _defaults(sub, defs, f"{path}.{key}".lstrip("."))
+    yield from _defaults(schema.get("additionalProperties"), defs, f"{path}.*")
+    yield from _defaults(schema.get("items"), defs, f"{path}.[]")
+
+
+def test_the_models_defaults_are_the_schemas() -> None:
+    from vastjob.spec.model import JobSpec
+
+    job = JobSpec.from_document(
+        {
+            "version": 1,
+            "name": "t",
+            "offer": {"max_price_per_hour": 1},
+            "instance": {"image": "img"},
+            "repo": {"url": "https://h/x.git"},
+            "datasets": {"d": {"source": "https://h/d"}},
+            "steps": [{"id": "a", "run": "x"}],
+            "run": {"command": "go"},
+        }
+    )
+    in_model = {
+        "workdir": job.workdir,
+        "offer.gpu.count": job.offer.gpu.count,
+        "offer.datacenter_only": job.offer.datacenter_only,
+        "offer.verified_only": job.offer.verified_only,
+        "offer.interruptible": job.offer.interruptible,
+        "offer.bid_margin": job.offer.bid_margin,
+        "offer.order": list(job.offer.order),
+        "instance.disk_gb": job.instance.disk_gb,
+        "repo.ref": job.repo.ref if job.repo else None,
+        "datasets.*.dest": job.datasets[0].dest,
+        "datasets.*.retries": job.datasets[0].retries,
+        "steps.[].retries": job.steps[0].retries,
+        "run.retries": job.run.retries,
+        "shutdown.on_success": job.shutdown.on_success,
+        "shutdown.on_failure": job.shutdown.on_failure,
+    }
+    schema = load_schema()
+    assert dict(_defaults(schema, schema["$defs"])) == in_model

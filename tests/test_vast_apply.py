@@ -15,7 +15,7 @@ import pytest
 
 from vastjob.compile import render_bootstrap
 from vastjob.emulator import Emulator
-from vastjob.errors import ApiError, RenderError, UserError
+from vastjob.errors import ApiError, Interrupted, RenderError, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult, PriceCapError
 from vastjob.vast.client import RetryPolicy, VastClient
@@ -290,3 +290,111 @@ def test_the_vast_package_never_imports_the_emulator() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("state", ["stopped", "exited"])
+def test_a_stopped_instance_of_the_same_spec_is_not_up_to_date(
+    emu: Emulator, tmp_path: Path, state: str
+) -> None:
+    job = make_job(tmp_path)
+    first = Run(emu, job)()
+    assert first.instance_id is not None
+    if state == "stopped":  # as the job's own shutdown does it, through the API
+        with Run(emu, job).connect() as client:
+            client.set_state(first.instance_id, "stopped")
+    else:
+        emu.advance(first.instance_id, state)
+    again = Run(emu, job)
+    with pytest.raises(UserError, match=f"is {state}") as info:
+        again()
+    message = str(info.value)
+    assert "--replace" in message and "vastjob destroy tiny" in message
+    assert not any("/asks/" in s.url for s in again.recorder.sent)
+    replaced = Run(emu, job, replace=True)()
+    assert replaced.action == "created" and replaced.replaced == [first.instance_id]
+    assert [i.id for i in live(emu)] == [replaced.instance_id]
+
+
+def test_an_instance_restarting_after_a_stop_is_up_to_date(emu: Emulator, tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    first = Run(emu, job)()
+    assert first.instance_id is not None
+    emu.advance(first.instance_id, "stopped")
+    emu.instances[first.instance_id].intended_status = "running"  # started again, not there yet
+    assert Run(emu, job)().action == "up_to_date"
+
+
+def test_an_instance_being_stopped_is_not_up_to_date(emu: Emulator, tmp_path: Path) -> None:
+    job = make_job(tmp_path)
+    first = Run(emu, job)()
+    assert first.instance_id is not None
+    emu.advance(first.instance_id, "running")
+    emu.instances[first.instance_id].intended_status = "stopped"  # asked to stop, not there yet
+    with pytest.raises(UserError, match="is stopping: its job is not running"):
+        Run(emu, job)()
+
+
+def test_an_interrupt_after_the_create_names_the_instance_left(emu: Emulator, tmp_path: Path) -> None:
+    run = Run(emu, make_job(tmp_path), wait=True)
+
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    run.applier.sleep = interrupt
+    with pytest.raises(Interrupted) as info:
+        run()
+    (inst,) = live(emu)
+    assert info.value.exit_code == 130
+    assert f"instance {inst.id}" in str(info.value) and "vastjob destroy tiny" in str(info.value)
+
+
+class InterruptedAnswer(Recorder):
+    """Lets a create reach the server, then stands for a Ctrl-C before its answer is read."""
+
+    def handle_request(self, request: Any) -> Any:
+        response = super().handle_request(request)
+        if "/asks/" in str(request.url):
+            raise KeyboardInterrupt
+        return response
+
+
+def test_an_interrupt_during_the_create_says_it_may_have_landed(emu: Emulator, tmp_path: Path) -> None:
+    run = Run(emu, make_job(tmp_path))
+    run.recorder = InterruptedAnswer()
+    with pytest.raises(Interrupted) as info:
+        run()
+    assert len(live(emu)) == 1
+    assert "may have" in str(info.value) and "vastjob status tiny" in str(info.value)
+
+
+def test_an_api_failure_after_the_create_names_the_instance_left(emu: Emulator, tmp_path: Path) -> None:
+    emu.faults.update({"server_errors": 6, "route": "show"})
+    with pytest.raises(ApiError, match="gave up") as info:
+        Run(emu, make_job(tmp_path))()
+    (inst,) = live(emu)
+    assert info.value.exit_code == 3
+    assert f"instance {inst.id} was created" in str(info.value)
+
+
+def test_a_replace_that_times_out_says_what_is_left(emu: Emulator, tmp_path: Path) -> None:
+    old = Run(emu, make_job(tmp_path))()
+    changed = make_job(tmp_path, run={"command": "sleep 31", "max_runtime": "10m"})
+    with pytest.raises(ApiError, match="did not reach running") as info:
+        Run(emu, changed, replace=True, wait=True, wait_timeout_s=0.0)()
+    new = next(i for i in live(emu) if i.label == changed.label)
+    assert f"instance {new.id} was created" in str(info.value)
+    assert f"the instance it was to replace, {old.instance_id}, was kept" in str(info.value)
+    assert len(live(emu)) == 2
+
+
+def test_a_replace_whose_old_instance_cannot_be_destroyed_says_so(emu: Emulator, tmp_path: Path) -> None:
+    old = Run(emu, make_job(tmp_path))()
+    changed = make_job(tmp_path, run={"command": "sleep 31", "max_runtime": "10m"})
+    emu.faults.update({"server_errors": 6, "route": "destroy"})
+    run = Run(emu, changed, replace=True)
+    with pytest.raises(ApiError, match="gave up") as info:
+        run()
+    new = next(i for i in live(emu) if i.label == changed.label)
+    assert f"the instance it was to replace, {old.instance_id}, was kept" in str(info.value)
+    assert "was created and is still there" not in str(info.value)
+    assert any(f"created instance {new.id}" in line for line in run.said)

@@ -45,6 +45,17 @@ def test_key_resolution_order(tmp_path: Path) -> None:
         resolve_base_url({"VAST_URL": "console.vast.ai"})
 
 
+@pytest.mark.parametrize("key", ["cl\u00e9-7a1f", "two\nlines", "with space"])
+def test_a_malformed_key_is_a_user_error_that_does_not_show_it(tmp_path: Path, key: str) -> None:
+    with pytest.raises(UserError, match="VAST_API_KEY contains") as info:
+        resolve_api_key(None, {"HOME": str(tmp_path), "VAST_API_KEY": key})
+    assert key not in str(info.value)
+    keyfile = tmp_path / ".vast_api_key"
+    keyfile.write_text(key)
+    with pytest.raises(UserError, match="contains"):
+        resolve_api_key(None, {"HOME": str(tmp_path)})
+
+
 def test_search_sends_the_key_only_as_a_bearer_header(emu: Emulator) -> None:
     rec = Recorder()
     with fast_client(emu.url, emu.api_key, rec) as client:

@@ -13,12 +13,16 @@ import yaml
 from click.testing import CliRunner, Result
 
 from vastjob.cli import cli
+from vastjob.cli._common import run
 from vastjob.emulator import Emulator
+from vastjob.errors import ApiError
+from vastjob.vast import lifecycle
+from vastjob.vast.client import VastClient
 
 try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import job_doc
+    from tests.vast_helpers import fast_client, job_doc
 except ModuleNotFoundError:
-    from vast_helpers import job_doc  # type: ignore[no-redef]
+    from vast_helpers import fast_client, job_doc  # type: ignore[no-redef]
 
 
 @pytest.fixture
@@ -180,3 +184,116 @@ def test_logs_follow_prints_until_the_instance_stops(tmp_path: Path, monkeypatch
         assert "tick-3" in followed.output
         (inst,) = live(emu)
         assert inst.actual_status == "stopped"
+
+
+def two_instances(emu: Emulator) -> list[int]:
+    """Two instances of job tiny from two specs, as a replace whose last step failed leaves them."""
+    with fast_client(emu.url, emu.api_key) as client:
+        offers = client.search_offers({"limit": 2})
+        return [
+            client.create_instance(offer["id"], {"image": "python:3.11-slim", "label": f"vastjob:tiny:{h}"})
+            for offer, h in zip(offers, ("aaaa", "bbbb"), strict=True)
+        ]
+
+
+def test_destroy_tries_every_instance_and_names_those_left(emu: Emulator, tmp_path: Path) -> None:
+    first, second = two_instances(emu)
+    assert {i.id for i in live(emu)} == {first, second}
+    emu.faults.update({"server_errors": 3, "route": "destroy"})  # the first one's every retry fails
+    with fast_client(emu.url, emu.api_key, attempts=3) as client, pytest.raises(ApiError) as info:
+        lifecycle.destroy(client, "tiny")
+    message = str(info.value)
+    assert info.value.exit_code == 3 and info.value.status == 500
+    assert f"could not destroy instance {first}" in message and f"destroy done for: {second}" in message
+    assert [i.id for i in live(emu)] == [first]
+
+
+def test_stop_tries_every_instance_and_names_those_left(emu: Emulator) -> None:
+    first, second = two_instances(emu)
+    emu.faults.update({"server_errors": 3, "route": "manage"})
+    with fast_client(emu.url, emu.api_key, attempts=3) as client, pytest.raises(ApiError) as info:
+        lifecycle.stop(client, "tiny")
+    assert f"could not stop instance {first}" in str(info.value)
+    assert f"stop done for: {second}" in str(info.value)
+    assert emu.instances[second].actual_status == "stopped"
+    assert emu.instances[first].actual_status != "stopped"
+
+
+def test_a_declined_destroy_prints_json(emu: Emulator, tmp_path: Path) -> None:
+    vj("apply", spec_file(tmp_path), "--yes")
+    declined = vj("destroy", "tiny", "-o", "json", input="n\n")
+    assert declined.exit_code == 0 and json.loads(declined.stdout) == {"destroyed": []}
+    assert len(live(emu)) == 1
+
+
+def test_status_of_a_stopped_instance_counts_only_its_disk(emu: Emulator, tmp_path: Path) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    emu.advance(iid, "running")
+    assert json.loads(vj("stop", "tiny", "-o", "json").stdout) == {"stopped": [iid]}
+    (row,) = json.loads(vj("status", "tiny", "-o", "json").stdout)
+    inst = emu.instances[iid]
+    assert row["state"] == "stopped" and row["disk_only"] is True
+    assert row["billing_per_hour"] == pytest.approx(inst.dph_disk, abs=1e-6)
+    assert row["billing_per_hour"] < row["dph_total"]
+    assert row["cost_so_far"] is None
+    table = vj("status", "tiny").output
+    assert f"{inst.dph_disk:.3f} (disk)" in table
+
+
+def test_logs_follow_ends_cleanly_when_the_instance_is_destroyed_meanwhile(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    emu.advance(iid, "running")
+
+    class DestroyedAfterTheLook(VastClient):
+        # The job destroys itself between follow's look at the instance and its logs request.
+        def show_instance(self, instance_id: int) -> dict[str, Any] | None:
+            inst = super().show_instance(instance_id)
+            if inst is not None:
+                emu.advance(instance_id, "destroyed")
+            return inst
+
+    with DestroyedAfterTheLook(emu.api_key, emu.url) as client:
+        assert list(lifecycle.follow_logs(client, iid, sleep=lambda _s: None)) == []
+
+
+def test_ctrl_c_exits_130_and_prints_json(capsys: pytest.CaptureFixture[str]) -> None:
+    def interrupted() -> int:
+        raise KeyboardInterrupt
+
+    with pytest.raises(SystemExit) as info:
+        run(interrupted, "json")
+    assert info.value.code == 130
+    assert json.loads(capsys.readouterr().out)["errors"] == {"error": "Interrupted", "message": "interrupted"}
+
+
+def test_without_an_answer_apply_and_destroy_do_nothing_and_print_json(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    applied = vj("apply", spec, "-o", "json", input="")  # no terminal, no answer
+    assert applied.exit_code == 0 and json.loads(applied.stdout)["action"] == "declined"
+    assert emu.instances == {}
+    vj("apply", spec, "--yes")
+    destroyed = vj("destroy", "tiny", "-o", "json", input="")
+    assert destroyed.exit_code == 0 and json.loads(destroyed.stdout) == {"destroyed": []}
+    assert len(live(emu)) == 1
+
+
+def test_logs_follow_keeps_up_when_the_log_outgrows_its_window(emu: Emulator, tmp_path: Path) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    log = emu.instances[iid].container.log_path
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("".join(f"line {n}\n" for n in range(1, 4)))
+    batches = iter([range(4, 7), range(7, 8), range(8, 11)])  # each shorter than the window of 4
+
+    def grow(_seconds: float) -> None:
+        batch = next(batches, None)
+        if batch is None:
+            emu.advance(iid, "stopped")
+            return
+        with log.open("a") as out:
+            out.write("".join(f"line {n}\n" for n in batch))
+
+    with fast_client(emu.url, emu.api_key) as client:
+        followed = list(lifecycle.follow_logs(client, iid, sleep=grow, window=4))
+    assert followed == [f"line {n}" for n in range(1, 11)]

@@ -138,3 +138,14 @@ def test_cost_for_runtime() -> None:
     assert cand.cost_for(12 * 3600) == pytest.approx(24.0)
     assert cand.cost_for(None) is None
     assert cand.to_json(12 * 3600)["cost_for_max_runtime"] == 24.0
+
+
+def test_the_cap_counts_the_jobs_disk_even_if_the_quote_counts_less() -> None:
+    # Quoted with 8 GB of disk: 2.45 + 0.008 fits a $2.50 cap; with the job's 100 GB (0.10/h) it does not.
+    quoted_for_8gb = offer(1, dph_base=2.45, dph_total=2.458, storage_cost=0.73, storage_total_cost=0.008)
+    assert select([quoted_for_8gb], spec(), 100) == []
+    (kept,) = select([quoted_for_8gb], spec(max_price_per_hour=2.6), 100)
+    assert kept.price_per_hour == pytest.approx(2.55)
+    bid = spec(interruptible=True, bid_margin=0.0, max_price_per_hour=1.0)
+    cand = price(Offer.from_api(offer(2, min_bid=0.5, storage_cost=0.73, storage_total_cost=0.008)), bid, 100)
+    assert cand.price_per_hour == pytest.approx(0.6)

@@ -85,3 +85,9 @@ class ApiError(VastjobError):
             "api_error": self.error,
             "api_msg": self.msg,
         }
+
+
+class Interrupted(VastjobError):
+    """The user pressed Ctrl-C; the message says what was left behind, if anything."""
+
+    exit_code = EXIT_INTERRUPTED

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
-from vastjob.errors import VastjobError
+from vastjob.errors import Interrupted, VastjobError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,7 +42,11 @@ def echo_json(data: object) -> None:
 def run(func: Callable[[], int | None], output: str = "text") -> None:
     """Run a command function; an expected error prints cleanly (JSON with -o json) and sets the exit code."""
     try:
-        code = func() or 0
+        try:
+            code = func() or 0
+        except KeyboardInterrupt:
+            # click would turn Ctrl-C into "Aborted!" and exit 1; it is 130, and JSON with -o json.
+            raise Interrupted("interrupted") from None
     except VastjobError as err:
         if output == "json":
             echo_json({"errors": err.to_json()} if not isinstance(err.to_json(), list) else err.to_json())

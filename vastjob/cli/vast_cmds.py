@@ -53,6 +53,14 @@ def _say(message: str) -> None:
     click.echo(message, err=True)
 
 
+def _ask(question: str) -> bool:
+    """A yes/no question on stderr; no answer (end of input, Ctrl-C) is a no, so -o json stays JSON."""
+    try:
+        return click.confirm(question, default=False, err=True)
+    except click.Abort:
+        return False
+
+
 @click.command()
 @job_argument
 @set_option
@@ -152,7 +160,7 @@ def apply(
             click.echo(the_plan.render())
 
     def confirm(the_plan: Plan) -> bool:
-        return click.confirm("rent the offer marked *?", default=False, err=True)
+        return _ask("rent the offer marked *?")
 
     def go() -> int:
         from vastjob.vast.apply import Applier
@@ -308,16 +316,17 @@ def destroy(job: str, yes: bool, api_key: str | None, output: str) -> None:
 
         name, _ = _job_name(job)
         with _connect(api_key) as client:
-            if not yes:
-                ids = ", ".join(str(i["id"]) for i in require(client, name))
-                if not click.confirm(f"destroy instance {ids} of job {name}, disk included?", err=True):
-                    click.echo("nothing destroyed")
-                    return 0
-            destroyed = destroy_job(client, name)
+            ids = [int(i["id"]) for i in require(client, name)]
+            listed = ", ".join(map(str, ids))
+            if not yes and not _ask(f"destroy instance {listed} of job {name}, disk included?"):
+                destroyed: list[int] = []
+            else:
+                # Only what the user was shown: an instance created since is not theirs to lose unasked.
+                destroyed = destroy_job(client, name, ids)
         if output == "json":
             echo_json({"destroyed": destroyed})
         else:
-            click.echo(f"destroyed {', '.join(map(str, destroyed))}")
+            click.echo(f"destroyed {', '.join(map(str, destroyed))}" if destroyed else "nothing destroyed")
         return 0
 
     run(go, output)

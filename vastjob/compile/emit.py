@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import posixpath
+import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -13,7 +15,11 @@ from vastjob.compile.sources import remote_exports
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
-_RESERVED_PREFIX = "VJ_"
+_JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")  # it goes into comments: no newline may end it
+_RESERVED_PREFIXES = ("VJ_", "VASTJOB_")
+# Variables the script or its shutdown request rely on: set by a spec, they would break the job or leave
+# the instance unable to end its own billing (bash reads the last four from its environment).
+_RESERVED = frozenset({"CONTAINER_ID", "CONTAINER_API_KEY", "IFS", "BASH_ENV", "SHELLOPTS", "BASHOPTS"})
 
 
 @cache
@@ -36,13 +42,46 @@ def runtime_text(calls: Iterable[str] | None = None) -> str:
     return "\n".join(kept) + "\n"
 
 
+def _own(name: str, what: str) -> str:
+    """A variable name the job may set: valid, and not one the script relies on."""
+    if env_name(name, what) in _RESERVED or name.startswith(_RESERVED_PREFIXES):
+        raise RenderError(f"{what} {name!r}: the onstart script and its shutdown rely on this variable")
+    return name
+
+
 def secret_names(job: JobSpec) -> list[str]:
     """Every secret the script refers to: the job's list, the repo token, remote options; in that order."""
     names = [*job.secrets]
     if job.repo and job.repo.token_secret:
         names.append(job.repo.token_secret)
     names += [secret for remote in job.remotes for _, secret in remote.secret_options]
-    return [env_name(n, "secret") for n in dict.fromkeys(names)]
+    return [_own(n, "secret") for n in dict.fromkeys(names)]
+
+
+def _climbs(p: str) -> bool:
+    """Whether an absolute path goes above `/` with `..`: under the script's root it would leave it."""
+    depth = 0
+    for part in p.split("/"):
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+def _check(job: JobSpec) -> None:
+    """What the script's shape relies on: a name fit for its comments, paths that stay under the root."""
+    if not _JOB_NAME.fullmatch(job.name):
+        raise RenderError(f"job name {job.name!r}: use lowercase letters, digits and '-'")
+    base = base_dir(job)
+    if _climbs(base):
+        raise RenderError(f"the job's folder {base!r} (workdir, repo.dir) goes above / with '..'")
+    for ds in job.datasets:
+        for what, p in [("dest", ds.dest), *(("link", link) for link, _ in ds.links)]:
+            if _climbs(posixpath.join(base, p)):
+                raise RenderError(f"dataset {ds.name}: {what} {p!r} goes above / with '..' (from {base})")
 
 
 def _header(job: JobSpec, graph: StepGraph) -> list[str]:
@@ -67,9 +106,9 @@ def _settings(job: JobSpec) -> list[str]:
         f"VJ_ON_FAILURE={word(job.shutdown.on_failure)}",
     ]
     for key, value in job.env:
-        if env_name(key, "env key").startswith(_RESERVED_PREFIX):
-            raise RenderError(f"env key {key!r}: names starting with {_RESERVED_PREFIX} belong to the script")
-        lines.append(f"export {key}={word(value)}")
+        if key == "PATH" and "$" in value:
+            raise RenderError(f"env PATH {value!r}: env values are not expanded; write the folders out")
+        lines.append(f"export {_own(key, 'env key')}={word(value)}")
     return lines + remote_exports(job)
 
 
@@ -96,6 +135,7 @@ def _steps(graph: StepGraph) -> list[str]:
 
 def render_script(job: JobSpec, *, commit: str | None = None) -> str:
     """The full onstart script for a job: deterministic bytes, every spec value quoted."""
+    _check(job)
     graph = build_graph(job, commit=commit)
     head = "\n".join(_header(job, graph)) + "\n"
     tail = "\n".join([*_settings(job), *_steps(graph), 'vj_main "$@"']) + "\n"

@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
-_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# fullmatch: with match, `$` would also accept a name that ends in a newline.
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def word(value: str) -> str:
@@ -32,7 +33,7 @@ def path(value: str) -> str:
 
 def env_name(name: str, what: str) -> str:
     """A variable name, checked: names are written into bash unquoted, so only identifiers pass."""
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         raise RenderError(f"{what} {name!r} is not a valid environment variable name")
     return name
 

@@ -46,9 +46,10 @@ vj_sh() {
 #@
 
 # vj_gpu_check COUNT MIB: nvidia-smi must list COUNT GPUs with at least MIB MiB each (awk exits 1 if not).
+# $2+0: compare as numbers, so that a memory that is not one ("[N/A]") counts as 0.
 vj_gpu_check() {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader,nounits |
-    awk -F, -v n="$1" -v m="$2" '{print "GPU", $0} $2 >= m {k++} END {exit k < n}'
+    awk -F, -v n="$1" -v m="$2" '{print "GPU", $0} $2+0 >= m {k++} END {exit k < n}'
 }
 
 #@ apt
@@ -74,15 +75,15 @@ vj_token() {
 #@
 
 #@ clone
-# vj_clone URL REF COMMIT: fetch exactly the commit (else the ref) into the step's folder, the repo
-# dir, and check it out detached; never a pull, so a restart finds the same code.
+# vj_clone URL WHAT [COMMIT]: fetch WHAT (a full commit SHA, else the ref) into the step's folder, the
+# repo dir, and check out COMMIT (else what was fetched) detached; never a pull, so a restart finds the
+# same code. An abbreviated COMMIT is found in the history of the ref: servers only give full SHAs.
 vj_clone() {
   [[ -d .git ]] || git init -q
   git config remote.origin.url "$1"
-  git fetch origin -- "${3:-$2}"
-  git checkout -q --detach FETCH_HEAD
+  git fetch origin -- "$2"
+  git checkout -q --detach "${3:-FETCH_HEAD}" --
   git log -1 --format='at %H %s'
-  [[ $(git rev-parse HEAD) == "$3"* ]]
 }
 #@
 
@@ -103,9 +104,10 @@ vj_size() {
 #@
 
 #@ sha256
+# From stdin: sha256sum escapes a file name with a backslash or newline (its line then starts with one).
 vj_sha256() {
   local s
-  s=$(sha256sum -- "$1")
+  s=$(sha256sum <"$1")
   echo "$s"
   [[ $s == "$2 "* ]] || { echo "want sha256 $2"; return 1; }
 }
@@ -148,7 +150,7 @@ vj_url() {
 #@ wandb
 vj_wandb() {
   mkdir -p -- "$2"
-  wandb artifact get --root "$2" "$1"
+  wandb artifact get --root "$2" -- "$1"
 }
 #@
 
@@ -164,22 +166,27 @@ vj_step() {
   "vj_s$1" </dev/null 2>&1 | vj_prefix "$VASTJOB_STEP"
 }
 
-# In the background: the attempts of step $1, with exponential backoff; leaves run/N.rc at the end.
+# In the background: the attempts of step $1, with exponential backoff; its exit code is the step's.
 vj_attempts() {
-  local i=$1 a=0 r d
+  local i=$1 a=0 r d p=
+  # Stopped by vj_stop: end the attempt (timeout passes the signal on to the attempt's process group) or
+  # the backoff sleep, which would outlive the script.
+  trap 'kill "$p" 2>/dev/null; exit 143' TERM
   while :; do
     a=$((a + 1))
     vj_log "${VJ_IDS[i]}" "start, attempt $a"
-    # timeout runs the attempt in a process group of its own, which vj_stop signals.
+    # timeout runs the attempt in a process group of its own.
     timeout -k 20 "${VJ_TIME[i]}" bash "$VJ_SELF" __step "$i" &
-    echo $! >"$VJ_RUN/$i.pid"
+    p=$!
     r=0
-    wait $! || r=$?
+    wait $p || r=$?
     ((r && a <= VJ_RETRY[i])) || break
     d=$((VJ_BACKOFF << (a - 1)))
     ((d < 600)) || d=600
     vj_log "${VJ_IDS[i]}" "exit code $r, retry in ${d}s"
-    sleep $d
+    sleep $d &
+    p=$!
+    wait $p
   done
   if ((r)); then
     vj_log "${VJ_IDS[i]}" "failed, exit code $r"
@@ -187,24 +194,23 @@ vj_attempts() {
     ((!VJ_KEEP[i])) || : >"$VJ_STATE/markers/${VJ_HASH[i]}"
     vj_log "${VJ_IDS[i]}" "done"
   fi
-  echo $r >"$VJ_RUN/$i.rc"
+  return $r
 }
 
+# The runners of the steps still running: each ends its attempt's process group, and starts no other.
 vj_stop() {
-  local i p
+  local i
   for i in "${!VJ_ST[@]}"; do
     [[ ${VJ_ST[i]} == r ]] || continue
     VJ_ST[i]=s
-    p=$(cat "$VJ_RUN/$i.pid" 2>/dev/null) || :
-    # The runner (so it starts no new attempt) and the attempt's whole process group.
-    kill -- "${VJ_PID[i]}" ${p:+"-$p"} 2>/dev/null || :
+    kill "${VJ_PID[i]}" 2>/dev/null || :
   done
 }
 
 # Start each step whose needs are done (skipping one with a marker), then wait for one to end. Steps
 # are defined in a runnable order, so one pass in order also starts whatever a skipped step unblocks.
 vj_schedule() {
-  local i j go n=0
+  local i j go live r n=0
   for i in "${!VJ_IDS[@]}"; do VJ_ST[i]=p; done
   while :; do
     for i in "${!VJ_IDS[@]}"; do
@@ -221,11 +227,15 @@ vj_schedule() {
     done
     ((n)) || return 0
     wait -n || :
+    # A runner that is no longer running has ended, however it ended (even killed, or unable to write
+    # its marker on a full disk): its exit code decides, so no step is waited for forever.
+    live=$'\n'$(jobs -rp)$'\n'
     for i in "${!VJ_IDS[@]}"; do
-      [[ ${VJ_ST[i]} == r && -e $VJ_RUN/$i.rc ]] || continue
-      wait "${VJ_PID[i]}" || :
+      [[ ${VJ_ST[i]} == r && $live != *$'\n'${VJ_PID[i]}$'\n'* ]] || continue
+      r=0
+      wait "${VJ_PID[i]}" || r=$?
       n=$((n - 1)) VJ_ST[i]=d
-      if (($(<"$VJ_RUN/$i.rc"))); then
+      if ((r)); then
         VJ_ST[i]=f
         vj_stop
         return 1
@@ -234,33 +244,36 @@ vj_schedule() {
   done
 }
 
-# vj_api METHOD BODY: this instance stops or destroys itself, with retries; the key never reaches argv.
+# vj_api METHOD BODY: one request by which this instance stops or destroys itself; the key never reaches
+# argv, the answer is dropped, errors are printed.
 vj_api() {
-  local a
   # Some images lack curl; without it the job could not end its own billing.
-  command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null 2>&1
-  for a in 1 2 3 4 5 6; do
-    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -X "$1" -H @- \
-      -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/" && return
-    sleep $((VJ_BACKOFF * a))
-  done
-  return 1
+  command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null
+  echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -o /dev/null -X "$1" -H @- \
+    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/"
 }
 
 # The EXIT trap: stop what still runs, then apply shutdown.on_success or on_failure. After a signal
 # (Vast stopping the container) nothing is applied: the next start resumes from the markers.
 vj_exit() {
-  local r=$? a=$VJ_ON_FAILURE
+  local r=$? a=$VJ_ON_FAILURE d=$VJ_BACKOFF verb=DELETE body='{}'
   trap - EXIT TERM INT HUP USR1
-  set +e
+  set +eu
+  # The spec's env may have replaced PATH; curl and the rest live here.
+  PATH=$PATH:/usr/bin:/bin
   vj_stop
   kill "${VJ_DOG:-}" 2>/dev/null
   [[ $VJ_END != success ]] || a=$VJ_ON_SUCCESS
   [[ $VJ_END != signal ]] || a=keep
   vj_log vastjob "job $VJ_END, exit code $r: $a"
-  if [[ $a != keep && ${CONTAINER_API_KEY:-} ]]; then
-    if [[ $a == stop ]]; then vj_api PUT '{"state": "stopped"}'; else vj_api DELETE '{}'; fi
-  fi
+  [[ $CONTAINER_API_KEY && $CONTAINER_ID ]] || a=keep
+  [[ $a != stop ]] || verb=PUT body='{"state": "stopped"}'
+  # Until the API accepts: while the instance runs it is billed, so giving up would only cost more.
+  until [[ $a == keep ]] || vj_api "$verb" "$body" 2>&1 | vj_prefix vastjob; do
+    vj_log vastjob "$a request failed, retry in ${d}s"
+    sleep "$d"
+    d=$((d < 150 ? d * 2 : 300))
+  done
   exit $r
 }
 
@@ -277,11 +290,12 @@ vj_main() {
     vj_step "$2"
     return
   fi
-  rm -rf -- "$VJ_RUN"
-  mkdir -p "$VJ_RUN" "$VJ_STATE/markers" "${VJ_LOG%/*}"
+  # The traps first: a failure from here on (a disk that cannot be written) still ends the billing.
   trap vj_exit EXIT
   trap 'VJ_END=signal; exit 143' TERM INT HUP
   trap 'vj_log vastjob "max_runtime reached"; exit 124' USR1
+  rm -rf -- "$VJ_RUN"
+  mkdir -p "$VJ_RUN" "$VJ_STATE/markers" "${VJ_LOG%/*}"
   vj_log vastjob "job $VJ_JOB, spec $VJ_SPEC_HASH"
   export VJ_MAIN=$$
   if ((VJ_MAX_RUNTIME)); then

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from vastjob.compile.quote import base_dir, env_name, path, word, words
 from vastjob.compile.sources import source_kind
+from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
 # Network steps fail transiently; these are retried by default.
@@ -17,6 +19,7 @@ APT_TIMEOUT_S = 1800
 CLONE_TIMEOUT_S = 1800
 PIP_TIMEOUT_S = 3600
 DATA_TIMEOUT_S = 4 * 3600
+_COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,13 @@ class Clone:
         if repo is None:
             return []
         commit = low.commit or repo.commit or ""
+        if commit and not _COMMIT.fullmatch(commit):
+            raise RenderError(f"commit {commit!r} is not a commit SHA (7 to 40 hex digits)")
         token = (f"vj_token {env_name(repo.token_secret, 'token_secret')}",) if repo.token_secret else ()
         needs = low.after(["apt"] if "git" in low.job.setup.apt else [])
-        line = f"vj_clone {word(repo.url)} {word(repo.ref)} {word(commit)}"
+        # Servers hand out a commit by its full SHA only; an abbreviated one comes with the ref's history.
+        fetch = commit if len(commit) == 40 else repo.ref
+        line = f"vj_clone {word(repo.url)} {word(fetch)} {word(commit)}"
         return [
             Step(
                 "clone",

@@ -73,6 +73,25 @@ def check_paths(paths: Sequence[str], overrides: Sequence[str] = (), *, fast: bo
         result = check_file(path, overrides, base=True, reader=reader)
         batch.checked.append(result)
         problems.extend(result.problems)
+    problems.extend(_same_names(batch.checked))
     # A parent shared by many jobs reports its own YAML problems once, not once per job.
     batch.problems = list(dict.fromkeys(problems))
     return batch
+
+
+def _same_names(checked: list[Checked]) -> list[Problem]:
+    """Two jobs with one name share the instance label's prefix: status, stop, destroy and apply --replace
+    of one would act on the other's instance. Each file after the first is reported."""
+    first: dict[str, Checked] = {}
+    problems: list[Problem] = []
+    for result in checked:
+        if result.job is None:
+            continue
+        other = first.setdefault(result.job.name, result)
+        if other is result or os.path.realpath(other.file) == os.path.realpath(result.file):
+            continue
+        line, col, inherited = result.name_at
+        how = " (inherited through extends)" if inherited else ""
+        message = f"{result.job.name!r}{how} is also the name of {other.file}; give each job its own name"
+        problems.append(Problem(result.file, line, col, "$.name", message))
+    return problems

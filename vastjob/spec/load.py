@@ -15,6 +15,8 @@ from vastjob.spec.nodes import Node, Origin
 from vastjob.spec.reader import read_yaml
 from vastjob.spec.validate import check_document, sort_problems
 
+MAX_EXTENDS = 32  # files in one extends chain; real chains have two or three
+
 
 @dataclass
 class Reader:
@@ -29,12 +31,31 @@ class Reader:
             try:
                 text = Path(real).read_text(encoding="utf-8")
             except UnicodeDecodeError as err:
-                self._cache[real] = (None, [Problem(shown, 0, 0, "$", f"not UTF-8 text: {err.reason}")])
+                self._cache[real] = (None, [_not_utf8(shown, err)])
             except OSError as err:
                 self._cache[real] = (None, [Problem(shown, 0, 0, "$", f"cannot read: {err.strerror}")])
             else:
                 self._cache[real] = read_yaml(text, shown, fast=self.fast)
         return self._cache[real]
+
+
+def _not_utf8(shown: str, err: UnicodeDecodeError) -> Problem:
+    """Where a file stops being UTF-8, and what to do about it."""
+    data = bytes(err.object)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return Problem(shown, 1, 1, "$", "the file is UTF-16 text; save it as UTF-8")
+    start = data.rfind(b"\n", 0, err.start) + 1
+    line = data.count(b"\n", 0, err.start) + 1
+    col = len(data[start : err.start].decode("utf-8", "replace")) + 1
+    message = f"not UTF-8 text: byte 0x{data[err.start]:02x} ({err.reason}); save the file as UTF-8"
+    return Problem(shown, line, col, "$", message)
+
+
+def _not_a_file(path: str) -> str:
+    """Why a path cannot be read as a spec: missing, a folder, or something else that is not a file."""
+    if os.path.isdir(path):
+        return "is a folder, not a spec file"
+    return "is not a regular file" if os.path.exists(path) else "does not exist"
 
 
 @dataclass
@@ -46,6 +67,8 @@ class Checked:
     problems: list[Problem]
     parents: list[str] = field(default_factory=list)  # real paths of the extended files
     document: dict[str, Any] = field(default_factory=dict)
+    # Where `name` is set in this file (line, col), or the extends line when it is inherited from a parent.
+    name_at: tuple[int, int, bool] = (0, 0, False)  # (line, col, inherited)
 
 
 def _without_extends(node: Node) -> Node:
@@ -70,6 +93,11 @@ def _resolve(
     parent_real = os.path.realpath(os.path.join(os.path.dirname(real), ext.value))
     at = ext.origin
     reals = [r for r, _ in chain]
+    if len(chain) > MAX_EXTENDS:
+        ends = " -> ".join([chain[0][1], chain[1][1], "...", shown])
+        message = f"extends goes more than {MAX_EXTENDS} files deep ({ends}); shorten the chain"
+        problems.append(Problem(shown, at.line, at.col, "$.extends", message))
+        return node, problems, False
     if parent_real in reals:
         names = [s for _, s in chain] + [parent_shown]
         problems.append(
@@ -77,7 +105,8 @@ def _resolve(
         )
         return node, problems, False
     if not os.path.isfile(parent_real):
-        problems.append(Problem(shown, at.line, at.col, "$.extends", f"{parent_shown} does not exist"))
+        why = _not_a_file(parent_real)
+        problems.append(Problem(shown, at.line, at.col, "$.extends", f"{parent_shown} {why}"))
         return node, problems, False
     parents.append(parent_real)
     parent, parent_problems, ok = _resolve([*chain, (parent_real, parent_shown)], reader, parents)
@@ -98,13 +127,17 @@ def check_file(
     reader: Reader | None = None,
 ) -> Checked:
     """Check one spec, returning every problem instead of raising; `base` defaults to a leading `_`."""
+    if isinstance(overrides, str):  # one `PATH=VALUE` passed alone, not its characters one by one
+        overrides = (overrides,)
     shown = os.fspath(path)
     real = os.path.realpath(shown)
     if base is None:
         base = os.path.basename(shown).startswith("_")
     reader = reader or Reader()
     if not os.path.isfile(real):
-        return Checked(shown, None, [Problem(shown, 0, 0, "$", "no such file")])
+        why = _not_a_file(real)
+        message = "no such file" if why == "does not exist" else why
+        return Checked(shown, None, [Problem(shown, 0, 0, "$", message)])
     parents: list[str] = []
     root, problems, ok = _resolve([(real, shown)], reader, parents)
     if root is None or not ok:
@@ -120,10 +153,23 @@ def check_file(
         except OverrideError as err:
             problems.append(Problem(shown, 0, 0, "$", f"--set {arg}: {err}"))
     doc, found = check_document(root, shown, extends_at, base=base)
+    # A value the reader refused (too deep, too big) is null from then on: its type error would only repeat.
+    refused = {(p.file, p.line, p.col, p.path) for p in problems}
+    found = [p for p in found if (p.file, p.line, p.col, p.path) not in refused]
     problems = sort_problems([*problems, *found], shown)
     if problems or base:
         return Checked(shown, None, problems, parents, doc)
-    return Checked(shown, JobSpec.from_document(doc, source=shown), [], parents, doc)
+    job = JobSpec.from_document(doc, source=shown)
+    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at))
+
+
+def _name_at(root: Node, shown: str, extends_at: Origin | None) -> tuple[int, int, bool]:
+    origin = root.keys.get("name") if isinstance(root.value, dict) else None
+    if origin is None or origin.via_set is not None:
+        return 0, 0, False
+    if origin.file != shown and extends_at is not None:
+        return extends_at.line, extends_at.col, True
+    return origin.line, origin.col, False
 
 
 def load_job(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> JobSpec:

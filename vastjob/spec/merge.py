@@ -78,6 +78,12 @@ def _step(node: Node, part: str) -> int | None:
 def _set(node: Node, parts: Sequence[str], value: Node, done: str) -> Node:
     """A copy of `node` with `value` at `parts`; maps on the way are created, nothing else is."""
     head, rest = parts[0], parts[1:]
+    if isinstance(node.value, dict) and head not in node.value:
+        # A key with dots in it (a dataset named `pdebench.v1`) is matched when it exists.
+        for n in range(len(parts), 1, -1):
+            if ".".join(parts[:n]) in node.value:
+                head, rest = ".".join(parts[:n]), parts[n:]
+                break
     here = f"{done}.{head}"
     if isinstance(node.value, dict):
         old = node.value.get(head)

@@ -14,6 +14,17 @@ from typing import Any
 
 from vastjob.errors import Problem
 from vastjob.spec.nodes import Node, Origin, Path, Scalar, json_path, to_data
+from vastjob.spec.yaml_problems import (
+    ESCAPED_ONLY,
+    MAX_DEPTH,
+    MAX_VALUES,
+    TOO_BIG,
+    TOO_DEEP,
+    escape_message,
+    first_too_deep,
+    syntax_problem,
+    unmarked_problem,
+)
 
 _TAG = "tag:yaml.org,2002:"
 # Tags a library puts on nodes by itself, or that only restate a core type: they carry no intent of their own.
@@ -59,15 +70,26 @@ def resolve_plain(text: str) -> Scalar:
     return text
 
 
+def _children(node: Node) -> list[Node]:
+    if isinstance(node.value, dict):
+        return list(node.value.values())
+    return node.value if isinstance(node.value, list) else []
+
+
 class _Builder:
     """Turns either library's composed nodes into `Node`s, collecting problems instead of stopping."""
 
     def __init__(self, file: str) -> None:
         self.file = file
         self.pending: list[tuple[Origin, Path, str]] = []
-        # An alias shares its anchor's node: built once, which also bounds a "billion laughs" document.
+        # An alias shares its anchor's node: built once. Every later step sees each use, though, so the size
+        # a value expands to is counted, which stops a "billion laughs" document before it is expanded.
         self._done: dict[int, Node] = {}
         self._open: set[int] = set()
+        self._size: dict[int, int] = {}  # id(Node) -> values it expands to
+        self._depth = 0
+        self._too_deep = False  # reported once, at the first value too deep, as `first_too_deep` does
+        self._too_big = False
 
     def origin(self, ynode: Any) -> Origin:
         mark = ynode.start_mark
@@ -88,9 +110,24 @@ class _Builder:
         if key in self._open:
             self.problem(ynode, path, "a YAML alias refers to a value that contains it")
             return Node(None, self.origin(ynode))
+        nests = type(ynode).__name__ != "ScalarNode"
+        if nests and self._depth >= MAX_DEPTH:
+            if not self._too_deep:
+                self._too_deep = True
+                self.problem(ynode, path, TOO_DEEP)
+            return Node(None, self.origin(ynode))
         self._open.add(key)
+        self._depth += nests
         node = self._build(ynode, path)
+        self._depth -= nests
         self._open.discard(key)
+        size = 1 + sum(self._size.get(id(child), 1) for child in _children(node))
+        if size > MAX_VALUES:
+            if not self._too_big:
+                self._too_big = True
+                self.problem(ynode, path, TOO_BIG)
+            node, size = Node(None, self.origin(ynode)), 1
+        self._size[id(node)] = size
         self._done[key] = node
         return node
 
@@ -101,6 +138,8 @@ class _Builder:
         kind = type(ynode).__name__
         if kind == "ScalarNode":
             text: str = ynode.value
+            if ynode.style == '"' and ESCAPED_ONLY.search(text):
+                self.problem(ynode, path, escape_message(text))
             if ynode.style:  # quoted or block: always a string
                 return Node(text, self.origin(ynode))
             value = resolve_plain(text)
@@ -119,6 +158,9 @@ class _Builder:
                 self.problem(knode, path, "a key must be a plain text, not a list or a mapping")
                 continue
             name: str = knode.value
+            if knode.style == '"' and ESCAPED_ONLY.search(name):
+                self.problem(knode, path, escape_message(name))
+                continue
             if str(knode.tag) == _TAG + "merge" or (name == "<<" and not knode.style):
                 self.problem(knode, path, "YAML merge keys (<<) are not supported; use extends")
                 continue
@@ -169,15 +211,6 @@ def _compose_reference(text: str) -> Any:
         return YAML(typ="safe", pure=True).compose(text)
 
 
-def _syntax_problem(file: str, err: Exception) -> Problem:
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
-    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    context = getattr(err, "context", None)
-    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
-    return Problem(file, line, col, "$", message)
-
-
 def read_yaml(
     text: str, file: str, *, fast: bool = True, spec: bool = True
 ) -> tuple[Node | None, list[Problem]]:
@@ -200,9 +233,11 @@ def read_yaml(
         try:
             ynode = _compose_reference(text)
         except MarkedYAMLError as err:
-            return None, [_syntax_problem(file, err)]
-        except YAMLError as err:  # errors without a position, such as a bad encoding
-            return None, [Problem(file, 0, 0, "$", f"YAML error: {err}")]
+            return None, [syntax_problem(file, err)]
+        except RecursionError:
+            return None, [first_too_deep(text, file)]
+        except YAMLError as err:  # errors without a mark, such as a character YAML refuses
+            return None, [unmarked_problem(text, file, err)]
     if ynode is None or (type(ynode).__name__ == "ScalarNode" and ynode.value == "" and not ynode.style):
         return None, [Problem(file, 1, 1, "$", "the file is empty; a job spec is a YAML mapping")]
     builder = _Builder(file)

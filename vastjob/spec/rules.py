@@ -172,15 +172,22 @@ def _steps(doc: dict[str, Any]) -> Iterator[Finding]:
 
 
 def _cycles(graph: dict[str, list[str]], index_of: dict[str, int]) -> Iterator[Finding]:
+    """Each cycle once, named from its first step; depth-first without recursion, for long chains."""
     state: dict[str, int] = {}  # 1 on the current path, 2 finished
     stack: list[str] = []
     found: set[frozenset[str]] = set()
-
-    def visit(node: str) -> Iterator[Finding]:
-        state[node] = 1
-        stack.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
+    for start in graph:
+        if start in state:
+            continue
+        state[start] = 1
+        stack.append(start)
+        todo: list[Iterator[str]] = [iter(graph.get(start, []))]
+        while todo:
+            nxt = next(todo[-1], None)
+            if nxt is None:
+                todo.pop()
+                state[stack.pop()] = 2
+            elif state.get(nxt) == 1:
                 cycle = stack[stack.index(nxt) :]
                 if frozenset(cycle) not in found:
                     found.add(frozenset(cycle))
@@ -192,13 +199,9 @@ def _cycles(graph: dict[str, list[str]], index_of: dict[str, int]) -> Iterator[F
                         "steps need each other in a cycle: " + " -> ".join(ordered),
                     )
             elif nxt not in state:
-                yield from visit(nxt)
-        stack.pop()
-        state[node] = 2
-
-    for node in graph:
-        if node not in state:
-            yield from visit(node)
+                state[nxt] = 1
+                stack.append(nxt)
+                todo.append(iter(graph.get(nxt, [])))
 
 
 def _gpu(doc: dict[str, Any]) -> Iterator[Finding]:

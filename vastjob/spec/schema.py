@@ -85,9 +85,11 @@ def validator(base: bool = False) -> Any:
 
 @dataclass
 class StringSlots:
-    """Where the schema wants a string: unquoted numbers written there keep the text as written."""
+    """Where the schema wants a string (unquoted numbers written there keep the text as written) or a whole
+    number (`1e6` or `2.0` written there becomes the integer it is)."""
 
     here: bool = False
+    whole: bool = False
     props: dict[str, StringSlots] = field(default_factory=dict)
     extra: StringSlots | None = None  # additionalProperties
     items: StringSlots | None = None
@@ -110,7 +112,11 @@ def _slots(schema: Any, defs: dict[str, Any], seen: dict[str, StringSlots]) -> S
             target = _slots(defs[name], defs, seen)
             seen[name].__dict__.update(target.__dict__)
         return seen[name]
-    out = StringSlots(here=schema.get("type") == "string")
+    raw = schema.get("type")
+    types: list[Any] = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
+    const = schema.get("const")
+    whole = ("integer" in types and "number" not in types) or (type(const) is int)
+    out = StringSlots(here=types == ["string"], whole=whole)
     for name, sub in schema.get("properties", {}).items():
         out.props[name] = _slots(sub, defs, seen)
     if isinstance(schema.get("additionalProperties"), dict):
@@ -122,7 +128,7 @@ def _slots(schema: Any, defs: dict[str, Any], seen: dict[str, StringSlots]) -> S
 
 @cache
 def string_slots() -> StringSlots:
-    """The tree of places where the schema accepts only strings."""
+    """The tree of places where the schema accepts only strings, or only whole numbers."""
     schema = load_schema()
     return _slots(schema, schema.get("$defs", {}), {})
 

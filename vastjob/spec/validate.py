@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -41,20 +42,31 @@ def coerce(node: Node, slots: StringSlots | None, path: Path, out: list[Finding]
     """Plain data, where an unquoted number in a string field becomes its text as written.
 
     `true`/`false`/null there are refused instead: bash would see a different text from what was meant.
+    A whole number written as a float (`1e6`, `2.0`) where the schema wants an integer becomes that integer,
+    and `.inf`, `.nan` (or a number too large for a float) are refused anywhere: a price cap of infinity
+    or NaN would let every offer through.
     """
     if isinstance(node.value, dict):
         return {k: coerce(v, slots.at(k) if slots else None, (*path, k), out) for k, v in node.value.items()}
     if isinstance(node.value, list):
         return [coerce(v, slots.at(i) if slots else None, (*path, i), out) for i, v in enumerate(node.value)]
-    if slots is None or not slots.here or isinstance(node.value, str) or node.text is None:
-        return node.value
-    if not node.text:
-        out.append(Finding(path, 'an empty value is YAML\'s null, not text; write "" for an empty text'))
-    elif isinstance(node.value, bool) or node.value is None:
-        what = "a YAML boolean" if node.value is not None else "YAML's null"
-        quoted = f'"{node.text}"'
-        out.append(Finding(path, f"{node.text} is {what}, not text; write {quoted} (quoted) to mean text"))
-    return node.text
+    value = node.value
+    if slots is not None and slots.here and not isinstance(value, str) and node.text is not None:
+        if not node.text:
+            out.append(Finding(path, 'an empty value is YAML\'s null, not text; write "" for an empty text'))
+        elif isinstance(value, bool) or value is None:
+            what = "a YAML boolean" if value is not None else "YAML's null"
+            quoted = f'"{node.text}"'
+            message = f"{node.text} is {what}, not text; write {quoted} (quoted) to mean text"
+            out.append(Finding(path, message))
+        return node.text
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            what = "not a number" if math.isnan(value) else "infinite"
+            out.append(Finding(path, f"{node.text or describe(value)} is {what}; write a finite number"))
+        elif slots is not None and slots.whole and value.is_integer():
+            return int(value)
+    return value
 
 
 def _misspelt(name: str, inst: dict[str, Any], known: Any) -> bool:
@@ -146,6 +158,7 @@ def check_document(
     """The plain document and every problem in it, in source order."""
     findings: list[Finding] = []
     doc = coerce(root, string_slots(), (), findings)
+    refused = {f.path for f in findings}  # already explained: the schema's view of them would only repeat it
     if not isinstance(doc, dict):
         problem = Problem(
             file, root.origin.line, root.origin.col, "$", f"a job spec is a YAML mapping, not {describe(doc)}"
@@ -154,7 +167,7 @@ def check_document(
     check = gate(base)
     if check is None or not check(doc):  # jsonschema runs only to explain what is wrong
         for err in validator(base).iter_errors(doc):
-            findings.extend(_error_findings(err))
+            findings.extend(f for f in _error_findings(err) if f.path not in refused)
     # `name` is required of a job but not of a base, which the one schema cannot tell apart.
     if not base and "name" not in doc and not _misspelt("name", doc, load_schema()["properties"]):
         findings.append(Finding((), "missing required key 'name'", at_key=True))

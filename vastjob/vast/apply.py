@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from vastjob.errors import ApiError, UserError
+from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.client import AnswerLost, VastClient
@@ -91,6 +91,11 @@ class Applier:
     show_plan: Callable[[Plan], None] = lambda _plan: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    # Instances this run created and has not destroyed, and the offer of a create whose answer is pending:
+    # what a failure or Ctrl-C would leave behind, so the user is told.
+    _left: list[int] = field(default_factory=list, init=False)
+    _in_flight: int | None = field(default=None, init=False)
+    _kept: list[int] = field(default_factory=list, init=False)  # old instances --replace has not destroyed
 
     def run(self) -> ApplyResult:
         """Apply the job; raises a VastjobError for every refusal or failure."""
@@ -104,10 +109,22 @@ class Applier:
         with self.connect() as client:
             existing = labels.of_job(client.list_instances(), job.name)
             same = [i for i in existing if i.get("label") == job.label]
-            if same:
-                inst = same[-1]
+            alive = [i for i in same if is_alive(i)]
+            if alive:
+                inst = alive[-1]
                 return ApplyResult(
                     "up_to_date", job.label, _id(inst), inst.get("actual_status"), existing=existing
+                )
+            if same and not opts.replace:
+                # Its job is not running (it ended, failed or the host died), yet the disk still bills:
+                # "up to date" would hide that, and a second instance needs the user's word.
+                inst = same[-1]
+                state = inst.get("actual_status")
+                state = state if state == "stopped" or state in DEAD_STATES else "stopping"
+                raise UserError(
+                    f"instance {_id(inst)} of this same spec ({job.label}) is {state}: its job is not "
+                    f"running, and its disk is still billed. Pass --replace to create a new instance "
+                    f"and then destroy this one, or run `vastjob destroy {job.name}` and apply again"
                 )
             if existing and not opts.replace:
                 ids = ", ".join(str(_id(i)) for i in existing)
@@ -137,13 +154,47 @@ class Applier:
             if not opts.yes and not self.confirm(plan):
                 return ApplyResult("declined", job.label, plan=plan, existing=existing)
 
-            result = self._launch(client, candidates, bootstrap, secrets, plan)
-            result.existing = existing
-            for old in existing:
-                client.destroy_instance(_id(old))
-                result.replaced.append(_id(old))
-                self.say(f"destroyed instance {_id(old)} of the previous spec ({old.get('label')})")
+            self._kept = [_id(old) for old in existing]
+            try:
+                result = self._launch(client, candidates, bootstrap, secrets, plan)
+                result.existing = existing
+                self._left = []  # the new instance is the result now, not something left behind
+                for old in existing:
+                    client.destroy_instance(_id(old))
+                    self._kept.remove(_id(old))
+                    result.replaced.append(_id(old))
+                    self.say(
+                        f"destroyed instance {_id(old)}, which the new one replaces ({old.get('label')})"
+                    )
+            except KeyboardInterrupt:
+                raise Interrupted(_join("interrupted", self._leftovers())) from None
+            except ApiError as err:
+                note = self._leftovers()
+                if not note:
+                    raise
+                raise type(err)(
+                    _join(str(err), note), status=err.status, error=err.error, msg=err.msg
+                ) from None
             return result
+
+    def _leftovers(self) -> str:
+        """What an apply that stops here leaves behind, and how to see or remove it; empty when nothing."""
+        name = self.job.name
+        notes = []
+        if self._left:
+            ids = ", ".join(map(str, self._left))
+            notes.append(
+                f"instance {ids} was created and is still there, billed: `vastjob status {name}` shows it, "
+                f"`vastjob destroy {name}` removes it"
+            )
+        if self._in_flight is not None:
+            notes.append(
+                f"a create on offer {self._in_flight} was sent and its answer not read: it may have made "
+                f"an instance; `vastjob status {name}` shows it"
+            )
+        if self._kept:
+            notes.append(f"the instance it was to replace, {', '.join(map(str, self._kept))}, was kept")
+        return "; ".join(notes)
 
     # -- create, check, wait ---------------------------------------------------------------------------
 
@@ -158,6 +209,7 @@ class Applier:
             instance_id = self._create(client, cand, body)
             if instance_id is None:
                 continue  # the offer is gone: next one
+            self._left.append(instance_id)
             self._check_price(client, instance_id)
             self.say(
                 f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
@@ -173,6 +225,7 @@ class Applier:
                     "created", self.job.label, instance_id, state, plan=plan, discarded=discarded
                 )
             client.destroy_instance(instance_id)
+            self._left.remove(instance_id)
             discarded.append(instance_id)
             self.say(f"instance {instance_id} reached {state}: destroyed it")
             if len(discarded) > self.options.max_replacements:
@@ -198,14 +251,19 @@ class Applier:
         for attempt in range(self.options.create_attempts):
             if attempt:
                 client.backoff(attempt - 1)
+            self._in_flight = cand.offer.id  # until an answer says what became of it
+            lost = False
             try:
-                return client.create_instance(cand.offer.id, body)
+                created = client.create_instance(cand.offer.id, body)
             except AnswerLost:
-                uncertain = True
+                uncertain = lost = True
                 self.say(f"the answer to the create on offer {cand.offer.id} was lost; checking by label")
             except ApiError as err:
+                if not uncertain:
+                    self._in_flight = None  # an answer came and nothing earlier is in doubt
                 if err.status in (404, 410) or err.error == "no_such_ask":
                     landed = self._look(client, before, tries=3) if uncertain else None
+                    self._in_flight = None
                     if landed is None:
                         self.say(f"offer {cand.offer.id} is gone ({err.status} {err.error}); trying the next")
                     return landed
@@ -214,9 +272,15 @@ class Applier:
                 if err.status is None or err.status < 500:
                     raise
                 uncertain = True
+                self._in_flight = cand.offer.id
+            else:
+                self._in_flight = None
+                return created
             # After a 5xx or a lost answer the create may have happened: look before sending it again.
-            landed = self._look(client, before)
+            # A lost answer may belong to a create still being carried out, so that look is patient.
+            landed = self._look(client, before, tries=3 if lost else 1)
             if landed is not None:
+                self._in_flight = None
                 return landed
         raise ApiError(
             f"create on offer {cand.offer.id} failed {self.options.create_attempts} times",
@@ -239,6 +303,7 @@ class Applier:
         dph = float(inst.get("dph_total") or 0.0) if inst else 0.0
         if dph > cap + 1e-6:
             client.destroy_instance(instance_id)
+            self._left.remove(instance_id)
             raise PriceCapError(
                 f"instance {instance_id} came back at ${dph:.4f}/h, over the cap of "
                 f"${cap:.2f}/h: destroyed it",
@@ -267,8 +332,7 @@ class Applier:
             if self.clock() > deadline:
                 raise ApiError(
                     f"instance {instance_id} did not reach running within "
-                    f"{self.options.wait_timeout_s:.0f}s (last state {state or 'provisioning'}); "
-                    f"it is still there: see `vastjob status`, or `vastjob destroy`",
+                    f"{self.options.wait_timeout_s:.0f}s (last state {state or 'provisioning'})",
                     error="timeout",
                 )
             # Early states pass quickly, so look often at first, then every poll_s.
@@ -292,6 +356,19 @@ def create_body(
         "cancel_unavail": True,
         "image_login": None,
     }
+
+
+def is_alive(inst: Mapping[str, Any]) -> bool:
+    """Whether an instance runs or is on its way to running (not stopped, stopping or dead)."""
+    state = inst.get("actual_status")
+    if state in DEAD_STATES or inst.get("intended_status") == "stopped":
+        return False
+    # A stopped instance asked to run again (a restart, or an interruptible one outbid) is coming back.
+    return state != "stopped" or inst.get("intended_status") == "running"
+
+
+def _join(first: str, note: str) -> str:
+    return f"{first}\n{note}" if note else first
 
 
 def _id(inst: Mapping[str, Any]) -> int:

@@ -31,19 +31,29 @@ def resolve_api_key(
     """The key from `--api-key`, else `VAST_API_KEY`, else the official CLI's key files."""
     env = os.environ if environ is None else environ
     if explicit:
-        return explicit.strip()
+        return _checked(explicit.strip(), "--api-key")
     if env.get("VAST_API_KEY"):
-        return env["VAST_API_KEY"].strip()
+        return _checked(env["VAST_API_KEY"].strip(), "VAST_API_KEY")
     home = Path(env.get("HOME", str(Path.home()))) if home is None else home
     config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
     for path in (config / "vastai" / "vast_api_key", home / ".vast_api_key"):
         if path.is_file():
-            key = path.read_text(encoding="utf-8").strip()
+            key = path.read_text(encoding="utf-8", errors="replace").strip()
             if key:
-                return key
+                return _checked(key, str(path))
     raise UserError(
         "no Vast API key: pass --api-key, set VAST_API_KEY, or write it to ~/.config/vastai/vast_api_key"
     )
+
+
+def _checked(key: str, origin: str) -> str:
+    # An HTTP header holds printable ASCII only; anything else would end in a traceback mid-request.
+    if not all("!" <= ch <= "~" for ch in key):
+        raise UserError(
+            f"the Vast API key from {origin} contains spaces, line breaks or non-ASCII characters, "
+            "which no API key has: copy it again from your Vast account"
+        )
+    return key
 
 
 def resolve_base_url(environ: Mapping[str, str] | None = None) -> str:

@@ -6,11 +6,12 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from vastjob.errors import UserError
+from vastjob.errors import ApiError, UserError
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
+from vastjob.vast.query import HOURS_PER_MONTH
 
-GONE_STATES = frozenset({"stopped", "exited", "offline"})
+GONE_STATES = frozenset({"stopped", "exited", "offline", "unknown"})
 
 
 def find(client: VastClient, name: str | None) -> list[dict[str, Any]]:
@@ -32,6 +33,11 @@ def status_row(inst: Mapping[str, Any], now: float, spec_hash: str | None = None
     start = inst.get("start_date")
     uptime = max(0.0, now - float(start)) if isinstance(start, int | float) and start else None
     dph = float(inst.get("dph_total") or 0.0)
+    state = inst.get("actual_status")
+    # Stopped (or dead) instances bill only their disk, and nothing says how long they ran before: the
+    # running estimate would charge them $/h for all their life, so they get no estimate.
+    disk_only = state in GONE_STATES
+    billing = disk_per_hour(inst) if disk_only else dph
     return {
         "id": inst.get("id"),
         "job": parsed.name if parsed else None,
@@ -41,17 +47,30 @@ def status_row(inst: Mapping[str, Any], now: float, spec_hash: str | None = None
         "intended": inst.get("intended_status"),
         "gpu": f"{inst.get('num_gpus') or '?'}x {inst.get('gpu_name') or '?'}",
         "dph_total": dph,
+        "billing_per_hour": None if billing is None else round(billing, 6),
+        "disk_only": disk_only,
         "uptime_s": None if uptime is None else int(uptime),
-        "cost_so_far": None if uptime is None else round(dph * uptime / 3600, 4),
+        "cost_so_far": None if uptime is None or disk_only else round(dph * uptime / 3600, 4),
         "status_msg": inst.get("status_msg"),
     }
+
+
+def disk_per_hour(inst: Mapping[str, Any]) -> float | None:
+    """What an instance's disk costs an hour, billed even while it is stopped; None when not given."""
+    quoted = inst.get("storage_total_cost")
+    if isinstance(quoted, int | float):
+        return float(quoted)
+    per_gb_month, disk = inst.get("storage_cost"), inst.get("disk_space")
+    if isinstance(per_gb_month, int | float) and isinstance(disk, int | float):
+        return float(per_gb_month) * float(disk) / HOURS_PER_MONTH
+    return None
 
 
 def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Status rows as an aligned table."""
     if not rows:
         return "(no vastjob instance)"
-    table = [["id", "job", "spec", "state", "gpus", "$/h", "uptime", "cost so far"]]
+    table = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far"]]
     for r in rows:
         spec = str(r["spec_hash"]) + (
             "" if r["current"] is None else (" (current)" if r["current"] else " (old)")
@@ -63,8 +82,8 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 spec,
                 str(r["state"]),
                 str(r["gpu"]),
-                f"{r['dph_total']:.3f}",
-                _duration(r["uptime_s"]),
+                _rate(r),
+                "-" if r["disk_only"] else _duration(r["uptime_s"]),
                 "-" if r["cost_so_far"] is None else f"~${r['cost_so_far']:.2f}",
             ]
         )
@@ -76,20 +95,46 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def stop(client: VastClient, name: str) -> list[int]:
     """Stop every instance of a job that is not stopped yet; their disks are kept (and still billed)."""
-    stopped = []
-    for inst in require(client, name):
-        if inst.get("actual_status") != "stopped" or inst.get("intended_status") == "running":
-            client.set_state(int(inst["id"]), "stopped")
-            stopped.append(int(inst["id"]))
-    return stopped
+    ids = [
+        int(inst["id"])
+        for inst in require(client, name)
+        if inst.get("actual_status") != "stopped" or inst.get("intended_status") == "running"
+    ]
+    return _each(ids, lambda i: client.set_state(i, "stopped"), "stop", name)
 
 
-def destroy(client: VastClient, name: str) -> list[int]:
-    """Destroy every instance of a job, ending all their charges."""
-    ids = [int(inst["id"]) for inst in require(client, name)]
+def destroy(client: VastClient, name: str, ids: Sequence[int] | None = None) -> list[int]:
+    """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges."""
+    targets = list(ids) if ids is not None else [int(inst["id"]) for inst in require(client, name)]
+    return _each(targets, client.destroy_instance, "destroy", name)
+
+
+def _each(ids: Sequence[int], action: Callable[[int], None], verb: str, name: str) -> list[int]:
+    """Apply an action to every instance; one failure does not stop the others, as each one left costs.
+
+    The error names the instances done and those still as they were.
+    """
+    done: list[int] = []
+    failed: list[tuple[int, ApiError]] = []
     for instance_id in ids:
-        client.destroy_instance(instance_id)
-    return ids
+        try:
+            action(instance_id)
+        except ApiError as err:
+            failed.append((instance_id, err))
+        else:
+            done.append(instance_id)
+    if failed:
+        first = failed[0][1]
+        left = ", ".join(str(i) for i, _ in failed)
+        raise ApiError(
+            f"could not {verb} instance {left} of job {name} (still billed as before; run "
+            f"`vastjob {verb} {name}` again); {verb} done for: {', '.join(map(str, done)) or 'none'}"
+            f"\n{first}",
+            status=first.status,
+            error=first.error,
+            msg=first.msg,
+        )
+    return done
 
 
 def newest(client: VastClient, name: str) -> dict[str, Any]:
@@ -106,18 +151,45 @@ def follow_logs(
     window: int = 100_000,
 ) -> Iterator[str]:
     """New log lines of an instance as they come, until it is stopped or gone."""
-    printed = 0
+    seen: list[str] = []
     while True:
         inst = client.show_instance(instance_id)
         if inst is None:
             return
-        lines = client.instance_logs(instance_id, tail=window).splitlines()
-        # The log only grows, so the lines past the count already printed are the new ones.
-        yield from lines[printed:] if len(lines) >= printed else lines
-        printed = len(lines)
+        try:
+            lines = client.instance_logs(instance_id, tail=window).splitlines()
+        except ApiError:
+            # Destroyed since the look above (a job that destroys itself on success ends so): its logs
+            # answer an error whose code the API does not fix, so look again rather than read the code.
+            if client.show_instance(instance_id) is None:
+                return
+            raise
+        yield from new_lines(seen, lines)
+        seen = lines
         if inst.get("actual_status") in GONE_STATES:
             return
         sleep(poll_s)
+
+
+def new_lines(previous: Sequence[str], current: Sequence[str]) -> Sequence[str]:
+    """The lines of a log's latest tail that follow those of the tail read before.
+
+    Once a log is longer than the tail asked for, each tail is a window that slides: the new lines are
+    those after the longest run of the previous window's last lines that starts the current one.
+    """
+    if current[: len(previous)] == previous:
+        return current[len(previous) :]
+    for k in range(min(len(previous), len(current)) - 1, 0, -1):
+        if previous[-k] == current[0] and previous[-k:] == current[:k]:
+            return current[k:]
+    return current
+
+
+def _rate(row: Mapping[str, Any]) -> str:
+    if not row["disk_only"]:
+        return f"{row['dph_total']:.3f}"
+    billing = row["billing_per_hour"]
+    return "disk only" if billing is None else f"{billing:.3f} (disk)"
 
 
 def _duration(seconds: int | None) -> str:

@@ -135,21 +135,27 @@ def build_query(offer: OfferSpec, disk_gb: float, *, limit: int = SEARCH_LIMIT) 
 
 
 def storage_per_hour(offer: Offer, disk_gb: float) -> float:
-    """What `disk_gb` of the offer's storage costs an hour."""
+    """What `disk_gb` of the offer's storage costs an hour.
+
+    The search quotes it for `allocated_storage`; the monthly rate gives it for `disk_gb` exactly, so the
+    larger of the two is held to the cap, should a quote be for less disk than the job asks.
+    """
     quoted = _opt_float(offer.raw.get("storage_total_cost"))  # what the search priced for allocated_storage
-    if quoted is not None:
-        return quoted
-    if offer.storage_cost is not None:
-        return offer.storage_cost * disk_gb / HOURS_PER_MONTH
+    computed = None if offer.storage_cost is None else offer.storage_cost * disk_gb / HOURS_PER_MONTH
+    if quoted is not None or computed is not None:
+        return max(v for v in (quoted, computed) if v is not None)
     if offer.dph_base is not None:
         return max(0.0, offer.dph_total - offer.dph_base)
     return 0.0
 
 
 def price(offer: Offer, spec: OfferSpec, disk_gb: float) -> Candidate:
-    """The total $/h of renting an offer: on-demand as quoted (it includes the searched storage), or a bid."""
+    """The total $/h of renting an offer: on-demand as quoted (storage for `disk_gb` at least), or a bid."""
     if not spec.interruptible:
-        return Candidate(offer, offer.dph_total)
+        total = offer.dph_total
+        if offer.dph_base is not None and offer.storage_cost is not None:
+            total = max(total, offer.dph_base + storage_per_hour(offer, disk_gb))
+        return Candidate(offer, total)
     floor = offer.min_bid if offer.min_bid is not None else offer.dph_base or offer.dph_total
     bid = round(floor * (1 + spec.bid_margin), 4)
     return Candidate(offer, bid + storage_per_hour(offer, disk_gb), bid)
