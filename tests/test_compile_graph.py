@@ -197,7 +197,7 @@ def test_an_unknown_source_is_a_render_error() -> None:
         ({"secrets": ["$(id)"]}, "not a valid environment variable name"),
         ({"repo": {**REPO, "token_secret": "A B"}}, "not a valid environment variable name"),
         # The shutdown request needs these as Vast sets them; bash reads the others from its environment.
-        ({"env": {"CONTAINER_API_KEY": "x"}}, "'CONTAINER_API_KEY': the onstart script and its shutdown rely"),
+        ({"env": {"CONTAINER_API_KEY": "x"}}, "'CONTAINER_API_KEY': the onstart script and its shutdown"),
         ({"env": {"CONTAINER_ID": "1"}}, "rely on this variable"),
         ({"env": {"VASTJOB_API_URL": "http://x"}}, "rely on this variable"),
         ({"secrets": ["CONTAINER_API_KEY"]}, "secret 'CONTAINER_API_KEY'"),

@@ -423,9 +423,9 @@ def _leftovers(box: Sandbox) -> list[int]:
         found = []
         for entry in Path("/proc").iterdir():
             try:
-                if entry.name.isdigit() and mark in (entry / "environ").read_bytes().split(b"\0"):
-                    if not _gone_now(int(entry.name)):
-                        found.append(int(entry.name))
+                ours = entry.name.isdigit() and mark in (entry / "environ").read_bytes().split(b"\0")
+                if ours and not _gone_now(int(entry.name)):
+                    found.append(int(entry.name))
             except OSError:
                 continue
         if not found or time.monotonic() > deadline:
@@ -509,7 +509,7 @@ def test_a_step_whose_runner_dies_without_a_word_fails_the_job_instead_of_hangin
     # The runner (the script's background child that runs this step's attempts) is killed outright, as
     # it could be when it cannot write its marker on a full disk: the script must not wait for it forever.
     kill_runner = (
-        "p=$$; while q=$(awk '/^PPid:/ {print $2}' /proc/$p/status) && [ \"$q\" != \"$VJ_MAIN\" ]; "
+        'p=$$; while q=$(awk \'/^PPid:/ {print $2}\' /proc/$p/status) && [ "$q" != "$VJ_MAIN" ]; '
         'do p=$q; done; kill -9 "$p"'
     )
     job = job_of(run={"command": kill_runner})

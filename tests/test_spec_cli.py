@@ -149,7 +149,7 @@ def test_a_path_that_matches_nothing(tmp_path: Path) -> None:
 
 
 ODD_FILES = {
-    "deeply-nested": MINIMAL + "env: {A: " + "[" * 5000 + "]" * 5000 + "}\n",
+    "deeply-nested": MINIMAL + "env: {A: " + "[" * 700 + "]" * 700 + "}\n",
     "deep-block-maps": MINIMAL + "env:\n" + "".join("  " * i + f" k{i}:\n" for i in range(1, 800)),
     "surrogate-escape": MINIMAL + 'env: {A: "\\ud83d\\ude00"}\n',
     "nul": MINIMAL + "env: {A: \x00}\n",

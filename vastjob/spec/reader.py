@@ -86,7 +86,7 @@ class _Builder:
         # a value expands to is counted, which stops a "billion laughs" document before it is expanded.
         self._done: dict[int, Node] = {}
         self._open: set[int] = set()
-        self._size: dict[int, int] = {}  # id(Node) -> values it expands to
+        self._size: dict[Node, int] = {}  # values each node expands to (keyed by the node: ids get reused)
         self._depth = 0
         self._too_deep = False  # reported once, at the first value too deep, as `first_too_deep` does
         self._too_big = False
@@ -121,13 +121,13 @@ class _Builder:
         node = self._build(ynode, path)
         self._depth -= nests
         self._open.discard(key)
-        size = 1 + sum(self._size.get(id(child), 1) for child in _children(node))
+        size = 1 + sum(self._size.get(child, 1) for child in _children(node))
         if size > MAX_VALUES:
             if not self._too_big:
                 self._too_big = True
                 self.problem(ynode, path, TOO_BIG)
             node, size = Node(None, self.origin(ynode)), 1
-        self._size[id(node)] = size
+        self._size[node] = size
         self._done[key] = node
         return node
 
@@ -211,6 +211,16 @@ def _compose_reference(text: str) -> Any:
         return YAML(typ="safe", pure=True).compose(text)
 
 
+def _compose_deep(text: str) -> Any:
+    """The libyaml tree of a document too deep for ruamel.yaml, or None when libyaml refuses it too."""
+    if not has_fast_parser():
+        return None
+    try:
+        return _compose_fast(text)
+    except Exception:  # its message would differ from the reference parser's: the caller reports instead
+        return None
+
+
 def read_yaml(
     text: str, file: str, *, fast: bool = True, spec: bool = True
 ) -> tuple[Node | None, list[Problem]]:
@@ -225,7 +235,9 @@ def read_yaml(
             ynode = _compose_fast(text)
             # A spec that is not a mapping is wrong anyway: its message comes from the reference parser.
             parsed = not spec or type(ynode).__name__ == "MappingNode"
-        except Exception:  # any refusal is settled by the reference parser below, which reports it
+        except Exception as err:  # any refusal is settled by the reference parser below, which reports it
+            if "maximum nesting depth" in str(err):  # deeper than 1000: too deep for ruamel.yaml as well
+                return None, [first_too_deep(text, file)]
             parsed = False
     if not parsed:
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
@@ -235,7 +247,11 @@ def read_yaml(
         except MarkedYAMLError as err:
             return None, [syntax_problem(file, err)]
         except RecursionError:
-            return None, [first_too_deep(text, file)]
+            # ruamel.yaml composes by recursion, libyaml (in C) does not and nests up to 1000 levels: a
+            # document it reads gets the builder's own depth problem, as on the fast path.
+            ynode = _compose_deep(text)
+            if ynode is None:
+                return None, [first_too_deep(text, file)]
         except YAMLError as err:  # errors without a mark, such as a character YAML refuses
             return None, [unmarked_problem(text, file, err)]
     if ynode is None or (type(ynode).__name__ == "ScalarNode" and ynode.value == "" and not ynode.style):

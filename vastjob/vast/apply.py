@@ -1,13 +1,15 @@
 """`vastjob apply`: rent an instance for a job, in DESIGN.md's order, so that money is only spent on purpose.
 
 1. compile (an oversized bootstrap fails here) and read secrets: no network yet;
-2. find instances labelled for the job: the same spec hash is "up to date", another needs `--replace`;
+2. find instances labelled for the job: the same spec hash running is "up to date"; stopped or dead, or
+   another hash, needs `--replace`;
 3. pin the repo's branch, search, rank, show the plan, ask (`--dry-run` stops here);
 4. create with `cancel_unavail`; a gone offer moves to the next; a lost answer is checked by label first;
 5. re-read the price and destroy an instance over the cap at once;
 6. with `--wait`, follow to `running`, replacing an instance that reaches exited/unknown/offline.
 With `--replace` the new instance is created first and the old ones destroyed after: should anything go wrong
 on the way, the old instance (and whatever it holds) is still there, at the price of a short overlap.
+A failure or Ctrl-C after a create was sent says what it leaves behind.
 """
 
 from __future__ import annotations
