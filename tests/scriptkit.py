@@ -64,8 +64,8 @@ class Request:
 
 @dataclass
 class FakeVast:
-    """A loopback HTTP server in place of the Vast API: it records every request and answers success,
-    or first one error status from `failures` per request while any is left."""
+    """A loopback HTTP server in place of the Vast API: it records every request and answers success;
+    while `failures` has statuses left, each request takes the next one, with `{"success": false}`."""
 
     requests: list[Request] = field(default_factory=list)
     url: str = ""
@@ -80,8 +80,9 @@ class FakeVast:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 outer.requests.append(Request(self.command, self.path, dict(self.headers.items()), body))
-                status = outer.failures.pop(0) if outer.failures else 200
-                data = json.dumps({"success": status == 200}).encode()
+                status = outer.failures.pop(0) if outer.failures else None
+                data = json.dumps({"success": status is None}).encode()
+                status = status or 200
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -204,7 +204,9 @@ def test_an_unknown_source_is_a_render_error() -> None:
         ({"env": {"IFS": ","}}, "rely on this variable"),
         ({"env": {"SHELLOPTS": "xtrace"}}, "rely on this variable"),
         ({"secrets": ["BASH_ENV"]}, "rely on this variable"),
-        ({"env": {"PATH": "/opt/conda/bin:$PATH"}}, "env values are not expanded"),
+        ({"env": {"PATH": "/opt/conda/bin:$PATH"}}, "values are not expanded"),
+        # Without the system folders neither the steps nor the shutdown request could run.
+        ({"env": {"PATH": "/opt/conda/bin"}}, "need /usr/bin and /bin in it"),
         # The name goes into comments of the script and the bootstrap: a newline would end one.
         ({"name": "demo\n"}, "job name 'demo\\\\n': use lowercase letters"),
     ],

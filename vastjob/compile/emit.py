@@ -81,7 +81,8 @@ def _check(job: JobSpec) -> None:
     for ds in job.datasets:
         for what, p in [("dest", ds.dest), *(("link", link) for link, _ in ds.links)]:
             if _climbs(posixpath.join(base, p)):
-                raise RenderError(f"dataset {ds.name}: {what} {p!r} goes above / with '..' (from {base})")
+                start = "" if p.startswith("/") else f" (from {base})"
+                raise RenderError(f"dataset {ds.name}: {what} {p!r} goes above / with '..'{start}")
 
 
 def _header(job: JobSpec, graph: StepGraph) -> list[str]:
@@ -91,7 +92,7 @@ def _header(job: JobSpec, graph: StepGraph) -> list[str]:
     ]
     if secret_names(job):
         lines.append(
-            f"# secrets from the instance environment (vastjob apply sets them): {words(secret_names(job))}"
+            f"# secrets from the environment, set by vastjob apply: {words(secret_names(job))}"
         )
     return lines
 
@@ -106,8 +107,11 @@ def _settings(job: JobSpec) -> list[str]:
         f"VJ_ON_FAILURE={word(job.shutdown.on_failure)}",
     ]
     for key, value in job.env:
-        if key == "PATH" and "$" in value:
-            raise RenderError(f"env PATH {value!r}: env values are not expanded; write the folders out")
+        if key == "PATH" and ("$" in value or not {"/usr/bin", "/bin"} <= set(value.split(":"))):
+            raise RenderError(
+                f"env PATH {value!r}: the script and its shutdown need /usr/bin and /bin in it, and values "
+                "are not expanded ($PATH stays as written): write every folder out"
+            )
         lines.append(f"export {_own(key, 'env key')}={word(value)}")
     return lines + remote_exports(job)
 
@@ -122,13 +126,8 @@ def _steps(graph: StepGraph) -> list[str]:
         lines += [f"vj_s{n}() {{", *(f"  {b}" for b in s.body), "}"]
     for s in graph.steps:
         needs = "".join(f" {index[x]}" for x in s.needs)
-        fields = [
-            word(s.id),
-            graph.hashes[s.id],
-            str(s.retries),
-            str(s.timeout_s or 0),
-            str(int(s.resumable)),
-        ]
+        # A step that runs at every start leaves no marker: "-" in place of the name its marker would have.
+        fields = [word(s.id), graph.hashes[s.id] if s.resumable else "-", str(s.retries), str(s.timeout_s or 0)]
         lines.append("vj_def " + " ".join(fields) + needs)
     return lines
 

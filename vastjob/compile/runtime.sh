@@ -32,9 +32,9 @@ vj_prefix() {
   while IFS= read -r x || [[ $x ]]; do vj_log "$1" "$x"; done
 }
 
-# vj_def ID HASH RETRIES TIMEOUT_S KEEP_MARKER [INDEX_OF_NEEDED_STEP...]
+# vj_def ID HASH RETRIES TIMEOUT_S [INDEX_OF_NEEDED_STEP...]; HASH names the step's marker, "-" for none.
 vj_def() {
-  VJ_IDS+=("$1") VJ_HASH+=("$2") VJ_RETRY+=("$3") VJ_TIME+=("$4") VJ_KEEP+=("$5") VJ_NEEDS+=("${*:6}")
+  VJ_IDS+=("$1") VJ_HASH+=("$2") VJ_RETRY+=("$3") VJ_TIME+=("$4") VJ_NEEDS+=("${*:5}")
 }
 
 #@ sh
@@ -168,30 +168,30 @@ vj_step() {
 
 # In the background: the attempts of step $1, with exponential backoff; its exit code is the step's.
 vj_attempts() {
-  local i=$1 a=0 r d p=
+  local i=$1 a=0 r d
   # Stopped by vj_stop: end the attempt (timeout passes the signal on to the attempt's process group) or
-  # the backoff sleep, which would outlive the script.
-  trap 'kill "$p" 2>/dev/null; exit 143' TERM
+  # the backoff sleep, which would outlive the script. $! is set as each starts, before a trap can run;
+  # `: &` makes it a child of this runner from the start (else it names one of the main script's).
+  : &
+  trap 'kill $! 2>/dev/null; exit 143' TERM
   while :; do
     a=$((a + 1))
     vj_log "${VJ_IDS[i]}" "start, attempt $a"
     # timeout runs the attempt in a process group of its own.
     timeout -k 20 "${VJ_TIME[i]}" bash "$VJ_SELF" __step "$i" &
-    p=$!
     r=0
-    wait $p || r=$?
+    wait $! || r=$?
     ((r && a <= VJ_RETRY[i])) || break
     d=$((VJ_BACKOFF << (a - 1)))
     ((d < 600)) || d=600
     vj_log "${VJ_IDS[i]}" "exit code $r, retry in ${d}s"
     sleep $d &
-    p=$!
-    wait $p
+    wait $!
   done
   if ((r)); then
     vj_log "${VJ_IDS[i]}" "failed, exit code $r"
   else
-    ((!VJ_KEEP[i])) || : >"$VJ_STATE/markers/${VJ_HASH[i]}"
+    [[ ${VJ_HASH[i]} == - ]] || : >"$VJ_STATE/markers/${VJ_HASH[i]}"
     vj_log "${VJ_IDS[i]}" "done"
   fi
   return $r
@@ -217,7 +217,7 @@ vj_schedule() {
       go=${VJ_ST[i]}
       for j in ${VJ_NEEDS[i]}; do [[ ${VJ_ST[j]} == d ]] || go=; done
       [[ $go == p ]] || continue
-      if ((VJ_KEEP[i])) && [[ -e $VJ_STATE/markers/${VJ_HASH[i]} ]]; then
+      if [[ ${VJ_HASH[i]} != - && -e $VJ_STATE/markers/${VJ_HASH[i]} ]]; then
         vj_log "${VJ_IDS[i]}" "done before: skipped"
         VJ_ST[i]=d
       else
@@ -245,12 +245,14 @@ vj_schedule() {
 }
 
 # vj_api METHOD BODY: one request by which this instance stops or destroys itself; the key never reaches
-# argv, the answer is dropped, errors are printed.
+# argv. Errors are printed, the answer only when it says no (a 200 can: {"success": false}).
 vj_api() {
+  local o
   # Some images lack curl; without it the job could not end its own billing.
   command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null
-  echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -o /dev/null -X "$1" -H @- \
-    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/"
+  o=$(echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -X "$1" -H @- \
+    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/") || return
+  [[ ${o// /} != *'"success":false'* ]] || { echo "$o"; return 1; }
 }
 
 # The EXIT trap: stop what still runs, then apply shutdown.on_success or on_failure. After a signal
@@ -259,8 +261,6 @@ vj_exit() {
   local r=$? a=$VJ_ON_FAILURE d=$VJ_BACKOFF verb=DELETE body='{}'
   trap - EXIT TERM INT HUP USR1
   set +eu
-  # The spec's env may have replaced PATH; curl and the rest live here.
-  PATH=$PATH:/usr/bin:/bin
   vj_stop
   kill "${VJ_DOG:-}" 2>/dev/null
   [[ $VJ_END != success ]] || a=$VJ_ON_SUCCESS
