@@ -121,7 +121,7 @@ def measure(*, sizes: Sequence[int] = (1_000, 10_000, 100_000), repeat: int = 5)
     how = "measured" if largest_n >= 100_000 else "extrapolated"
     return Figure(
         key="ranking",
-        title=f"Ranking scale (select: parse, price, filter, sort; median of {repeat})",
+        title=f"Ranking scale (select: parse, price, filter, sort; median of at least {repeat} runs)",
         baseline=f"the {base_n}-offer run's time per offer (a linear extrapolation)",
         target=f"linear (time ~ n^k, k <= {MAX_EXPONENT}); 100k offers <= {TARGET_S * 1000:.0f} ms",
         columns=["offers", "kept", "median", "us/offer", "per-offer vs smallest", "peak MB"],

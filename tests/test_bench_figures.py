@@ -77,6 +77,14 @@ def test_ranking_reports_time_and_memory_per_size() -> None:
     assert fig.extra["at_100k"] == "extrapolated"
 
 
+def test_fit_exponent_tells_linear_from_quadratic() -> None:
+    linear = [(n, n * 2e-6) for n in (1_000, 10_000, 100_000)]
+    quadratic = [(n, n * n * 1e-9) for n in (1_000, 10_000, 100_000)]
+    assert fig_ranking.fit_exponent(linear) == pytest.approx(1.0)
+    assert fig_ranking.fit_exponent(quadratic) == pytest.approx(2.0)
+    assert fig_ranking.fit_exponent([(5, 1.0)]) == 1.0
+
+
 def test_market_repeats_offers_under_new_ids() -> None:
     offers = fig_ranking.market(fig_ranking.UNIQUE + 3, 200)
     assert len({o["id"] for o in offers}) == len(offers)

@@ -77,9 +77,7 @@ def test_rendering_is_deterministic_and_headed() -> None:
     lines = script.splitlines()
     assert lines[0] == "#!/usr/bin/env bash"
     assert lines[1] == f"# vastjob {__version__}: job burgers512, spec {job.spec_hash}"
-    assert (
-        "# secrets from the environment, set by vastjob apply: B2_KEY_ID B2_APP_KEY WANDB_API_KEY" in lines
-    )
+    assert "# secrets from the environment, set by vastjob apply: B2_KEY_ID B2_APP_KEY WANDB_API_KEY" in lines
 
 
 def test_the_pinned_commit_changes_only_the_clone_and_after() -> None:

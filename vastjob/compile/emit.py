@@ -91,9 +91,7 @@ def _header(job: JobSpec, graph: StepGraph) -> list[str]:
         f"# vastjob {__version__}: job {job.name}, spec {job.spec_hash}",
     ]
     if secret_names(job):
-        lines.append(
-            f"# secrets from the environment, set by vastjob apply: {words(secret_names(job))}"
-        )
+        lines.append(f"# secrets from the environment, set by vastjob apply: {words(secret_names(job))}")
     return lines
 
 
@@ -127,7 +125,8 @@ def _steps(graph: StepGraph) -> list[str]:
     for s in graph.steps:
         needs = "".join(f" {index[x]}" for x in s.needs)
         # A step that runs at every start leaves no marker: "-" in place of the name its marker would have.
-        fields = [word(s.id), graph.hashes[s.id] if s.resumable else "-", str(s.retries), str(s.timeout_s or 0)]
+        marker = graph.hashes[s.id] if s.resumable else "-"
+        fields = [word(s.id), marker, str(s.retries), str(s.timeout_s or 0)]
         lines.append("vj_def " + " ".join(fields) + needs)
     return lines
 

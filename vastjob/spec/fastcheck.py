@@ -122,8 +122,15 @@ def _unique(value: bool, _: dict[str, Any]) -> Check:
     )
 
 
+def ecma_pattern(pattern: str) -> re.Pattern[str]:
+    """A schema `pattern` compiled with ECMA-262's meaning of `$`: the end of the text. Python's `$` also
+    matches before a final newline, which would let `sha256: |` block text or a name ending in a newline
+    pass the schema and break the script on the rented machine."""
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
 def _pattern(value: str, _: dict[str, Any]) -> Check:
-    regex = re.compile(value)
+    regex = ecma_pattern(value)
     return lambda x: not isinstance(x, str) or regex.search(x) is not None
 
 
