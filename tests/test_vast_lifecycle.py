@@ -146,6 +146,15 @@ def test_offers_and_plan(emu: Emulator, tmp_path: Path) -> None:
     assert emu.instances == {}
 
 
+def test_plan_says_when_nothing_bounds_the_run(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    bounded = vj("plan", spec)
+    assert "runtime   at most" in bounded.output
+    unbounded = vj("plan", spec, "--set", "run.max_runtime=null")
+    assert unbounded.exit_code == 0, unbounded.output
+    assert "runtime   no limit: a run that hangs bills until stopped" in unbounded.output
+
+
 def test_apply_dry_run_and_refusal_through_the_cli(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
     dry = vj("apply", spec, "--dry-run")

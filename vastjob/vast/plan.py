@@ -61,7 +61,12 @@ class Plan:
             lines.append(f"  repo      {s['repo']}")
         lines += [
             f"  run       {job.run.command}",
-            f"  runtime   at most {_hours(job.run.max_runtime_s)}",
+            "  runtime   "
+            + (
+                f"at most {_hours(job.run.max_runtime_s)}"
+                if job.run.max_runtime_s
+                else "no limit: a run that hangs bills until stopped (set run.max_runtime)"
+            ),
             f"  shutdown  success: {job.shutdown.on_success}, failure: {job.shutdown.on_failure}",
             f"  cap       ${job.offer.max_price_per_hour:.2f}/h (storage included)",
             "",
