@@ -56,6 +56,12 @@ def test_query_speaks_api_units() -> None:
     assert q["allocated_storage"] == 200
     assert q["order"] == [["dph_total", "asc"]]
     assert q["dph_total"] == {"lte": 2.5}
+    assert "geolocation" not in q
+
+
+def test_query_filters_regions_on_the_server_too() -> None:
+    q = build_query(spec(regions=["US", "ca"]), disk_gb=50)
+    assert q["geolocation"] == {"in": ["US", "CA"]}
 
 
 def test_query_one_name_is_eq_and_bid_orders_by_min_bid() -> None:

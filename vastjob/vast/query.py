@@ -124,6 +124,10 @@ def build_query(offer: OfferSpec, disk_gb: float, *, limit: int = SEARCH_LIMIT) 
         q["verified"] = {"eq": True}
     if offer.datacenter_only:
         q["hosting_type"] = {"eq": 1}
+    if offer.regions:
+        # Filtered by the server too, so the offers of a small region are not crowded out of the result
+        # by cheaper ones elsewhere; `select` still checks each offer's country.
+        q["geolocation"] = {"in": [r.upper() for r in offer.regions]}
     q["type"] = "bid" if offer.interruptible else "on-demand"
     q["allocated_storage"] = disk_gb
     order = [list(ORDER_FIELDS[key]) for key in offer.order if key in ORDER_FIELDS]
