@@ -398,3 +398,18 @@ def test_a_replace_whose_old_instance_cannot_be_destroyed_says_so(emu: Emulator,
     assert f"the instance it was to replace, {old.instance_id}, was kept" in str(info.value)
     assert "was created and is still there" not in str(info.value)
     assert any(f"created instance {new.id}" in line for line in run.said)
+
+
+def test_two_applies_at_the_same_moment_leave_one_instance(emu: Emulator, tmp_path: Path) -> None:
+    job = secret_job(tmp_path)
+    first, second = Run(emu, job, yes=False), Run(emu, job)
+    # The first apply has searched and shown its plan when the second runs whole and creates its instance.
+    outcome: list[ApplyResult] = []
+    first.confirm_hook = lambda plan: bool(outcome.append(second())) or True
+    result = first()
+    (kept,) = live(emu)
+    assert outcome[0].action == "created" and outcome[0].instance_id == kept.id
+    assert result.action == "up_to_date" and result.instance_id == kept.id
+    (discarded,) = result.discarded
+    assert discarded > kept.id and emu.instances[discarded].destroyed
+    assert any(f"created instance {kept.id} at the same time" in line for line in first.said)

@@ -98,6 +98,7 @@ class Applier:
     _left: list[int] = field(default_factory=list, init=False)
     _in_flight: int | None = field(default=None, init=False)
     _kept: list[int] = field(default_factory=list, init=False)  # old instances --replace has not destroyed
+    _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
 
     def run(self) -> ApplyResult:
         """Apply the job; raises a VastjobError for every refusal or failure."""
@@ -157,6 +158,7 @@ class Applier:
                 return ApplyResult("declined", job.label, plan=plan, existing=existing)
 
             self._kept = [_id(old) for old in existing]
+            self._known = {_id(old) for old in existing}
             try:
                 result = self._launch(client, candidates, bootstrap, secrets, plan)
                 result.existing = existing
@@ -213,6 +215,17 @@ class Applier:
                 continue  # the offer is gone: next one
             self._left.append(instance_id)
             self._check_price(client, instance_id)
+            rival = self._rival(client, instance_id)
+            if rival is not None:
+                client.destroy_instance(instance_id)
+                self._left.remove(instance_id)
+                self.say(
+                    f"another apply of this spec created instance {rival} at the same time: kept it, "
+                    f"destroyed {instance_id}"
+                )
+                return ApplyResult(
+                    "up_to_date", self.job.label, rival, None, plan=plan, discarded=[*discarded, instance_id]
+                )
             self.say(
                 f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
                 f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.job.label}"
@@ -240,6 +253,19 @@ class Applier:
             f"every matching offer for job {self.job.name} was gone or failed before it ran",
             error="no_such_ask",
         )
+
+    def _rival(self, client: VastClient, instance_id: int) -> int | None:
+        """An instance of this same spec that another apply, run at the same moment, created first.
+
+        Both applies look after their create; the lower id wins, so exactly one of them destroys its own.
+        """
+        others = [
+            _id(i)
+            for i in client.list_instances({"label": {"eq": self.job.label}})
+            if i.get("label") == self.job.label and _id(i) not in self._known and is_alive(i)
+        ]
+        first = min(others, default=instance_id)
+        return first if first < instance_id else None
 
     def _create(self, client: VastClient, cand: Candidate, body: Mapping[str, Any]) -> int | None:
         """The new instance's id, or None when the offer is gone; never leaves two instances behind.
