@@ -177,7 +177,8 @@ def apply(
             echo_json(result.to_json())
         elif result.action == "up_to_date":
             click.echo(
-                f"up to date: instance {result.instance_id} ({result.state or "provisioning"}) already runs {result.label}"
+                f"up to date: instance {result.instance_id} ({result.state or 'provisioning'}) "
+                f"already runs {result.label}"
             )
         elif result.action == "dry_run":
             click.echo("dry run: nothing created")
