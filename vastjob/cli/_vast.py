@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from vastjob.cli._common import output_option, set_option
 
 if TYPE_CHECKING:
     from vastjob.spec.model import JobSpec
@@ -21,6 +23,12 @@ api_key_option = click.option(
     help="Vast API key (default: $VAST_API_KEY, then ~/.config/vastai/vast_api_key).",
 )
 job_argument = click.argument("job", metavar="JOB")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def job_options(func: F) -> F:
+    """JOB, `--set`, `--api-key` and `-o`: what every command about one job takes, before its own options."""
+    return job_argument(set_option(api_key_option(output_option(func))))
 
 
 def load(path: str, overrides: Sequence[str] = ()) -> JobSpec:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from vastjob.cli._common import output_option, run, set_option
-from vastjob.cli._vast import api_key_option, ask, connect, job_argument, job_ref
+from vastjob.cli._vast import api_key_option, ask, connect, job_options, job_ref
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
@@ -40,13 +40,10 @@ def status(
 
 
 @click.command()
-@job_argument
-@set_option
+@job_options
 @click.option("--tail", default=100, show_default=True, help="How many of the last lines to print.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the instance stops.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --follow.")
-@api_key_option
-@output_option
 def logs(
     job: str,
     overrides: tuple[str, ...],
@@ -76,10 +73,7 @@ def logs(
 
 
 @click.command()
-@job_argument
-@set_option
-@api_key_option
-@output_option
+@job_options
 def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: str) -> None:
     """Stop JOB's instances: GPU billing ends, the disk is kept (and still billed) until destroy."""
 
@@ -95,11 +89,8 @@ def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: str)
 
 
 @click.command()
-@job_argument
-@set_option
+@job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
-@api_key_option
-@output_option
 def destroy(job: str, overrides: tuple[str, ...], yes: bool, api_key: str | None, output: str) -> None:
     """Destroy JOB's instances and their disks, ending all charges."""
 

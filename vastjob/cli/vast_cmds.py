@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vastjob.cli._common import output_option, run, say, set_option
-from vastjob.cli._vast import api_key_option, ask, connect, job_argument, load
+from vastjob.cli._common import run, say
+from vastjob.cli._vast import ask, connect, job_options, load
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
@@ -30,11 +30,8 @@ def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets:
 
 
 @click.command()
-@job_argument
-@set_option
+@job_options
 @click.option("--limit", default=20, show_default=True, help="How many offers to list.")
-@api_key_option
-@output_option
 def offers(job: str, overrides: tuple[str, ...], limit: int, api_key: str | None, output: str) -> None:
     """List the offers that match JOB, best first, with the total $/h and the cost for its max_runtime."""
 
@@ -48,18 +45,14 @@ def offers(job: str, overrides: tuple[str, ...], limit: int, api_key: str | None
 
 
 @click.command()
-@job_argument
-@set_option
-@api_key_option
-@output_option
+@job_options
 def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: str) -> None:
     """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
     run(lambda: _plan(job, overrides, api_key, secrets=True), output)
 
 
 @click.command()
-@job_argument
-@set_option
+@job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before renting.")
 @click.option("--dry-run", is_flag=True, help="Stop after showing the plan: nothing is created.")
 @click.option("--replace", is_flag=True, help="Replace the job's instance from a different spec (new first).")
@@ -70,8 +63,6 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: str)
 @click.option("--wait-timeout", default=1800, show_default=True, help="Seconds --wait waits for running.")
 @click.option("--local", is_flag=True, help="Run the job on this machine against a local emulator.")
 @click.option("--sandbox", type=click.Path(file_okay=False), help="With --local: where instances run.")
-@api_key_option
-@output_option
 def apply(
     job: str,
     overrides: tuple[str, ...],

@@ -249,7 +249,11 @@ class JobSpec:
 
     def pinned(self, commit: str | None) -> JobSpec:
         """This job with its clone pinned to `commit` (None: as the spec says); the spec hash is unchanged."""
-        return self if commit == self.commit else replace(self, commit=commit)
+        if commit == self.commit:
+            return self
+        pinned = replace(self, commit=commit)
+        pinned.__dict__["spec_hash"] = self.spec_hash  # the document is the same: hashed once
+        return pinned
 
     @property
     def pinned_commit(self) -> str | None:
