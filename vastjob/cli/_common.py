@@ -57,7 +57,7 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
-def emit(result: Result, output: str) -> None:
+def emit(result: Result, output: OutputFormat) -> None:
     """Print a result on stdout as JSON or as text (a newline added only when the text lacks one)."""
     if output == "json":
         echo_json(result.to_json())
@@ -72,7 +72,7 @@ def say(message: str) -> None:
     click.echo(message, err=True)
 
 
-def run(func: Callable[[], Result | int | None], output: str = "text") -> None:
+def run(func: Callable[[], Result | int | None], output: OutputFormat = "text") -> None:
     """Run a command's call and emit its result; an expected error prints cleanly and sets the exit code."""
     try:
         try:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from vastjob.cli._common import emit, output_option, run
+from vastjob.cli._common import OutputFormat, emit, output_option, run
 from vastjob.cli.results import Text
 
 
 def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faults: str, seed: int,
-                   n_offers: int, api_key: str, step_seconds: float, verbose: bool, output: str,
+                   n_offers: int, api_key: str, step_seconds: float, verbose: bool, output: OutputFormat,
                    stop: threading.Event | None = None) -> int:
     """Start the emulator, print where it is, and serve until interrupted (or until `stop` is set)."""
     from vastjob.emulator import Emulator, Faults
@@ -68,7 +68,7 @@ def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faul
 @click.option("-v", "--verbose", is_flag=True, help="Print one line per request on stderr.")
 @output_option
 def emulator(port: int, offers: Path | None, sandbox: Path | None, faults: str, seed: int, n_offers: int,
-             api_key: str, step_seconds: float, verbose: bool, output: str) -> None:
+             api_key: str, step_seconds: float, verbose: bool, output: OutputFormat) -> None:
     """Run a local Vast.ai emulator on 127.0.0.1: offers, instances that run their onstart here, faults."""
     run(lambda: serve_emulator(port=port, offers=offers, sandbox=sandbox, faults=faults, seed=seed,
                                n_offers=n_offers, api_key=api_key, step_seconds=step_seconds,

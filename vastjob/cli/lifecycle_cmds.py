@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vastjob.cli._common import output_option, run, set_option
+from vastjob.cli._common import OutputFormat, output_option, run, set_option
 from vastjob.cli._vast import api_key_option, ask, connect, job_options, job_ref
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 @api_key_option
 @output_option
 def status(
-    job: str | None, overrides: tuple[str, ...], all_jobs: bool, api_key: str | None, output: str
+    job: str | None, overrides: tuple[str, ...], all_jobs: bool, api_key: str | None, output: OutputFormat
 ) -> None:
     """Show JOB's instances (or every job's with --all): state, $/h, uptime, cost so far."""
 
@@ -51,7 +51,7 @@ def logs(
     follow: bool,
     interval: float,
     api_key: str | None,
-    output: str,
+    output: OutputFormat,
 ) -> None:
     """Print the log of JOB's newest instance (--follow: as it grows, text only)."""
 
@@ -74,7 +74,7 @@ def logs(
 
 @click.command()
 @job_options
-def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: str) -> None:
+def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Stop JOB's instances: GPU billing ends, the disk is kept (and still billed) until destroy."""
 
     def go() -> Result:
@@ -91,7 +91,9 @@ def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: str)
 @click.command()
 @job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
-def destroy(job: str, overrides: tuple[str, ...], yes: bool, api_key: str | None, output: str) -> None:
+def destroy(
+    job: str, overrides: tuple[str, ...], yes: bool, api_key: str | None, output: OutputFormat
+) -> None:
     """Destroy JOB's instances and their disks, ending all charges."""
 
     def go() -> Result:

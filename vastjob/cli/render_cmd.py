@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vastjob.cli._common import output_option, run, say, set_option
+from vastjob.cli._common import OutputFormat, output_option, run, say, set_option
 
 if TYPE_CHECKING:
     from vastjob.cli.results import Text
@@ -70,7 +70,7 @@ def render(
     graph: str | None,
     commit: str | None,
     out: str | None,
-    output: str,
+    output: OutputFormat,
 ) -> None:
     """Print the onstart script a job runs on its instance: deterministic, every spec value quoted."""
     if onstart and graph:

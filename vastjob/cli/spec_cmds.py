@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from vastjob.cli._common import output_option, run, set_option
+from vastjob.cli._common import OutputFormat, output_option, run, set_option
 
 if TYPE_CHECKING:
     from vastjob.spec.load import Checked
@@ -54,7 +54,7 @@ def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...]) -> Valida
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @set_option
 @output_option
-def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) -> None:
+def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: OutputFormat) -> None:
     """Check job specs (files, folders or globs) and report every problem as FILE:LINE:COL: $.path: message.
 
     Files whose names start with _ are bases: they are checked through the jobs that extend them.

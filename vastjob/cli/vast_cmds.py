@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from vastjob.cli._common import run, say
+from vastjob.cli._common import OutputFormat, run, say
 from vastjob.cli._vast import ask, connect, job_options, load
 
 if TYPE_CHECKING:
@@ -32,7 +32,9 @@ def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets:
 @click.command()
 @job_options
 @click.option("--limit", default=20, show_default=True, help="How many offers to list.")
-def offers(job: str, overrides: tuple[str, ...], limit: int, api_key: str | None, output: str) -> None:
+def offers(
+    job: str, overrides: tuple[str, ...], limit: int, api_key: str | None, output: OutputFormat
+) -> None:
     """List the offers that match JOB, best first, with the total $/h and the cost for its max_runtime."""
 
     def go() -> Result:
@@ -46,7 +48,7 @@ def offers(job: str, overrides: tuple[str, ...], limit: int, api_key: str | None
 
 @click.command()
 @job_options
-def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: str) -> None:
+def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
     run(lambda: _plan(job, overrides, api_key, secrets=True), output)
 
@@ -75,7 +77,7 @@ def apply(
     local: bool,
     sandbox: str | None,
     api_key: str | None,
-    output: str,
+    output: OutputFormat,
 ) -> None:
     """Rent an instance for JOB and start it; re-applying the same spec creates nothing."""
     from vastjob.vast.apply import ApplyOptions
@@ -96,7 +98,7 @@ def _apply(
     overrides: tuple[str, ...],
     opts: ApplyOptions,
     api_key: str | None,
-    output: str,
+    output: OutputFormat,
     *,
     local: bool,
     sandbox: str | None,

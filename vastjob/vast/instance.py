@@ -19,9 +19,9 @@ State = Literal[
     "provisioning", "created", "loading", "running", "stopped", "exited", "offline", "unknown", "destroyed"
 ]
 # States a host reports when the instance will never run its job: apply replaces such an instance.
-DEAD_STATES: frozenset[str] = frozenset({"exited", "unknown", "offline"})
+DEAD_STATES: frozenset[State] = frozenset({"exited", "unknown", "offline"})
 # States in which the job is not running and only the disk bills: stopped, or dead.
-GONE_STATES: frozenset[str] = DEAD_STATES | {"stopped"}
+GONE_STATES: frozenset[State] = DEAD_STATES | {"stopped"}
 
 
 @dataclass(frozen=True)
