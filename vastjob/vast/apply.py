@@ -262,7 +262,7 @@ class Applier:
         waited = wait_for(
             client,
             instance_id,
-            lambda inst: inst.actual_status == "running" or inst.gone,
+            lambda inst: inst.settled,
             poll_s=self.options.poll_s,
             timeout_s=self.options.wait_timeout_s,
             ramp=True,  # early states pass quickly, so look often at first

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from vastjob.errors import ApiError
+from vastjob.text import format_duration
 from vastjob.vast.account import DEFAULT_URL
 
 _PAGE = 25  # the v1 list's largest page
@@ -253,4 +254,4 @@ def _reset_text(header: str | None) -> str:
     except ValueError:
         return "it resets within a day (no reset time given)"
     left = max(0, int((reset - datetime.now(tz=UTC)).total_seconds()))
-    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {left // 3600}h{left % 3600 // 60:02d}m)"
+    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {format_duration(left - left % 60)})"

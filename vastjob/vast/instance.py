@@ -65,6 +65,11 @@ class Instance:
         return self.actual_status in GONE_STATES
 
     @property
+    def settled(self) -> bool:
+        """Whether a wait for `running` ends here: running, or stopped, or dead."""
+        return self.actual_status == "running" or self.gone
+
+    @property
     def alive(self) -> bool:
         """Whether it runs or is on its way to running (not stopped, stopping or dead)."""
         if self.dead or self.intended_status == "stopped":
