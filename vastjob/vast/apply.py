@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING
 
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
-from vastjob.text import format_duration
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Ledger, create_body, create_once, labelled
-from vastjob.vast.instance import DEAD_STATES, Instance, show, wait_for
+from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
 from vastjob.vast.query import Candidate
@@ -189,7 +188,15 @@ class Applier:
             self._said_created(instance_id, cand)
             if not self.options.wait:
                 return ApplyResult("created", label, instance_id, "created", plan=plan, discarded=discarded)
-            state = self._wait(client, instance_id)
+            state = until_running(
+                client,
+                instance_id,
+                poll_s=self.options.poll_s,
+                timeout_s=self.options.wait_timeout_s,
+                say=self.say,
+                sleep=self.sleep,
+                clock=self.clock,
+            )
             if state not in DEAD_STATES:
                 return ApplyResult("created", label, instance_id, state, plan=plan, discarded=discarded)
             client.destroy_instance(instance_id)
@@ -244,39 +251,6 @@ class Applier:
                 f"${cap:.2f}/h: destroyed it",
                 error="price_over_cap",
             )
-
-    def _wait(self, client: VastClient, instance_id: int) -> str:
-        """Follow an instance until running, dead, stopped or gone; the last state seen."""
-        seen: list[str | None] = ["?"]
-
-        def tell(inst: Instance | None) -> None:
-            if inst is None:
-                self.say(f"instance {instance_id} is gone (finished and destroyed itself, or destroyed)")
-            elif inst.actual_status != seen[-1]:
-                self.say(
-                    f"instance {instance_id}: {inst.state}"
-                    + (f" ({inst.status_msg})" if inst.status_msg else "")
-                )
-                seen.append(inst.actual_status)
-
-        waited = wait_for(
-            client,
-            instance_id,
-            lambda inst: inst.settled,
-            poll_s=self.options.poll_s,
-            timeout_s=self.options.wait_timeout_s,
-            ramp=True,  # early states pass quickly, so look often at first
-            sleep=self.sleep,
-            clock=self.clock,
-            on_look=tell,
-        )
-        if waited.timed_out:
-            raise ApiError(
-                f"instance {instance_id} did not reach running within "
-                f"{format_duration(self.options.wait_timeout_s)} (last state {waited.state})",
-                error="timeout",
-            )
-        return waited.state
 
 
 def _join(first: str, note: str) -> str:

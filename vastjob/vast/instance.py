@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vastjob.errors import ApiError
+from vastjob.text import format_duration
 from vastjob.vast.client import VastClient
 
 # What Vast reports in `actual_status`; "provisioning" stands for no state yet, "destroyed" for no instance.
@@ -154,6 +156,49 @@ def wait_for(
             return Waited(inst, False)
         last = inst
     return Waited(last, True)
+
+
+def until_running(
+    client: VastClient,
+    instance_id: int,
+    *,
+    poll_s: float,
+    timeout_s: float,
+    say: Callable[[str], None],
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> str:
+    """Follow a new instance until running, stopped, dead or destroyed, saying each state it passes; the
+    last state. ApiError when it is still on its way after `timeout_s`."""
+    seen: list[str | None] = ["?"]
+
+    def tell(inst: Instance | None) -> None:
+        if inst is None:
+            say(f"instance {instance_id} is gone (finished and destroyed itself, or destroyed)")
+        elif inst.actual_status != seen[-1]:
+            why = f" ({inst.status_msg})" if inst.status_msg else ""
+            say(f"instance {instance_id}: {inst.state}{why}")
+            seen.append(inst.actual_status)
+
+    # Early states pass quickly, so the looks ramp up to poll_s.
+    waited = wait_for(
+        client,
+        instance_id,
+        lambda inst: inst.settled,
+        poll_s=poll_s,
+        timeout_s=timeout_s,
+        ramp=True,
+        sleep=sleep,
+        clock=clock,
+        on_look=tell,
+    )
+    if waited.timed_out:
+        raise ApiError(
+            f"instance {instance_id} did not reach running within {format_duration(timeout_s)} "
+            f"(last state {waited.state})",
+            error="timeout",
+        )
+    return waited.state
 
 
 def _opt_str(value: object) -> str | None:
