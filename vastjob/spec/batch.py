@@ -25,6 +25,7 @@ class Batch:
     checked: list[Checked] = field(default_factory=list)
     bases_through_jobs: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # each once, even from a parent many jobs share
 
     @property
     def ok(self) -> bool:
@@ -76,6 +77,7 @@ def check_paths(paths: Sequence[str], overrides: Sequence[str] = (), *, fast: bo
     problems.extend(_same_names(batch.checked))
     # A parent shared by many jobs reports its own YAML problems once, not once per job.
     batch.problems = list(dict.fromkeys(problems))
+    batch.warnings = list(dict.fromkeys(w for c in batch.checked for w in c.warnings))
     return batch
 
 

@@ -69,6 +69,7 @@ class Checked:
     document: dict[str, Any] = field(default_factory=dict)
     # Where `name` is set in this file (line, col), or the extends line when it is inherited from a parent.
     name_at: tuple[int, int, bool] = (0, 0, False)  # (line, col, inherited)
+    warnings: list[Problem] = field(default_factory=list)  # valid, but probably not what was meant
 
 
 def _without_extends(node: Node) -> Node:
@@ -152,15 +153,16 @@ def check_file(
             root = apply_override(root, parts, value)
         except OverrideError as err:
             problems.append(Problem(shown, 0, 0, "$", f"--set {arg}: {err}"))
-    doc, found = check_document(root, shown, extends_at, base=base)
+    warnings: list[Problem] = []
+    doc, found = check_document(root, shown, extends_at, base=base, warnings=warnings)
     # A value the reader refused (too deep, too big) is null from then on: its type error would only repeat.
     refused = {(p.file, p.line, p.col, p.path) for p in problems}
     found = [p for p in found if (p.file, p.line, p.col, p.path) not in refused]
     problems = sort_problems([*problems, *found], shown)
     if problems or base:
-        return Checked(shown, None, problems, parents, doc)
+        return Checked(shown, None, problems, parents, doc, warnings=warnings)
     job = JobSpec.from_document(doc, source=shown)
-    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at))
+    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at), warnings)
 
 
 def _name_at(root: Node, shown: str, extends_at: Origin | None) -> tuple[int, int, bool]:

@@ -41,6 +41,7 @@ _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_MAX_INT_DIGITS = 64
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 
@@ -56,7 +57,9 @@ def resolve_plain(text: str) -> Scalar:
     if text in ("false", "False", "FALSE"):
         return False
     if _INT.match(text):
-        return int(text)
+        # Python refuses to read an integer of thousands of digits (and takes quadratic time to): one that
+        # long is a float, infinite past 309 digits, which every number field refuses.
+        return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
     if _OCT.match(text):
         return int(text[2:], 8)
     if _HEX.match(text):

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vastjob.spec.model import parse_duration
+from vastjob.spec.durations import duration_seconds
+from vastjob.spec.gpus import GPUS
 from vastjob.spec.nodes import Path, describe
 
 BUILTIN_STEPS = ("gpu-check", "apt", "clone", "pip", "setup", "run")
@@ -16,31 +17,8 @@ URL_SCHEMES = ("https", "hf", "wandb")
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
-# Memory per GPU in GB of the models people rent most, to catch a VRAM floor no named GPU can meet.
-GPU_VRAM_GB: dict[str, float] = {
-    "H200 NVL": 141,
-    "H200": 141,
-    "H100 SXM": 80,
-    "H100 NVL": 94,
-    "H100 PCIE": 80,
-    "A100 SXM4": 80,
-    "A100 PCIE": 80,
-    "A100X": 80,
-    "L40S": 48,
-    "L40": 48,
-    "RTX 6000Ada": 48,
-    "A6000": 48,
-    "A40": 48,
-    "RTX 5090": 32,
-    "RTX 4090": 24,
-    "RTX 3090": 24,
-    "RTX 4080": 16,
-    "A10": 24,
-    "L4": 24,
-    "Tesla T4": 16,
-    "Tesla V100": 32,
-    "B200": 180,
-}
+# Memory per GPU in GB of the models whose size Vast's name tells: a VRAM floor no named GPU can meet.
+GPU_VRAM_GB: dict[str, float] = {n: g.vram_gb for n, g in GPUS.items() if g.vram_gb is not None}
 
 
 @dataclass(frozen=True)
@@ -50,6 +28,7 @@ class Finding:
     path: Path
     message: str
     at_key: bool = False
+    warning: bool = False  # reported beside the problems; the spec stays valid
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -129,10 +108,7 @@ def _durations(doc: dict[str, Any]) -> Iterator[Finding]:
     ]
     for path, value in places:
         if isinstance(value, str):
-            try:
-                seconds = parse_duration(value)
-            except ValueError:
-                continue  # the schema's pattern reports it
+            seconds = duration_seconds(value)  # None: the schema's pattern reports it
             if seconds == 0:
                 yield Finding(path, f"{describe(value)} is zero; a duration must be longer than that")
 

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from vastjob.errors import Problem
+from vastjob.spec.durations import MAX_DURATION_TEXT
+from vastjob.spec.limits import LIMIT_RULES
 from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, walk
 from vastjob.spec.rules import Finding, check_rules
 from vastjob.spec.schema import DURATION_PATTERN, StringSlots, gate, load_schema, string_slots, validator
@@ -63,7 +65,8 @@ def coerce(node: Node, slots: StringSlots | None, path: Path, out: list[Finding]
     if isinstance(value, float):
         if not math.isfinite(value):
             what = "not a number" if math.isnan(value) else "infinite"
-            out.append(Finding(path, f"{node.text or describe(value)} is {what}; write a finite number"))
+            shown = node.text if node.text and len(node.text) <= 60 else describe(node.text or value)
+            out.append(Finding(path, f"{shown} is {what}; write a finite number"))
         elif slots is not None and slots.whole and value.is_integer():
             return int(value)
     return value
@@ -122,6 +125,9 @@ def _error_findings(err: Any) -> Iterator[Finding]:
         )
         hint = f"; did you mean {close[0]!r}?" if close else ""
         yield Finding(path, f"{describe(inst)} is not one of {', '.join(choices)}{hint}")
+    elif kind == "maximum" and err.schema.get("pattern") == DURATION_PATTERN:
+        longest = f"{MAX_DURATION_TEXT} ({value} seconds)"
+        yield Finding(path, f"{describe(inst)} seconds is longer than {longest}, the longest allowed")
     elif kind == "const":
         yield Finding(path, f"must be {describe(value)}, got {describe(inst)}")
     elif kind == "uniqueItems" and isinstance(inst, list):
@@ -154,8 +160,10 @@ def check_document(
     extends_at: Origin | None,
     *,
     base: bool = False,
+    warnings: list[Problem] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """The plain document and every problem in it, in source order."""
+    """The plain document and every problem in it, in source order; warnings (a spec that is valid but
+    looks wrong) are added to `warnings` when given, and never for a base, which is not a whole job."""
     findings: list[Finding] = []
     doc = coerce(root, string_slots(), (), findings)
     refused = {f.path for f in findings}  # already explained: the schema's view of them would only repeat it
@@ -172,7 +180,15 @@ def check_document(
     if not base and "name" not in doc and not _misspelt("name", doc, load_schema()["properties"]):
         findings.append(Finding((), "missing required key 'name'", at_key=True))
     findings.extend(check_rules(doc))
-    problems = [_locate(root, f, file, extends_at, json_path(f.path, doc)) for f in dict.fromkeys(findings)]
+    findings.extend(finding for rule in LIMIT_RULES for finding in rule(doc))
+    problems: list[Problem] = []
+    for finding in dict.fromkeys(findings):
+        if finding.warning and (base or warnings is None):
+            continue
+        problem = _locate(root, finding, file, extends_at, json_path(finding.path, doc))
+        (warnings if finding.warning and warnings is not None else problems).append(problem)
+    if warnings is not None:
+        warnings[:] = sort_problems(warnings, file)
     return doc, sort_problems(problems, file)
 
 
