@@ -16,6 +16,17 @@ from vastjob.spec.reader import read_yaml
 from vastjob.spec.validate import check_document, sort_problems
 
 MAX_EXTENDS = 32  # files in one extends chain; real chains have two or three
+# The largest spec file read: real specs are a few kilobytes, and the cap, checked before the file is read,
+# keeps any input from taking more than a moment or much memory.
+MAX_BYTES = 1024 * 1024
+# (start of the file, encoding), longest first: a UTF-32 byte-order mark begins like UTF-16's. Without a
+# mark, ASCII text in these encodings has NULs in a fixed pattern.
+_WIDE_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 @dataclass
@@ -28,22 +39,44 @@ class Reader:
     def read(self, real: str, shown: str) -> tuple[Node | None, list[Problem]]:
         """The tree and the YAML-level problems of one file."""
         if real not in self._cache:
-            try:
-                text = Path(real).read_text(encoding="utf-8")
-            except UnicodeDecodeError as err:
-                self._cache[real] = (None, [_not_utf8(shown, err)])
-            except OSError as err:
-                self._cache[real] = (None, [Problem(shown, 0, 0, "$", f"cannot read: {err.strerror}")])
-            else:
-                self._cache[real] = read_yaml(text, shown, fast=self.fast)
+            self._cache[real] = self._read(real, shown)
         return self._cache[real]
+
+    def _read(self, real: str, shown: str) -> tuple[Node | None, list[Problem]]:
+        try:
+            size = os.stat(real).st_size
+            if size > MAX_BYTES:
+                message = f"the file is {size} bytes; a job spec may have at most {MAX_BYTES} (1 MiB)"
+                return None, [Problem(shown, 1, 1, "$", message)]
+            data = Path(real).read_bytes()[: MAX_BYTES + 1]  # it may have grown since
+        except OSError as err:
+            return None, [Problem(shown, 0, 0, "$", f"cannot read: {err.strerror}")]
+        wide = _wide_encoding(data)
+        if wide:
+            return None, [Problem(shown, 1, 1, "$", f"the file is {wide} text; save it as UTF-8")]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return None, [_not_utf8(shown, err)]
+        return read_yaml(text, shown, fast=self.fast)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32, told by a byte-order mark or by the NULs around ASCII characters; else None."""
+    for mark, name in _WIDE_ENCODINGS:
+        if data.startswith(mark):
+            return name
+    head = data[:4]
+    if len(head) == 4 and ((head[0] and not any(head[1:])) or (head[3] and not any(head[:3]))):
+        return "UTF-32"
+    if len(head) >= 2 and bool(head[0]) != bool(head[1]):
+        return "UTF-16"
+    return None
 
 
 def _not_utf8(shown: str, err: UnicodeDecodeError) -> Problem:
     """Where a file stops being UTF-8, and what to do about it."""
     data = bytes(err.object)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Problem(shown, 1, 1, "$", "the file is UTF-16 text; save it as UTF-8")
     start = data.rfind(b"\n", 0, err.start) + 1
     line = data.count(b"\n", 0, err.start) + 1
     col = len(data[start : err.start].decode("utf-8", "replace")) + 1

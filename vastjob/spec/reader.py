@@ -14,6 +14,7 @@ from typing import Any
 
 from vastjob.errors import Problem
 from vastjob.spec.nodes import Node, Origin, Path, Scalar, json_path, to_data
+from vastjob.spec.tabs import tab_scanner
 from vastjob.spec.yaml_problems import (
     ESCAPED_ONLY,
     MAX_DEPTH,
@@ -27,8 +28,12 @@ from vastjob.spec.yaml_problems import (
 )
 
 _TAG = "tag:yaml.org,2002:"
-# Tags a library puts on nodes by itself, or that only restate a core type: they carry no intent of their own.
-_IGNORED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
+# The tag both libraries are made to give every node written without one, so that an explicit tag, `!!str`
+# included, can be told apart and refused as docs/spec.md says (scalars are resolved here, not by tags).
+_IMPLICIT = "tag:vastjob,2026:implicit"
+# Above this size, text goes to libyaml alone, syntax errors included: the pure-Python reference parser
+# takes seconds per megabyte, which would let one large file stall a whole batch.
+REFERENCE_MAX_CHARS = 64 * 1024
 
 # Text the two parsers may read differently goes to ruamel.yaml alone (found by fuzzing both): line breaks
 # only YAML 1.1 has (and a lone CR), tabs, byte-order marks, a comment glued to a block scalar's header,
@@ -136,8 +141,9 @@ class _Builder:
 
     def _build(self, ynode: Any, path: Path) -> Node:
         tag = str(ynode.tag)
-        if tag not in _IGNORED_TAGS and not tag.startswith("tag:yaml.org,2002:") and tag != "!":
-            self.problem(ynode, path, f"YAML tag {tag} is not supported; quote the value instead")
+        if tag not in (_IMPLICIT, "!"):
+            shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+            self.problem(ynode, path, f"YAML tag {shown} is not supported; quote the value instead")
         kind = type(ynode).__name__
         if kind == "ScalarNode":
             text: str = ynode.value
@@ -188,11 +194,11 @@ def _fast_loader() -> Any:
     import yaml
 
     class Loader(yaml.CSafeLoader):
-        """libyaml without PyYAML's YAML 1.1 resolver: scalars are resolved here, and text with tags never
-        takes this path, so every node's tag would be thrown away anyway."""
+        """libyaml without PyYAML's YAML 1.1 resolver: scalars are resolved here, and a node without an
+        explicit tag is marked as such."""
 
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            return _TAG + "str"
+            return _IMPLICIT
 
     return Loader
 
@@ -203,6 +209,20 @@ def _compose_fast(text: str) -> Any:
     return yaml.compose(text, Loader=_fast_loader())
 
 
+@cache
+def _reference_resolver() -> Any:
+    from ruamel.yaml.resolver import VersionedResolver
+    from ruamel.yaml.tag import Tag
+
+    class Resolver(VersionedResolver):
+        """Marks a node without an explicit tag as such, as the fast loader does."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            return Tag(suffix=_IMPLICIT)
+
+    return Resolver
+
+
 def _compose_reference(text: str) -> Any:
     import warnings
 
@@ -211,7 +231,10 @@ def _compose_reference(text: str) -> Any:
     with warnings.catch_warnings():
         # ruamel.yaml warns of a reused anchor name; the later anchor wins, as YAML says: no problem.
         warnings.simplefilter("ignore")
-        return YAML(typ="safe", pure=True).compose(text)
+        parser = YAML(typ="safe", pure=True)
+        parser.Resolver = _reference_resolver()
+        parser.Scanner = tab_scanner()
+        return parser.compose(text)
 
 
 def _compose_deep(text: str) -> Any:
@@ -233,6 +256,8 @@ def read_yaml(
     """
     ynode: Any = None
     parsed = False
+    if len(text) > REFERENCE_MAX_CHARS and has_fast_parser():
+        return _read_large(text, file, spec)
     if fast and not _REFERENCE_ONLY.search(text):
         try:
             ynode = _compose_fast(text)
@@ -248,7 +273,7 @@ def read_yaml(
         try:
             ynode = _compose_reference(text)
         except MarkedYAMLError as err:
-            return None, [syntax_problem(file, err)]
+            return None, [syntax_problem(file, err, text)]
         except RecursionError:
             # ruamel.yaml composes by recursion, libyaml (in C) does not and nests up to 1000 levels: a
             # document it reads gets the builder's own depth problem, as on the fast path.
@@ -259,6 +284,27 @@ def read_yaml(
             return None, [unmarked_problem(text, file, err)]
     if ynode is None or (type(ynode).__name__ == "ScalarNode" and ynode.value == "" and not ynode.style):
         return None, [Problem(file, 1, 1, "$", "the file is empty; a job spec is a YAML mapping")]
+    builder = _Builder(file)
+    node = builder.build(ynode, ())
+    return node, builder.problems(node)
+
+
+def _read_large(text: str, file: str, spec: bool) -> tuple[Node | None, list[Problem]]:
+    """A large document read by libyaml alone, its syntax errors as libyaml marks them."""
+    import yaml
+
+    try:
+        ynode = _compose_fast(text)
+    except yaml.MarkedYAMLError as err:
+        if "maximum nesting depth" in str(err):
+            return None, [Problem(file, 1, 1, "$", TOO_DEEP)]
+        return None, [syntax_problem(file, err, text)]
+    except yaml.YAMLError as err:
+        return None, [unmarked_problem(text, file, err)]
+    if ynode is None:
+        return None, [Problem(file, 1, 1, "$", "the file is empty; a job spec is a YAML mapping")]
+    if spec and type(ynode).__name__ != "MappingNode":
+        return None, [Problem(file, 1, 1, "$", "a job spec is a YAML mapping")]
     builder = _Builder(file)
     node = builder.build(ynode, ())
     return node, builder.problems(node)

@@ -10,7 +10,7 @@ from typing import Any
 
 from vastjob.spec.durations import duration_seconds
 from vastjob.spec.gpus import GPUS
-from vastjob.spec.nodes import Path, describe
+from vastjob.spec.nodes import Path, describe, named
 
 BUILTIN_STEPS = ("gpu-check", "apt", "clone", "pip", "setup", "run")
 URL_SCHEMES = ("https", "hf", "wandb")
@@ -41,7 +41,7 @@ def _list(value: Any) -> list[Any]:
 
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {named(close[0])}?" if close else ""
 
 
 def _names(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -50,21 +50,21 @@ def _names(doc: dict[str, Any]) -> Iterator[Finding]:
         if name in secrets:
             yield Finding(
                 ("env", name),
-                f"{name!r} is both a plain variable and a secret; keep it in one place",
+                f"{named(name)} is both a plain variable and a secret; keep it in one place",
                 at_key=True,
             )
     repo = _dict(doc.get("repo"))
     token = repo.get("token_secret")
     if isinstance(token, str) and _SHELL_NAME.match(token) and token not in secrets:
         yield Finding(
-            ("repo", "token_secret"), f"{token!r} is not listed in secrets{_suggest(token, secrets)}"
+            ("repo", "token_secret"), f"{named(token)} is not listed in secrets{_suggest(token, secrets)}"
         )
     for rname, remote in _dict(doc.get("remotes")).items():
         for option, secret in _dict(_dict(remote).get("secrets")).items():
             if isinstance(secret, str) and _SHELL_NAME.match(secret) and secret not in secrets:
                 yield Finding(
                     ("remotes", rname, "secrets", option),
-                    f"{secret!r} is not listed in secrets{_suggest(secret, secrets)}",
+                    f"{named(secret)} is not listed in secrets{_suggest(secret, secrets)}",
                 )
 
 
@@ -95,7 +95,7 @@ def _sources(doc: dict[str, Any]) -> Iterator[Finding]:
                 if remotes
                 else "; add it under remotes"
             )
-            yield Finding(path, f"remote {remote!r} is not defined{hint}")
+            yield Finding(path, f"remote {named(remote)} is not defined{hint}")
 
 
 def _durations(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -123,9 +123,9 @@ def _steps(doc: dict[str, Any]) -> Iterator[Finding]:
         if not isinstance(sid, str):
             continue
         if sid in BUILTIN_STEPS or sid.startswith("data:"):
-            yield Finding(("steps", i, "id"), f"{sid!r} is the id of a built-in step; choose another")
+            yield Finding(("steps", i, "id"), f"{named(sid)} is the id of a built-in step; choose another")
         elif sid in seen:
-            yield Finding(("steps", i, "id"), f"step id {sid!r} is already used by step {seen[sid] + 1}")
+            yield Finding(("steps", i, "id"), f"step id {named(sid)} is already used by step {seen[sid] + 1}")
         else:
             seen[sid] = i
     known = [*seen, *BUILTIN_STEPS[:-1], *datasets]
@@ -140,7 +140,7 @@ def _steps(doc: dict[str, Any]) -> Iterator[Finding]:
                     ("steps", i, "needs", j), "a step cannot need 'run': run comes after every step"
                 )
             elif need not in known:
-                yield Finding(("steps", i, "needs", j), f"unknown step {need!r}{_suggest(need, known)}")
+                yield Finding(("steps", i, "needs", j), f"unknown step {named(need)}{_suggest(need, known)}")
         if isinstance(sid, str) and seen.get(sid) == i:
             graph[sid] = [n for n in needs if n in seen]
             index_of[sid] = i

@@ -10,7 +10,7 @@ from typing import Any
 from vastjob.errors import Problem
 from vastjob.spec.durations import MAX_DURATION_TEXT
 from vastjob.spec.limits import LIMIT_RULES
-from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, walk
+from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, named, walk
 from vastjob.spec.rules import Finding, check_rules
 from vastjob.spec.schema import DURATION_PATTERN, StringSlots, gate, load_schema, string_slots, validator
 
@@ -98,8 +98,8 @@ def _error_findings(err: Any) -> Iterator[Finding]:
             if extra in allowed:
                 continue
             close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
-            yield Finding((*path, extra), f"unknown key {extra!r}{hint}", at_key=True)
+            hint = f"; did you mean {named(close[0])}?" if close else f" (allowed: {', '.join(allowed)})"
+            yield Finding((*path, extra), f"unknown key {named(extra)}{hint}", at_key=True)
     elif kind == "required" and isinstance(inst, dict):
         known = err.schema.get("properties") or (load_schema()["properties"] if not path else {})
         for name in value:
@@ -123,7 +123,7 @@ def _error_findings(err: Any) -> Iterator[Finding]:
         close = (
             difflib.get_close_matches(str(inst), choices, n=1, cutoff=0.6) if isinstance(inst, str) else []
         )
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f"; did you mean {named(close[0])}?" if close else ""
         yield Finding(path, f"{describe(inst)} is not one of {', '.join(choices)}{hint}")
     elif kind == "maximum" and err.schema.get("pattern") == DURATION_PATTERN:
         longest = f"{MAX_DURATION_TEXT} ({value} seconds)"
