@@ -67,3 +67,17 @@ def test_an_integer_of_thousands_of_digits_is_refused_not_a_crash(tmp_path: Path
     problems = check_file(path).problems
     assert [p.path for p in problems] == ["$.run.max_runtime"]
     assert len(problems[0].message) < 200
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [["extends=x"], ["extends=x", "run="], [".".join(["env"] * 500) + "=1"], ["run=", "offer="]],
+)
+def test_set_never_crashes_and_never_passes_silently(overrides: list[str]) -> None:
+    from vastjob.errors import SpecError
+    from vastjob.spec.load import load_job
+
+    jobs = Path(__file__).parent.parent / "jobs"
+    with pytest.raises(SpecError) as caught:
+        load_job(jobs / "burgers512.yaml", overrides)
+    assert caught.value.problems

@@ -103,6 +103,8 @@ class Checked:
     # Where `name` is set in this file (line, col), or the extends line when it is inherited from a parent.
     name_at: tuple[int, int, bool] = (0, 0, False)  # (line, col, inherited)
     warnings: list[Problem] = field(default_factory=list)  # valid, but probably not what was meant
+    # A problem (or warning) in a value a parent wrote -> the same problem at the parent's own line.
+    inherited: dict[Problem, Problem] = field(default_factory=dict)
 
 
 def _without_extends(node: Node) -> Node:
@@ -185,17 +187,19 @@ def check_file(
             parts, value = parse_override(arg, shown)
             root = apply_override(root, parts, value)
         except OverrideError as err:
-            problems.append(Problem(shown, 0, 0, "$", f"--set {arg}: {err}"))
+            quoted = arg if len(arg) <= 80 else arg[:77] + "..."
+            problems.append(Problem(shown, 0, 0, "$", f"--set {quoted}: {err}"))
     warnings: list[Problem] = []
-    doc, found = check_document(root, shown, extends_at, base=base, warnings=warnings)
+    inherited: dict[Problem, Problem] = {}
+    doc, found = check_document(root, shown, extends_at, base=base, warnings=warnings, inherited=inherited)
     # A value the reader refused (too deep, too big) is null from then on: its type error would only repeat.
     refused = {(p.file, p.line, p.col, p.path) for p in problems}
     found = [p for p in found if (p.file, p.line, p.col, p.path) not in refused]
     problems = sort_problems([*problems, *found], shown)
     if problems or base:
-        return Checked(shown, None, problems, parents, doc, warnings=warnings)
+        return Checked(shown, None, problems, parents, doc, warnings=warnings, inherited=inherited)
     job = JobSpec.from_document(doc, source=shown)
-    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at), warnings)
+    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at), warnings, inherited)
 
 
 def _name_at(root: Node, shown: str, extends_at: Origin | None) -> tuple[int, int, bool]:

@@ -61,9 +61,11 @@ def validation_schema(base: bool = False) -> dict[str, Any]:
     loader checks the merged document, which has no `extends` left, so for a job they are always required.
     """
     schema = _inline_refs(load_schema())
-    if base:
-        for key in ("if", "then", "else"):
-            schema.pop(key, None)
+    whole = schema.pop("else", {})
+    for key in ("if", "then"):
+        schema.pop(key, None)
+    if not base:  # a job: what the schema asks only of a file without extends, asked always
+        schema["required"] = whole.get("required", [])
     return schema
 
 

@@ -154,6 +154,15 @@ def _locate(root: Node, finding: Finding, file: str, extends_at: Origin | None, 
     return Problem(origin.file, origin.line, origin.col, path, message)
 
 
+def _at_parent(root: Node, finding: Finding, file: str, path: str) -> Problem | None:
+    """The finding at the line of the parent file that wrote the value, or None when this file wrote it."""
+    node, key_origin = walk(root, finding.path)
+    origin = key_origin if finding.at_key and key_origin is not None else node.origin
+    if origin.via_set is not None or origin.file == file:
+        return None
+    return Problem(origin.file, origin.line, origin.col, path, finding.message)
+
+
 def check_document(
     root: Node,
     file: str,
@@ -161,9 +170,11 @@ def check_document(
     *,
     base: bool = False,
     warnings: list[Problem] | None = None,
+    inherited: dict[Problem, Problem] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """The plain document and every problem in it, in source order; warnings (a spec that is valid but
-    looks wrong) are added to `warnings` when given, and never for a base, which is not a whole job."""
+    looks wrong) are added to `warnings` when given, and never for a base, which is not a whole job.
+    `inherited` gets, for each problem in a value a parent wrote, the same problem at the parent's line."""
     findings: list[Finding] = []
     doc = coerce(root, string_slots(), (), findings)
     refused = {f.path for f in findings}  # already explained: the schema's view of them would only repeat it
@@ -185,8 +196,12 @@ def check_document(
     for finding in dict.fromkeys(findings):
         if finding.warning and (base or warnings is None):
             continue
-        problem = _locate(root, finding, file, extends_at, json_path(finding.path, doc))
+        path = json_path(finding.path, doc)
+        problem = _locate(root, finding, file, extends_at, path)
         (warnings if finding.warning and warnings is not None else problems).append(problem)
+        parent = _at_parent(root, finding, file, path) if inherited is not None else None
+        if parent is not None and inherited is not None:
+            inherited[problem] = parent
     if warnings is not None:
         warnings[:] = sort_problems(warnings, file)
     return doc, sort_problems(problems, file)
