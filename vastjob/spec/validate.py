@@ -8,26 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from vastjob.errors import Problem
-from vastjob.spec.durations import MAX_DURATION_TEXT
+from vastjob.spec.durations import MAX_DURATION_TEXT, duration_seconds
 from vastjob.spec.limits import LIMIT_RULES
 from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, named, walk
 from vastjob.spec.rules import Finding, check_rules
 from vastjob.spec.schema import DURATION_PATTERN, StringSlots, gate, load_schema, string_slots, validator
 
-_PATTERN_HELP = {
-    "^[A-Za-z_][A-Za-z0-9_]*$": "is not a shell variable name (letters, digits and _, no leading digit)",
-    "^[a-z0-9][a-z0-9-]*$": "is not a valid name (lower-case letters, digits and -, not starting with -)",
-    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "is not a valid dataset name (letters, digits, ., - and _)",
-    "^[a-z][a-z0-9_]*$": "is not a valid name (lower-case letters, digits and _, starting with a letter)",
-    DURATION_PATTERN: "is not a duration such as 90s, 30m, 12h or 1h30m",
-    "^/": "is not an absolute path (it must start with /)",
-    "^[0-9a-f]{64}$": "is not a SHA-256 (64 lower-case hex digits)",
-    "^[0-9a-f]{7,40}$": "is not a commit id (7 to 40 lower-case hex digits)",
-    "^[A-Z]{2}$": "is not a two-letter country code such as US",
-    "^[0-9]+(\\.[0-9]+)?$": 'is not a version such as "12.4"',
-    "^[a-z0-9][a-z0-9+.-]*$": "is not a Debian package name",
-    "^[a-z0-9]+$": "is not an rclone backend name such as b2 or s3",
-}
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -38,6 +24,14 @@ _TYPE_NAMES = {
     "null": "null",
 }
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+
+
+def _pattern_help(schema: dict[str, Any]) -> str:
+    """The schema's words for a value its pattern refuses, said of the value: `"x" is not ...`."""
+    words = schema.get("patternErrorMessage")
+    if isinstance(words, str) and words.startswith("Not "):
+        return "is not " + words.removeprefix("Not ")
+    return f"does not match {schema.get('pattern')}"
 
 
 def coerce(node: Node, slots: StringSlots | None, path: Path, out: list[Finding]) -> Any:
@@ -109,14 +103,19 @@ def _error_findings(err: Any) -> Iterator[Finding]:
         types = [value] if isinstance(value, str) else list(value)
         expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
         if err.schema.get("pattern") == DURATION_PATTERN:
-            yield Finding(path, f"{describe(inst)} {_PATTERN_HELP[DURATION_PATTERN]}")
+            yield Finding(path, f"{describe(inst)} {_pattern_help(err.schema)}")
             return
+        if "string" in types and set(types) <= {"string", "number", "null"}:  # a number is kept as text
+            expected = _TYPE_NAMES["string"]
         hint = ""
         if "boolean" in types and isinstance(inst, str) and inst in _YAML11_BOOLS:
             hint = " (YAML 1.2 reads yes/no/on/off as text; write true or false)"
         yield Finding(path, f"expected {expected}, got {describe(inst)}{hint}")
+    elif kind == "pattern" and value == DURATION_PATTERN and duration_seconds(str(inst)) == 0:
+        # The rule's own words, so that the two findings are one.
+        yield Finding(path, f"{describe(inst)} is zero; a duration must be longer than that")
     elif kind == "pattern":
-        help_text = _PATTERN_HELP.get(value, f"does not match {value}")
+        help_text = _pattern_help(err.schema)
         yield Finding(path, f"{'key ' if in_key else ''}{describe(inst)} {help_text}", at_key=in_key)
     elif kind == "enum":
         choices = [str(c) for c in value]
