@@ -8,6 +8,7 @@ paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a s
 
 from __future__ import annotations
 
+import gc
 import re
 from functools import cache
 from typing import Any
@@ -98,6 +99,7 @@ class _Builder:
         self._depth = 0
         self._too_deep = False  # reported once, at the first value too deep, as `first_too_deep` does
         self._too_big = False
+        self._built = 0  # nodes built so far: past MAX_VALUES the rest is not worth building
 
     def origin(self, ynode: Any) -> Origin:
         mark = ynode.start_mark
@@ -119,6 +121,9 @@ class _Builder:
             self.problem(ynode, path, "a YAML alias refers to a value that contains it")
             return Node(None, self.origin(ynode))
         nests = type(ynode).__name__ != "ScalarNode"
+        self._built += 1
+        if self._built > MAX_VALUES:  # a value holding this one is too big: it is reported there
+            return Node(None, self.origin(ynode))
         if nests and self._depth >= MAX_DEPTH:
             if not self._too_deep:
                 self._too_deep = True
@@ -254,6 +259,18 @@ def read_yaml(
 
     `spec` says the document must be a mapping (a job spec) rather than any value (a `--set` value).
     """
+    # Reading makes one object per value and no cycles the collector could free (an alias that contains
+    # itself is refused): its passes over a large document would cost several times the reading itself.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_yaml(text, file, fast=fast, spec=spec)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_yaml(text: str, file: str, *, fast: bool, spec: bool) -> tuple[Node | None, list[Problem]]:
     ynode: Any = None
     parsed = False
     if len(text) > REFERENCE_MAX_CHARS and has_fast_parser():
