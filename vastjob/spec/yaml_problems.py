@@ -49,9 +49,13 @@ def first_too_deep(text: str, file: str) -> Problem:
     from ruamel.yaml.error import MarkedYAMLError
     from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 
+    from vastjob.spec.tabs import tab_scanner
+
     depth = 0
+    parser = YAML(typ="safe", pure=True)
+    parser.Scanner = tab_scanner()  # tabs read as the reference parser reads them
     try:
-        for event in YAML(typ="safe", pure=True).parse(text):
+        for event in parser.parse(text):
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
