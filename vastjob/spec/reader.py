@@ -3,19 +3,26 @@
 Two parsers, one result: libyaml (through PyYAML's C binding) composes the node tree fast, and ruamel.yaml is
 the reference parser, used whenever libyaml is missing or refuses the text, so a syntax error is always
 reported the same way. Scalars are resolved here rather than by either library, which is what keeps the two
-paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a string).
+paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a string). The libraries
+themselves are set up in `parsers.py`.
 """
 
 from __future__ import annotations
 
 import gc
 import re
-from functools import cache
 from typing import Any
 
 from vastjob.errors import Problem
 from vastjob.spec.nodes import Node, Origin, Path, Scalar, json_path, to_data
-from vastjob.spec.tabs import tab_scanner
+from vastjob.spec.parsers import (  # has_fast_parser is part of this module's interface
+    IMPLICIT,
+    TAG,
+    compose_deep,
+    compose_fast,
+    compose_reference,
+    has_fast_parser,
+)
 from vastjob.spec.yaml_problems import (
     ESCAPED_ONLY,
     MAX_DEPTH,
@@ -28,10 +35,6 @@ from vastjob.spec.yaml_problems import (
     unmarked_problem,
 )
 
-_TAG = "tag:yaml.org,2002:"
-# The tag both libraries are made to give every node written without one, so that an explicit tag, `!!str`
-# included, can be told apart and refused as docs/spec.md says (scalars are resolved here, not by tags).
-_IMPLICIT = "tag:vastjob,2026:implicit"
 # Above this size, text goes to libyaml alone, syntax errors included: the pure-Python reference parser
 # takes seconds per megabyte, which would let one large file stall a whole batch.
 REFERENCE_MAX_CHARS = 64 * 1024
@@ -146,8 +149,8 @@ class _Builder:
 
     def _build(self, ynode: Any, path: Path) -> Node:
         tag = str(ynode.tag)
-        if tag not in (_IMPLICIT, "!"):
-            shown = "!!" + tag.removeprefix(_TAG) if tag.startswith(_TAG) else tag
+        if tag not in (IMPLICIT, "!"):
+            shown = "!!" + tag.removeprefix(TAG) if tag.startswith(TAG) else tag
             self.problem(ynode, path, f"YAML tag {shown} is not supported; quote the value instead")
         kind = type(ynode).__name__
         if kind == "ScalarNode":
@@ -175,7 +178,7 @@ class _Builder:
             if knode.style == '"' and ESCAPED_ONLY.search(name):
                 self.problem(knode, path, escape_message(name))
                 continue
-            if str(knode.tag) == _TAG + "merge" or (name == "<<" and not knode.style):
+            if str(knode.tag) == TAG + "merge" or (name == "<<" and not knode.style):
                 self.problem(knode, path, "YAML merge keys (<<) are not supported; use extends")
                 continue
             child_path = (*path, name)
@@ -192,64 +195,6 @@ class _Builder:
                 value = Node(None, keys[name], "")
             items[name] = value
         return Node(items, self.origin(ynode), keys=keys)
-
-
-@cache
-def _fast_loader() -> Any:
-    import yaml
-
-    class Loader(yaml.CSafeLoader):
-        """libyaml without PyYAML's YAML 1.1 resolver: scalars are resolved here, and a node without an
-        explicit tag is marked as such."""
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            return _IMPLICIT
-
-    return Loader
-
-
-def _compose_fast(text: str) -> Any:
-    import yaml
-
-    return yaml.compose(text, Loader=_fast_loader())
-
-
-@cache
-def _reference_resolver() -> Any:
-    from ruamel.yaml.resolver import VersionedResolver
-    from ruamel.yaml.tag import Tag
-
-    class Resolver(VersionedResolver):
-        """Marks a node without an explicit tag as such, as the fast loader does."""
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-            return Tag(suffix=_IMPLICIT)
-
-    return Resolver
-
-
-def _compose_reference(text: str) -> Any:
-    import warnings
-
-    from ruamel.yaml import YAML
-
-    with warnings.catch_warnings():
-        # ruamel.yaml warns of a reused anchor name; the later anchor wins, as YAML says: no problem.
-        warnings.simplefilter("ignore")
-        parser = YAML(typ="safe", pure=True)
-        parser.Resolver = _reference_resolver()
-        parser.Scanner = tab_scanner()
-        return parser.compose(text)
-
-
-def _compose_deep(text: str) -> Any:
-    """The libyaml tree of a document too deep for ruamel.yaml, or None when libyaml refuses it too."""
-    if not has_fast_parser():
-        return None
-    try:
-        return _compose_fast(text)
-    except Exception:  # its message would differ from the reference parser's: the caller reports instead
-        return None
 
 
 def read_yaml(
@@ -277,7 +222,7 @@ def _read_yaml(text: str, file: str, *, fast: bool, spec: bool) -> tuple[Node | 
         return _read_large(text, file, spec)
     if fast and not _REFERENCE_ONLY.search(text):
         try:
-            ynode = _compose_fast(text)
+            ynode = compose_fast(text)
             # A spec that is not a mapping is wrong anyway: its message comes from the reference parser.
             parsed = not spec or type(ynode).__name__ == "MappingNode"
         except Exception as err:  # any refusal is settled by the reference parser below, which reports it
@@ -288,13 +233,13 @@ def _read_yaml(text: str, file: str, *, fast: bool, spec: bool) -> tuple[Node | 
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
         try:
-            ynode = _compose_reference(text)
+            ynode = compose_reference(text)
         except MarkedYAMLError as err:
             return None, [syntax_problem(file, err, text)]
         except RecursionError:
             # ruamel.yaml composes by recursion, libyaml (in C) does not and nests up to 1000 levels: a
             # document it reads gets the builder's own depth problem, as on the fast path.
-            ynode = _compose_deep(text)
+            ynode = compose_deep(text)
             if ynode is None:
                 return None, [first_too_deep(text, file)]
         except YAMLError as err:  # errors without a mark, such as a character YAML refuses
@@ -311,7 +256,7 @@ def _read_large(text: str, file: str, spec: bool) -> tuple[Node | None, list[Pro
     import yaml
 
     try:
-        ynode = _compose_fast(text)
+        ynode = compose_fast(text)
     except yaml.MarkedYAMLError as err:
         if "maximum nesting depth" in str(err):
             return None, [Problem(file, 1, 1, "$", TOO_DEEP)]
@@ -325,12 +270,3 @@ def _read_large(text: str, file: str, spec: bool) -> tuple[Node | None, list[Pro
     builder = _Builder(file)
     node = builder.build(ynode, ())
     return node, builder.problems(node)
-
-
-def has_fast_parser() -> bool:
-    """Whether libyaml is available (otherwise every file goes through ruamel.yaml)."""
-    try:
-        import yaml
-    except ImportError:
-        return False
-    return bool(getattr(yaml, "__with_libyaml__", False))
