@@ -227,3 +227,13 @@ def test_schema_prints_the_packaged_schema() -> None:
     code, out, _ = invoke("schema")
     assert code == 0
     assert json.loads(out) == json.loads((ROOT / "schemas" / "job.schema.json").read_text(encoding="utf-8"))
+
+
+def test_validate_prints_warnings_on_stderr_and_keeps_json_clean(tmp_path: Path) -> None:
+    spec = tmp_path / "slip.yaml"
+    spec.write_text(MINIMAL.replace("max_price_per_hour: 1", "max_price_per_hour: 250"))
+    code, out, err = invoke("validate", str(spec), "-o", "json")
+    assert code == 0
+    assert json.loads(out)[0]["name"] == "t"
+    assert "warning: " in err and "max_price_per_hour" in err and "decimal point" in err
+    assert "no max_runtime" in err
