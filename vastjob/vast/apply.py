@@ -15,7 +15,7 @@ A failure or Ctrl-C after a create was sent says what it leaves behind.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -203,7 +203,12 @@ class Applier:
     # -- create, check, wait ---------------------------------------------------------------------------
 
     def _launch(
-        self, client: VastClient, candidates: list[Candidate], bootstrap: str, secrets: Secrets, plan: Plan
+        self,
+        client: VastClient,
+        candidates: Sequence[Candidate],
+        bootstrap: str,
+        secrets: Secrets,
+        plan: Plan,
     ) -> ApplyResult:
         queue = list(candidates)
         discarded: list[int] = []
