@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scriptkit import SHIMS, FakeVast, Sandbox, job_of
 
+from tests.support.jobs import job_of
+from tests.support.script import SHIMS, FakeVast, Sandbox
 from vastjob.compile import render_script
 
 pytestmark = pytest.mark.slow

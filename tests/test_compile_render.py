@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scriptkit import job_of
 from syrupy.assertion import SnapshotAssertion
 
+from tests.support.jobs import job_of
 from vastjob import __version__
 from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script, unpack

@@ -17,12 +17,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from scriptkit import CONTAINER_ID, CONTAINER_KEY, Origin, Sandbox, job_of, origin, sandbox
 
+from tests.support.jobs import job_of
+from tests.support.script import CONTAINER_ID, CONTAINER_KEY, Origin, Sandbox
 from vastjob.compile import render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
-
-__all__ = ["origin", "sandbox"]  # fixtures used by name below
 
 pytestmark = pytest.mark.slow
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from vastai import VastAI
@@ -14,10 +12,7 @@ from vastjob.emulator import Emulator
 KEY = "sdk-user-key"
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(n_offers=500, sandbox=tmp_path, api_key=KEY, step_seconds=0.05) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emulator(n_offers=500, api_key=KEY, step_seconds=0.05)
 
 
 @pytest.fixture

@@ -15,8 +15,6 @@ from typing import Any
 
 import pytest
 
-from vastjob.spec.model import JobSpec
-
 CONTAINER_ID = "4242"
 CONTAINER_KEY = "container-key-1f2e3d"
 
@@ -31,26 +29,6 @@ SHIMS = {
     ),
     "python3": 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n',
 }
-
-
-def base_doc(**fields: Any) -> dict[str, Any]:
-    """A small valid job document; keyword arguments replace top-level fields."""
-    doc: dict[str, Any] = {
-        "version": 1,
-        "name": "scripttest",
-        "workdir": "/workspace/scripttest",
-        "offer": {"gpu": {"names": ["RTX 4090"], "count": 1, "min_vram_gb": 20}, "max_price_per_hour": 1.0},
-        "instance": {"image": "python:3.11-slim", "disk_gb": 20},
-        "run": {"command": "echo trained"},
-        "shutdown": {"on_success": "destroy", "on_failure": "stop"},
-    }
-    doc.update(fields)
-    return doc
-
-
-def job_of(**fields: Any) -> JobSpec:
-    """A JobSpec from `base_doc(**fields)`."""
-    return JobSpec.from_document(base_doc(**fields), source="test.yaml")
 
 
 @dataclass
