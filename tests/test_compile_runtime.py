@@ -22,6 +22,7 @@ from tests.support.jobs import job_of
 from tests.support.script import CONTAINER_ID, CONTAINER_KEY, Origin, Sandbox
 from vastjob.compile import render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
+from vastjob.spec.model import JobSpec
 
 pytestmark = pytest.mark.slow
 
@@ -223,7 +224,7 @@ def test_gpu_check_fails_fast_on_a_bad_host(sandbox: Sandbox, gpus: tuple[str, .
 
 
 def test_a_second_start_skips_done_steps_and_reruns_a_changed_one(sandbox: Sandbox, origin: Origin) -> None:
-    def job(prepare: str):
+    def job(prepare: str) -> JobSpec:
         return job_of(
             repo=_repo(origin),
             setup={"commands": ["echo setup >> ../setup.count"]},
@@ -332,7 +333,7 @@ def test_url_datasets_are_checked_for_size_and_sha256(sandbox: Sandbox, tmp_path
     (served / "weights.bin").write_bytes(blob)
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.log_message = lambda *args: None  # type: ignore[method-assign]
+    server.log_message = lambda *args: None  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/weights.bin"
     try:

@@ -25,7 +25,8 @@ def wait_status(sdk: VastAI, instance_id: int, wanted: str) -> dict[str, object]
     while time.monotonic() < deadline:
         row = sdk.show_instance(instance_id)
         if row and row["actual_status"] == wanted:
-            return row
+            found: dict[str, object] = row
+            return found
         time.sleep(0.05)
     raise AssertionError(f"instance {instance_id} never reached {wanted}")
 
@@ -84,8 +85,8 @@ def test_sdk_errors_surface_as_http_errors(emu: Emulator) -> None:
     wrong = VastAI(api_key="not-the-key", server_url=emu.url, retry=1)
     with pytest.raises(requests.HTTPError) as info:
         wrong.show_instances()
-    assert info.value.response.status_code == 401
+    assert info.value.response is not None and info.value.response.status_code == 401
     sdk = VastAI(api_key=KEY, server_url=emu.url, retry=1)
     with pytest.raises(requests.HTTPError) as info:
         sdk.create_instance(1, image="x", cancel_unavail=True)
-    assert info.value.response.status_code == 410
+    assert info.value.response is not None and info.value.response.status_code == 410

@@ -114,7 +114,7 @@ def test_a_ranking_is_a_sequence_of_candidates() -> None:
 
 
 def test_a_price_that_is_not_a_number_is_over_the_cap() -> None:
-    offers = [
+    offers: list[dict[str, Any]] = [
         {"id": 1, "dph_total": math.nan},
         {"id": 2, "dph_total": "NaN"},
         {"id": 3, "dph_total": 1.0},
