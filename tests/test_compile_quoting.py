@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.support.jobs import job_of
-from tests.support.script import SHIMS, FakeVast, Sandbox
+from tests.support.script import FakeVast, Sandbox
 from vastjob.compile import render_script
 
 pytestmark = pytest.mark.slow
@@ -58,13 +58,7 @@ RECORDERS = {
 
 
 def _sandbox(folder: Path) -> Sandbox:
-    box = Sandbox(folder, FakeVast(url="http://127.0.0.1:9"))  # never called: shutdown is keep
-    box.bin.mkdir()
-    (folder / "home").mkdir()
-    for name, body in {**SHIMS, **RECORDERS}.items():
-        box.shim(name, body)
-    box.gpus("NVIDIA GeForce RTX 4090, 24564")
-    return box
+    return Sandbox.create(folder, FakeVast(url="http://127.0.0.1:9"), RECORDERS)  # never called: keep
 
 
 @settings(max_examples=50, deadline=None)

@@ -78,7 +78,7 @@ def test_full_job_reaches_run_with_env_and_pinned_commit(
         env={"TRAIN_STAGE": "all", "QUOTED": "it's $HOME `x`"},
         run={"command": 'printf "%s|%s" "$TRAIN_STAGE" "$QUOTED" > env.txt; git rev-parse HEAD > head.txt'},
     )
-    (sandbox.dir / "installed.txt").write_text("git\n")
+    sandbox.installed("git")
     result = sandbox.run(render_script(job, commit=origin.first))
     assert result.returncode == 0, result.stdout + result.stderr
     proj = sandbox.root / "workspace/proj"
@@ -88,7 +88,7 @@ def test_full_job_reaches_run_with_env_and_pinned_commit(
     assert (proj / "data/train.h5").read_bytes() == (store / "train.h5").read_bytes()
     assert os.readlink(proj / "data/latest.h5") == "train.h5"
     # apt: only the missing package, after exactly one update.
-    assert sandbox.read("apt-get.log").splitlines() == ["update", "install -y rclone"]
+    assert sandbox.apt_calls() == ["update", "install -y rclone"]
     assert sandbox.read("pip.log").splitlines() == ["-m pip install -e ."]
     # The log has timestamped lines per step, on stdout as well as in the file.
     assert any(line.endswith(" [run] done") for line in sandbox.log().splitlines())

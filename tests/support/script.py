@@ -15,20 +15,14 @@ from typing import Any
 
 import pytest
 
+from vastjob.emulator.sandbox import STATE_DIR, install_shims
+
 CONTAINER_ID = "4242"
 CONTAINER_KEY = "container-key-1f2e3d"
 
-# Shims print nvidia-smi's CSV, and record apt and pip calls instead of touching the machine.
-SHIMS = {
-    "nvidia-smi": 'cat "$SANDBOX/gpus.csv"\n',
-    "apt-get": 'printf \'%s\\n\' "$*" >>"$SANDBOX/apt-get.log"\n',
-    "dpkg-query": (
-        "for p; do :; done\n"
-        'if grep -qx -- "$p" "$SANDBOX/installed.txt" 2>/dev/null; then printf \'install ok installed\'; '
-        "else exit 1; fi\n"
-    ),
-    "python3": 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n',
-}
+# nvidia-smi, apt-get and dpkg-query are the emulator's own stand-ins (`install_shims`); pip, which the
+# emulator leaves to the real interpreter, is recorded instead of run.
+SHIMS = {"python3": 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n'}
 
 
 @dataclass
@@ -91,6 +85,17 @@ class Sandbox:
     dir: Path
     api: FakeVast
 
+    @classmethod
+    def create(cls, folder: Path, api: FakeVast, shims: Mapping[str, str] | None = None) -> Sandbox:
+        """A sandbox in `folder` with the emulator's shims, `SHIMS`, `shims`, and one healthy 24 GB GPU."""
+        box = cls(folder, api)
+        (folder / "home").mkdir(parents=True, exist_ok=True)
+        install_shims(box.bin)
+        for name, body in {**SHIMS, **(shims or {})}.items():
+            box.shim(name, body)
+        box.gpus("NVIDIA GeForce RTX 4090, 24564")
+        return box
+
     @property
     def root(self) -> Path:
         """What VASTJOB_ROOT points at."""
@@ -108,8 +113,16 @@ class Sandbox:
         target.chmod(0o755)
 
     def gpus(self, *lines: str) -> None:
-        """What the nvidia-smi shim prints: one `name, MiB` line per GPU."""
-        (self.dir / "gpus.csv").write_text("".join(line + "\n" for line in lines))
+        """What the nvidia-smi shim reports: one `name, MiB` line per GPU."""
+        (self.dir / STATE_DIR / "gpus.csv").write_text("".join(line + "\n" for line in lines))
+
+    def installed(self, *packages: str) -> None:
+        """Packages dpkg-query reports installed before the script runs."""
+        (self.dir / STATE_DIR / "dpkg-installed").write_text("".join(p + "\n" for p in packages))
+
+    def apt_calls(self) -> list[str]:
+        """The arguments of each apt-get call, in order."""
+        return self.read(f"{STATE_DIR}/apt-get.log").splitlines()
 
     def env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment a container would give the script, pointed at this sandbox."""
@@ -170,14 +183,8 @@ def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
     """A fresh sandbox with the standard shims, one healthy 24 GB GPU, and a stand-in API."""
     api = FakeVast()
     api.start()
-    box = Sandbox(tmp_path, api)
-    box.bin.mkdir()
-    (tmp_path / "home").mkdir()
-    for name, body in SHIMS.items():
-        box.shim(name, body)
-    box.gpus("NVIDIA GeForce RTX 4090, 24564")
     try:
-        yield box
+        yield Sandbox.create(tmp_path, api)
     finally:
         api.stop()
 
