@@ -135,3 +135,30 @@ def test_cli_text_form() -> None:
     assert faults.applies("create") and not faults.applies("list")
     with pytest.raises(ValueError, match="name=value"):
         parse_faults("rate_limit")
+
+
+def test_refusals_answer_their_statuses_in_turn_then_the_real(emu: Emulator, api: httpx.Client) -> None:
+    set_faults(emu, refusals=[503, 200, 429], route="list")
+    answers = [api.get("/api/v0/instances/") for _ in range(4)]
+    assert [a.status_code for a in answers] == [503, 200, 429, 200]
+    assert [a.json() for a in answers[:3]] == [{"success": False}] * 3
+    assert "instances" in answers[3].json() and emu.faults.refusals == []
+    assert api.post("/api/v0/bundles/", json={"limit": 1}).status_code == 200  # other routes untouched
+    faults = Faults()
+    faults.update(parse_faults("refusals=500+200"))
+    assert faults.refusals == [500, 200]
+    for bad in ([99], [600], ["soon"], "x"):
+        with pytest.raises(ValueError, match="refusals"):
+            Faults().update({"refusals": bad})
+
+
+def test_requests_are_recorded_as_they_arrived(start_emulator: StartEmulator) -> None:
+    quiet = start_emulator(n_offers=5)
+    httpx.get(f"{quiet.url}/_emulator/faults")
+    assert quiet.requests == [], "a long-running emulator keeps nothing"
+    emu = start_emulator(n_offers=5, record_requests=True)
+    headers = {"Authorization": "Bearer k"}
+    httpx.post(f"{emu.url}/api/v0/bundles/?x=1", content=b'{"limit": 1}', headers=headers)
+    (seen,) = emu.requests
+    assert (seen.method, seen.path, seen.body) == ("POST", "/api/v0/bundles/?x=1", b'{"limit": 1}')
+    assert seen.headers["Authorization"] == "Bearer k"

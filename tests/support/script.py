@@ -1,24 +1,22 @@
-"""Running rendered scripts for real: a temporary root, PATH shims, a git remote, a stand-in Vast API."""
+"""Running rendered scripts for real: a temporary root, PATH shims, a git remote, and the emulator as the
+Vast API the script calls to end its own billing."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 
+from tests.support.emulator import StartEmulator
+from vastjob.emulator import Emulator
 from vastjob.emulator.sandbox import STATE_DIR, install_shims
-
-CONTAINER_ID = "4242"
-CONTAINER_KEY = "container-key-1f2e3d"
+from vastjob.emulator.wire import Recorded
 
 # nvidia-smi, apt-get and dpkg-query are the emulator's own stand-ins (`install_shims`); pip, which the
 # emulator leaves to the real interpreter, is recorded instead of run.
@@ -26,56 +24,28 @@ SHIMS = {"python3": 'printf \'%s\\n\' "$*" >>"$SANDBOX/pip.log"\n'}
 
 
 @dataclass
-class Request:
-    """One request the stand-in API received."""
+class Container:
+    """The emulated instance a script runs as: the API it calls and the id and key that are its own."""
 
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: bytes
+    api: Emulator
+    id: str
+    key: str
 
+    @classmethod
+    def rent(cls, api: Emulator) -> Container:
+        """Rent an instance on the emulator; nothing runs in it: the sandbox runs the script."""
+        headers = {"Authorization": f"Bearer {api.api_key}"}
+        with httpx.Client(base_url=api.url, headers=headers, timeout=10) as client:
+            (offer,) = client.post("/api/v0/bundles/", json={"limit": 1}).json()["offers"]
+            body = {"image": "python:3.11-slim", "disk": 10}
+            created = client.put(f"/api/v0/asks/{offer['id']}/", json=body).json()
+        api.advance(created["new_contract"], "running")
+        return cls(api, str(created["new_contract"]), created["instance_api_key"])
 
-@dataclass
-class FakeVast:
-    """A loopback HTTP server in place of the Vast API: it records every request and answers success;
-    while `failures` has statuses left, each request takes the next one, with `{"success": false}`."""
-
-    requests: list[Request] = field(default_factory=list)
-    url: str = ""
-    failures: list[int] = field(default_factory=list)
-
-    def start(self) -> None:
-        """Serve on 127.0.0.1 in a thread."""
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _record(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                outer.requests.append(Request(self.command, self.path, dict(self.headers.items()), body))
-                status = outer.failures.pop(0) if outer.failures else None
-                data = json.dumps({"success": status is None}).encode()
-                status = status or 200
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            do_PUT = do_DELETE = do_GET = do_POST = _record
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Shut the server down."""
-        self._server.shutdown()
-        self._server.server_close()
+    @property
+    def gone(self) -> bool:
+        """Whether the script destroyed the instance (a later run needs a new one)."""
+        return self.api.instances[int(self.id)].destroyed
 
 
 @dataclass
@@ -83,18 +53,44 @@ class Sandbox:
     """A temporary root the script runs under, with its own PATH shims and recorded events."""
 
     dir: Path
-    api: FakeVast
+    container: Container | None  # None: the script is not to call the API (shutdown: keep)
 
     @classmethod
-    def create(cls, folder: Path, api: FakeVast, shims: Mapping[str, str] | None = None) -> Sandbox:
+    def create(
+        cls, folder: Path, container: Container | None, shims: Mapping[str, str] | None = None
+    ) -> Sandbox:
         """A sandbox in `folder` with the emulator's shims, `SHIMS`, `shims`, and one healthy 24 GB GPU."""
-        box = cls(folder, api)
+        box = cls(folder, container)
         (folder / "home").mkdir(parents=True, exist_ok=True)
         install_shims(box.bin)
         for name, body in {**SHIMS, **(shims or {})}.items():
             box.shim(name, body)
         box.gpus("NVIDIA GeForce RTX 4090, 24564")
         return box
+
+    @property
+    def api(self) -> Emulator:
+        """The emulator the script calls; `api.requests` are the requests it made."""
+        assert self.container is not None, "this sandbox has no API"
+        return self.container.api
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """The requests the script made (with its instance's key), in order, over every run."""
+        user = f"Bearer {self.api.api_key}"
+        return [r for r in self.api.requests if r.headers.get("Authorization") != user]
+
+    @property
+    def api_id(self) -> str:
+        """The instance id the script knows itself by (CONTAINER_ID)."""
+        assert self.container is not None, "this sandbox has no API"
+        return self.container.id
+
+    @property
+    def api_key(self) -> str:
+        """The instance's own API key (CONTAINER_API_KEY)."""
+        assert self.container is not None, "this sandbox has no API"
+        return self.container.key
 
     @property
     def root(self) -> Path:
@@ -133,10 +129,10 @@ class Sandbox:
             "LANG": "C.UTF-8",
             "SANDBOX": str(self.dir),
             "VASTJOB_ROOT": str(self.root),
-            "VASTJOB_API_URL": self.api.url,
+            "VASTJOB_API_URL": self.container.api.url if self.container else "http://127.0.0.1:9",
             "VASTJOB_RETRY_BASE": "0",
-            "CONTAINER_ID": CONTAINER_ID,
-            "CONTAINER_API_KEY": CONTAINER_KEY,
+            "CONTAINER_ID": self.container.id if self.container else "",
+            "CONTAINER_API_KEY": self.container.key if self.container else "",
             "GIT_CONFIG_NOSYSTEM": "1",
         }
         env.update(extra or {})
@@ -149,7 +145,13 @@ class Sandbox:
         timeout: float = 90,
         path: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
-        """Write the script under the root, as the bootstrap does, and run it with bash until it ends."""
+        """Write the script under the root, as the bootstrap does, and run it with bash until it ends.
+
+        A run after one that destroyed its instance runs as a newly rented one: the emulator, like Vast,
+        refuses a destroyed instance's key, and the script would retry its shutdown for ever.
+        """
+        if self.container is not None and self.container.gone:
+            self.container = Container.rent(self.container.api)
         target = path or self.root / "root/vastjob/job.sh"
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(script)
@@ -179,14 +181,12 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
-    """A fresh sandbox with the standard shims, one healthy 24 GB GPU, and a stand-in API."""
-    api = FakeVast()
-    api.start()
-    try:
-        yield Sandbox.create(tmp_path, api)
-    finally:
-        api.stop()
+def sandbox(tmp_path: Path, start_emulator: StartEmulator) -> Sandbox:
+    """A fresh sandbox with the standard shims and one healthy 24 GB GPU, run as an instance rented on an
+    emulator that records what the script asks of it (its container's processes are never killed: the
+    sandbox, not the emulator, runs the script)."""
+    emulator = start_emulator(n_offers=5, auto_advance=False, record_requests=True)
+    return Sandbox.create(tmp_path / "box", Container.rent(emulator))
 
 
 def git(*args: str, cwd: Path) -> str:

@@ -76,6 +76,9 @@ def _fault(state: State, route: str) -> Reply | None:
         return None
     if faults.delay > 0:
         time.sleep(faults.delay)
+    refusal = faults.next_refusal()
+    if refusal is not None:
+        return Reply(refusal, {"success": False})
     if faults.take("rate_limit"):
         return _rate_limited(faults.next_rate_limit_body())
     if faults.take("server_errors"):

@@ -18,7 +18,7 @@ from vastjob.emulator.faults import Faults
 from vastjob.emulator.instances import Instance
 from vastjob.emulator.market import generate_offers
 from vastjob.emulator.state import Market, State
-from vastjob.emulator.wire import Reply, error
+from vastjob.emulator.wire import Recorded, Reply, error
 
 
 class Emulator:
@@ -39,6 +39,7 @@ class Emulator:
         log_delay: float = 0.2,
         kill_delay: float = 0.5,
         log_requests: bool = False,
+        record_requests: bool = False,
     ) -> None:
         self.port = port
         self.auto_advance = auto_advance
@@ -52,6 +53,7 @@ class Emulator:
             api_key=api_key,
             log_delay=log_delay,
             kill_delay=kill_delay,
+            record_requests=record_requests,
         )
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -81,6 +83,11 @@ class Emulator:
     def market(self) -> Market:
         """The offers for rent now, by id (a view: renting and destroying change it)."""
         return self.state.market
+
+    @property
+    def requests(self) -> list[Recorded]:
+        """Every request received, in order, with `record_requests=True` (else empty)."""
+        return self.state.requests
 
     @property
     def instances(self) -> dict[int, Instance]:
@@ -161,6 +168,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             length = 0
         raw = self.rfile.read(length) if length > 0 else b""
+        emu.state.record(Recorded(self.command, self.path, dict(self.headers.items()), raw))
         try:
             body = json.loads(raw) if raw.strip() else None
         except (json.JSONDecodeError, UnicodeDecodeError):

@@ -12,6 +12,7 @@ from typing import Any
 from vastjob.emulator.faults import Faults
 from vastjob.emulator.fleet import Fleet, container_env
 from vastjob.emulator.instances import Instance
+from vastjob.emulator.wire import Recorded
 
 Offer = dict[str, Any]
 
@@ -65,6 +66,7 @@ class State:
         api_key: str = "emulator-key",
         log_delay: float = 0.2,
         kill_delay: float = 0.5,
+        record_requests: bool = False,
     ) -> None:
         self.api_key = api_key
         self.faults = faults if faults is not None else Faults()
@@ -77,6 +79,14 @@ class State:
         self.lock = self.fleet.lock
         self.market = Market(offers, self.fleet)
         self.log_results: dict[str, tuple[float, str]] = {}  # token -> (ready at, text)
+        self.recording = record_requests
+        self.requests: list[Recorded] = []  # every request received, in order, while recording
+
+    def record(self, request: Recorded) -> None:
+        """Keep a request as it arrived (when recording: a long-running emulator keeps nothing)."""
+        if self.recording:
+            with self.lock:
+                self.requests.append(request)
 
     @property
     def instances(self) -> dict[int, Instance]:
