@@ -75,7 +75,10 @@ names = ["VASTJOB_ROOT", "VASTJOB_API_URL", "CONTAINER_ID", "CONTAINER_API_KEY",
          "GPU_COUNT", "PUBLIC_IPADDR", "HOME", "GREETING", "TRICKY"]
 info = {n: os.environ.get(n) for n in names}
 info["cwd"] = os.getcwd()
-open(os.path.join(os.environ["VASTJOB_ROOT"], "env.json"), "w").write(json.dumps(info))
+path = os.path.join(os.environ["VASTJOB_ROOT"], "env.json")
+with open(path + ".part", "w") as out:  # renamed when complete: the test waits for the name
+    out.write(json.dumps(info))
+os.replace(path + ".part", path)
 EOF
 """
 
