@@ -70,7 +70,7 @@ class Sandbox:
 
     @property
     def api(self) -> Emulator:
-        """The emulator the script calls; `api.requests` are the requests it made."""
+        """The emulator the script calls (`api.faults` included); `requests` are the script's own."""
         assert self.container is not None, "this sandbox has no API"
         return self.container.api
 
