@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.emulator import StartEmulator
+from tests.support.emulator import StartEmulator, client_of
 from vastjob.emulator import Emulator, Faults
 from vastjob.emulator.faults import next_utc_midnight, parse_faults
 
@@ -90,7 +90,7 @@ def test_a_create_whose_answer_is_lost_still_creates(emu: Emulator, api: httpx.C
 def test_instances_that_never_reach_running(start_emulator: StartEmulator, fail_status: str) -> None:
     faults = Faults(fail_instances=1, fail_status=fail_status)
     emu = start_emulator(n_offers=50, api_key=KEY, faults=faults, step_seconds=0.03)
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    with client_of(emu, timeout=5) as api:
         offers = api.post("/api/v0/bundles/", json={"limit": 2}).json()["offers"]
         ids = [api.put(f"/api/v0/asks/{o['id']}/", json={"image": "x", "disk": 10, "onstart": "touch ran"})
                .json()["new_contract"] for o in offers]

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.emulator import StartEmulator
+from tests.support.emulator import StartEmulator, client_of
 from vastjob.emulator import Emulator
 
 KEY = "user-key"
@@ -57,7 +57,7 @@ def test_the_state_machine_moves_by_hand(emu: Emulator, api: httpx.Client) -> No
 
 def test_instances_walk_to_running_on_their_own(start_emulator: StartEmulator) -> None:
     emu = start_emulator(n_offers=50, api_key=KEY, step_seconds=0.05)
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    with client_of(emu, timeout=5) as api:
         instance_id, _ = rent(api, "echo up > \"$VASTJOB_ROOT/up\"")
         seen = {status(api, instance_id)}
         assert wait_for(lambda: seen.add(status(api, instance_id)) or "running" in seen)
@@ -202,7 +202,7 @@ def test_billing_counts_gpu_time_when_running_and_disk_time_always(emu: Emulator
 
 def test_stopping_the_emulator_kills_running_onstarts(tmp_path: Path) -> None:
     emu = Emulator(n_offers=20, sandbox=tmp_path, api_key=KEY, auto_advance=False).start()
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    with client_of(emu, timeout=5) as api:
         instance_id, _ = rent(api, LOOP)
     emu.advance(instance_id, "running")
     root = tmp_path / str(instance_id)
@@ -221,7 +221,7 @@ while :; do echo beat >> "$VASTJOB_ROOT/beats"; sleep 0.02; done
 
 def test_no_process_outlives_the_emulator_even_a_pending_self_destroy(tmp_path: Path) -> None:
     emu = Emulator(n_offers=20, sandbox=tmp_path, api_key=KEY, auto_advance=False, kill_delay=60).start()
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    with client_of(emu, timeout=5) as api:
         instance_id, _ = rent(api, SELF_DESTROY)
         emu.advance(instance_id, "running")
         root = tmp_path / str(instance_id)

@@ -50,9 +50,13 @@ def emu(request: pytest.FixtureRequest, start_emulator: StartEmulator) -> Emulat
     return start_emulator(**(marker.kwargs if marker else {}))
 
 
+def client_of(emu: Emulator, timeout: float = 10) -> httpx.Client:
+    """An HTTP client of the emulator's API with its user key (close it, or use it in `with`)."""
+    return httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {emu.api_key}"}, timeout=timeout)
+
+
 @pytest.fixture
 def api(emu: Emulator) -> Iterator[httpx.Client]:
     """An HTTP client of the emulator's API, with its user key."""
-    headers = {"Authorization": f"Bearer {emu.api_key}"}
-    with httpx.Client(base_url=emu.url, headers=headers, timeout=10) as client:
+    with client_of(emu) as client:
         yield client

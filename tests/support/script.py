@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
-from tests.support.emulator import StartEmulator
+from tests.support.emulator import StartEmulator, client_of
 from vastjob.emulator import Emulator
 from vastjob.emulator.sandbox import STATE_DIR, install_shims
 from vastjob.emulator.wire import Recorded
@@ -34,8 +33,7 @@ class Container:
     @classmethod
     def rent(cls, api: Emulator) -> Container:
         """Rent an instance on the emulator; nothing runs in it: the sandbox runs the script."""
-        headers = {"Authorization": f"Bearer {api.api_key}"}
-        with httpx.Client(base_url=api.url, headers=headers, timeout=10) as client:
+        with client_of(api) as client:
             (offer,) = client.post("/api/v0/bundles/", json={"limit": 1}).json()["offers"]
             body = {"image": "python:3.11-slim", "disk": 10}
             created = client.put(f"/api/v0/asks/{offer['id']}/", json=body).json()
