@@ -106,6 +106,7 @@ def _defaults(schema: Any, defs: dict[str, Any], path: str = "") -> Iterator[tup
 
 def test_the_models_defaults_are_the_schemas() -> None:
     from vastjob.spec.model import JobSpec
+    from vastjob.text import format_duration
 
     job = JobSpec.from_document(
         {
@@ -135,6 +136,11 @@ def test_the_models_defaults_are_the_schemas() -> None:
         "run.retries": job.run.retries,
         "shutdown.on_success": job.shutdown.on_success,
         "shutdown.on_failure": job.shutdown.on_failure,
+        "nodes": job.nodes,
+        "distributed.launcher": job.distributed.launcher,
+        "distributed.port": job.distributed.port,
+        "distributed.peer_timeout": format_duration(job.distributed.peer_timeout_s),
+        "distributed.rendezvous_timeout": format_duration(job.distributed.rendezvous_timeout_s),
     }
     schema = load_schema()
     assert dict(_defaults(schema, schema["$defs"])) == in_model

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
+from vastjob.spec.distributed import DistributedSpec
+
 # The instance label `vastjob:<name>:<spec hash>` and the job names it can hold (what the schema allows).
 LABEL_PREFIX = "vastjob:"
 JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
@@ -221,6 +223,8 @@ class JobSpec:
     secrets: tuple[str, ...] = ()
     steps: tuple[UserStep, ...] = ()
     shutdown: ShutdownSpec = ShutdownSpec()
+    nodes: int = 1
+    distributed: DistributedSpec = field(default_factory=DistributedSpec)
     commit: str | None = None  # the commit apply pinned repo.ref to; see `pinned`
     source: str = "<memory>"
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -243,6 +247,8 @@ class JobSpec:
             secrets=tuple(doc.get("secrets", ())),
             steps=tuple(UserStep.from_dict(s) for s in doc.get("steps", ())),
             shutdown=ShutdownSpec.from_dict(doc.get("shutdown", {})),
+            nodes=int(doc.get("nodes", 1)),
+            distributed=DistributedSpec.from_dict(doc.get("distributed", {})),
             source=source,
             document=doc,
         )
