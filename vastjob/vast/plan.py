@@ -144,7 +144,7 @@ def offers_table(
                 "*" if mark_first and index == 0 else "",
                 str(o.id),
                 f"{o.num_gpus}x {o.gpu_name}",
-                f"{o.gpu_ram_mb / 1000:.0f} GB",
+                f"{o.vram_gib:.0f} GiB",
                 f"{c.price_per_hour:.3f}" + (" bid" if c.bid else ""),
                 f"{o.reliability:.3f}",
                 f"{o.inet_down:.0f}",
