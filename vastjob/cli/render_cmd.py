@@ -25,6 +25,11 @@ def render_job(
     job = load_job(path, overrides)
     if graph == "mermaid":
         text = build_graph(job, commit=commit).to_mermaid()
+    elif graph in ("dot", "svg"):
+        from vastjob.compile.svg import dot_to_svg
+
+        text = build_graph(job, commit=commit).to_dot()
+        text = dot_to_svg(text) if graph == "svg" else text
     elif graph is not None:
         text = build_graph(job, commit=commit).to_text()
     elif onstart:
@@ -47,11 +52,12 @@ def render_job(
 )
 @click.option(
     "--graph",
-    type=click.Choice(["text", "mermaid"]),
+    type=click.Choice(["text", "mermaid", "dot", "svg"]),
     is_flag=False,
     flag_value="text",
     default=None,
-    help="Print the step graph instead: as text (the default) or as a Mermaid flowchart.",
+    help="Print the step graph instead: as text (the default), a Mermaid flowchart, Graphviz DOT, "
+    "or SVG (drawn by Graphviz's dot when installed).",
 )
 @click.option("--commit", metavar="SHA", help="Pin the clone to this commit (what apply does with the ref).")
 @click.option(
