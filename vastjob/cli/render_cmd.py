@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vastjob.cli._common import run, set_option
+from vastjob.cli.completion import complete_files
 
 
 def render_job(
@@ -45,7 +46,7 @@ def render_job(
 
 
 @click.command(name="render")
-@click.argument("path", metavar="JOB")
+@click.argument("path", metavar="JOB", shell_complete=complete_files)
 @set_option
 @click.option(
     "--onstart", is_flag=True, help="Print the bootstrap sent as Vast's onstart (at most 4048 characters)."

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from vastjob.cli._common import echo_json, output_option, run, set_option
+from vastjob.cli.completion import complete_files
 
 
 def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) -> int:
@@ -35,7 +36,7 @@ def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...], output: s
 
 
 @click.command(name="validate")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...", shell_complete=complete_files)
 @set_option
 @output_option
 def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) -> None:
