@@ -10,6 +10,7 @@ import click
 
 # command name -> "module:attribute" of its click command; modules load only when their command runs.
 COMMANDS: dict[str, str] = {
+    "init": "vastjob.cli.init_cmd:init",
     "validate": "vastjob.cli.spec_cmds:validate",
     "schema": "vastjob.cli.spec_cmds:schema",
     "render": "vastjob.cli.render_cmd:render",
@@ -24,8 +25,9 @@ COMMANDS: dict[str, str] = {
 }
 
 HELP: dict[str, str] = {
+    "init": "Start vastjob in a repo: a starter spec, its schema and a .env.example.",
     "validate": "Check job specs and report every problem with its file and line.",
-    "schema": "Print the job spec's JSON Schema.",
+    "schema": "Print the job spec's JSON Schema (or write it into your repo).",
     "render": "Print the onstart script (or its bootstrap, or the step graph) for a job.",
     "offers": "List the Vast offers that match a job.",
     "plan": "Show the resolved job, its step graph, the chosen offer and the runners-up.",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from vastjob.cli._common import echo_json, output_option, run, set_option
@@ -48,8 +50,24 @@ def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) ->
 
 
 @click.command(name="schema")
-def schema() -> None:
-    """Print the job spec's JSON Schema (2020-12), for editors and other tools."""
+@click.option("--write", "write", metavar="PATH", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write it to PATH in your repo (kept up to date on later runs) instead of printing it.")
+def schema(write: Path | None) -> None:
+    """Print the job spec's JSON Schema (2020-12), for editors and other tools.
+
+    With --write, a spec's `# yaml-language-server: $schema=<relative path>` line can point at the copy:
+    `vastjob init` writes schemas/job.schema.json and that line in its starter spec.
+    """
     from vastjob.spec.schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    if write is None:
+        click.echo(schema_text(), nl=False)
+        return
+
+    def go() -> int:
+        from vastjob.starter import write_schema
+
+        click.echo(f"{write}: {write_schema(write)}")
+        return 0
+
+    run(go)
