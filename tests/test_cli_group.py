@@ -67,3 +67,15 @@ def test_zsh_and_fish_completion_scripts_are_printed(shell: str, marker: str) ->
         [VASTJOB], env={**os.environ, "_VASTJOB_COMPLETE": f"{shell}_source"}, capture_output=True, text=True
     )
     assert proc.returncode == 0 and marker in proc.stdout
+
+
+DONE_HELP = ["init", "validate", "schema", "render", "emulator"]
+
+
+@pytest.mark.parametrize("name", DONE_HELP)
+def test_help_ends_with_examples_and_exit_codes(name: str) -> None:
+    text = CliRunner().invoke(cli, [name, "--help"]).output
+    examples = text.split("Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert examples and all(line.strip().startswith(f"vastjob {name}") for line in examples)
+    codes = [line.split()[0] for line in text.split("Exit codes:\n", 1)[1].splitlines() if line.strip()]
+    assert codes[:3] == ["0", "1", "2"]

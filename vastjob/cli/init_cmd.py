@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from vastjob.cli._common import run
+from vastjob.cli.helptext import footer
 
 
 def init_repo(folder: Path, name: str | None) -> int:
@@ -36,7 +37,14 @@ def _shown(path: Path) -> str:
     return str(absolute.relative_to(Path.cwd())) if absolute.is_relative_to(Path.cwd()) else str(absolute)
 
 
-@click.command(name="init")
+@click.command(
+    name="init",
+    epilog=footer(
+        ["vastjob init                  # in the current repo",
+         "vastjob init ../my-project --name train-resnet"],
+        {0: "written (or kept: nothing is overwritten)", 1: "NAME is not a job name, or DIR is a file"},
+    ),
+)
 @click.argument("folder", metavar="[DIR]", required=False, default=".",
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", metavar="NAME", help="The job's name (default: from the folder's name).")
@@ -44,12 +52,5 @@ def init(folder: Path, name: str | None) -> None:
     """Start vastjob in a repo: DIR/jobs/NAME.yaml (a commented spec that validates), DIR/jobs/.env.example
     (the secrets it needs), DIR/jobs/.gitignore (keeps .env out of git) and DIR/schemas/job.schema.json (what
     the spec's $schema line points at). A file that exists is kept, never overwritten.
-
-    \b
-    Examples:
-      vastjob init                  # in the current repo
-      vastjob init ../my-project --name train-resnet
-
-    Exit codes: 0 written (or kept), 1 bad input (a name that is not a job name, a DIR that is a file).
     """
     run(lambda: init_repo(folder, name))

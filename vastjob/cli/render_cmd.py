@@ -8,6 +8,7 @@ import click
 
 from vastjob.cli._common import run, set_option
 from vastjob.cli.completion import complete_files
+from vastjob.cli.helptext import footer
 
 
 def render_job(
@@ -45,7 +46,15 @@ def render_job(
     return 0
 
 
-@click.command(name="render")
+@click.command(
+    name="render",
+    epilog=footer(
+        ["vastjob render jobs/burgers512.yaml", "vastjob render jobs/burgers512.yaml --onstart",
+         "vastjob render jobs/burgers512.yaml --graph mermaid",
+         "vastjob render jobs/burgers512.yaml --graph svg -o graph.svg"],
+        {0: "printed", 1: "a spec problem, a bootstrap over 4048 characters, or no Graphviz for svg"},
+    ),
+)
 @click.argument("path", metavar="JOB", shell_complete=complete_files)
 @set_option
 @click.option(

@@ -8,6 +8,7 @@ import click
 
 from vastjob.cli._common import echo_json, output_option, run, set_option
 from vastjob.cli.completion import complete_files
+from vastjob.cli.helptext import footer
 
 
 def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) -> int:
@@ -37,7 +38,14 @@ def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...], output: s
     return 0
 
 
-@click.command(name="validate")
+@click.command(
+    name="validate",
+    epilog=footer(
+        ["vastjob validate jobs/", "vastjob validate 'jobs/burgers*.yaml' --set offer.max_price_per_hour=3",
+         "vastjob validate jobs/demo.yaml -o json"],
+        {0: "every spec is valid", 1: "a spec has problems (each printed as FILE:LINE:COL)"},
+    ),
+)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...", shell_complete=complete_files)
 @set_option
 @output_option
@@ -49,7 +57,13 @@ def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) ->
     run(lambda: validate_paths(paths, overrides, output), output)
 
 
-@click.command(name="schema")
+@click.command(
+    name="schema",
+    epilog=footer(
+        ["vastjob schema > job.schema.json", "vastjob schema --write schemas/job.schema.json"],
+        {0: "printed, or written (created, updated or unchanged)", 1: "PATH holds something else: kept"},
+    ),
+)
 @click.option("--write", "write", metavar="PATH", type=click.Path(dir_okay=False, path_type=Path),
               help="Write it to PATH in your repo (kept up to date on later runs) instead of printing it.")
 def schema(write: Path | None) -> None:
