@@ -44,7 +44,7 @@ def test_real_dot_reads_the_graph_back_with_every_label() -> None:
 def test_render_graph_svg_draws_a_picture(tmp_path: Path) -> None:
     out = tmp_path / "graph.svg"
     job = str(ROOT / "jobs/burgers512.yaml")
-    result = CliRunner().invoke(cli, ["render", job, "--graph", "svg", "-o", str(out)])
+    result = CliRunner().invoke(cli, ["render", job, "--graph", "svg", "--out", str(out)])
     assert result.exit_code == 0, result.output
     svg = out.read_text()
     assert "<svg" in svg and ">run</text>" in svg and ">clone</text>" in svg

@@ -16,7 +16,6 @@ from vastjob.cli import cli
 from vastjob.spec.load import load_job
 from vastjob.spec.schema import schema_text
 from vastjob.starter import clone_url, job_name_for
-from vastjob.vast.secrets import required_names
 
 
 def invoke(*args: str) -> Result:
@@ -51,7 +50,7 @@ def test_init_in_an_empty_repo_writes_a_spec_that_validates_and_finds_its_schema
 
 def test_the_env_example_lists_every_secret_and_dotenv_stays_out_of_git(repo: Path) -> None:
     assert invoke("init", str(repo), "--name", "train").exit_code == 0
-    names = required_names(load_job(repo / "jobs/train.yaml"))
+    names = list(load_job(repo / "jobs/train.yaml").secret_names)
     assert names
     example = (repo / "jobs/.env.example").read_text()
     assert [line.split("=")[0] for line in example.splitlines() if not line.startswith("#")] == names

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from vastjob.errors import UserError
+from vastjob.spec.model import JOB_NAME
 
 SCHEMA_PATH = Path("schemas/job.schema.json")
 JOBS = Path("jobs")
@@ -99,12 +100,11 @@ def write_starter(folder: Path, *, name: str | None = None, git: GitRunner = run
     """Write the starter files under `folder`; a file that exists is kept as it is, never overwritten."""
     from vastjob.spec.load import load_job
     from vastjob.spec.schema import schema_text
-    from vastjob.vast.secrets import required_names
 
     if folder.exists() and not folder.is_dir():
         raise UserError(f"{folder} is not a folder")
     name = name or job_name_for(folder)
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]*", name) or len(name) > NAME_MAX:
+    if not JOB_NAME.fullmatch(name):
         raise UserError(f"job name {name!r}: lower-case letters, digits and -, not starting with -, ≤ 48")
     spec_rel = JOBS / f"{name}.yaml"
     spec_text = starter_spec(name, repo_block(folder, name, git))
@@ -115,7 +115,7 @@ def write_starter(folder: Path, *, name: str | None = None, git: GitRunner = run
         (created if create_new(folder / rel, text) else kept).append(folder / rel)
     job = load_job(folder / spec_rel)  # the spec there now: the user's own, if one was kept
     env_path = folder / JOBS / ".env.example"
-    text = env_example(required_names(job), spec_rel.name)
+    text = env_example(list(job.secret_names), spec_rel.name)
     (created if create_new(env_path, text) else kept).append(env_path)
     return Written(created, kept, folder / spec_rel)
 

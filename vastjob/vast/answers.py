@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from vastjob.text import format_duration
+
 
 def opt_str(value: object) -> str | None:
     """`str(value)`, keeping None as None."""
@@ -45,7 +47,7 @@ def reset_text(header: str | None) -> str:
     except ValueError:
         return "it resets within a day (no reset time given)"
     left = max(0, int((reset - datetime.now(tz=UTC)).total_seconds()))
-    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {left // 3600}h{left % 3600 // 60:02d}m)"
+    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {format_duration(left - left % 60)})"
 
 
 def transport_problem(exc: httpx.TransportError, timeout: httpx.Timeout) -> str:

@@ -18,10 +18,8 @@ from typing import Any
 import httpx
 
 from vastjob.errors import ApiError
+from vastjob.vast.account import DEFAULT_URL, ApiKey, refused_key_hint
 from vastjob.vast.answers import error_fields, json_object, opt_str, reset_text, transport_problem
-from vastjob.vast.keys import DEFAULT_URL, ApiKey, refused_key_hint, resolve_api_key, resolve_base_url
-
-__all__ = ["DEFAULT_URL", "AnswerLost", "RetryPolicy", "VastClient", "resolve_api_key", "resolve_base_url"]
 
 _PAGE = 25  # the v1 list's largest page
 CONNECT_TIMEOUT = 5.0  # a host that answers at all answers a connect within this; no network fails fast
@@ -132,10 +130,6 @@ class VastClient:
     def set_state(self, instance_id: int, state: str) -> None:
         """Stop (`stopped`) or start (`running`) an instance."""
         self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"state": state})
-
-    def set_label(self, instance_id: int, label: str) -> None:
-        """Relabel an instance."""
-        self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"label": label})
 
     def destroy_instance(self, instance_id: int) -> None:
         """Destroy an instance, ending all its charges; destroying a gone one is not an error."""

@@ -32,16 +32,6 @@ class Secrets:
         return f"Secrets(names={sorted(self.values)})"
 
 
-def required_names(job: JobSpec) -> list[str]:
-    """Every secret the job needs: `secrets`, the repo token and remote options, in that order, once each."""
-    names = list(job.secrets)
-    if job.repo is not None and job.repo.token_secret:
-        names.append(job.repo.token_secret)
-    for remote in job.remotes:
-        names.extend(secret for _, secret in remote.secret_options)
-    return list(dict.fromkeys(names))
-
-
 def dotenv_path(job: JobSpec) -> Path | None:
     """The `.env` file next to the job's spec, when the job came from a file."""
     if job.source.startswith("<"):
@@ -86,7 +76,7 @@ def read_secrets(job: JobSpec, environ: Mapping[str, str] | None = None) -> Secr
 def find_secrets(job: JobSpec, environ: Mapping[str, str] | None = None) -> tuple[Secrets, list[str]]:
     """The values found (environment first, then each `.env` in order) and the names of the missing ones."""
     env = os.environ if environ is None else environ
-    names = required_names(job)
+    names = list(job.secret_names)
     sources: list[tuple[str, Mapping[str, str]]] = [("environment", env)]
     sources += [(str(p), _read_dotenv(p)) for p in dotenv_paths(job)] if names else []
     values: dict[str, str] = {}

@@ -1,4 +1,5 @@
-"""Where the Vast API key and the API's address come from, and what to say when the key is refused."""
+"""Which account vastjob talks to: the API key (flag, environment, the official CLI's files) and the URL,
+and what to say when that key is refused."""
 
 from __future__ import annotations
 
