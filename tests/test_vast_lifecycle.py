@@ -231,7 +231,8 @@ def test_stop_tries_every_instance_and_names_those_left(emu: Emulator) -> None:
 def test_a_declined_destroy_prints_json(emu: Emulator, tmp_path: Path) -> None:
     vj("apply", spec_file(tmp_path), "--yes")
     declined = vj("destroy", "tiny", "-o", "json", input="n\n")
-    assert declined.exit_code == 0 and json.loads(declined.stdout) == {"destroyed": []}
+    # Exit 1: a script must not take "nothing destroyed" for done.
+    assert declined.exit_code == 1 and json.loads(declined.stdout) == {"destroyed": []}
     assert len(live(emu)) == 1
 
 
@@ -280,11 +281,12 @@ def test_ctrl_c_exits_130_and_prints_json(capsys: pytest.CaptureFixture[str]) ->
 def test_without_an_answer_apply_and_destroy_do_nothing_and_print_json(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
     applied = vj("apply", spec, "-o", "json", input="")  # no terminal, no answer
-    assert applied.exit_code == 0 and json.loads(applied.stdout)["action"] == "declined"
+    # Exit 1: a CI job that rented nothing must not go green.
+    assert applied.exit_code == 1 and json.loads(applied.stdout)["action"] == "declined"
     assert emu.instances == {}
     vj("apply", spec, "--yes")
     destroyed = vj("destroy", "tiny", "-o", "json", input="")
-    assert destroyed.exit_code == 0 and json.loads(destroyed.stdout) == {"destroyed": []}
+    assert destroyed.exit_code == 1 and json.loads(destroyed.stdout) == {"destroyed": []}
     assert len(live(emu)) == 1
 
 

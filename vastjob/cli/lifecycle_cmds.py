@@ -106,7 +106,10 @@ def destroy(
             ids = [i.id for i in require(client, name)]
             listed = ", ".join(map(str, ids))
             if not yes and not ask(f"destroy instance {listed} of job {name}, disk included?"):
-                return Acted("destroyed", [], "nothing destroyed")
+                return Acted(
+                    "destroyed", [], "not confirmed (pass --yes to destroy without the question): "
+                    "nothing destroyed", declined=True
+                )
             # Only what the user was shown: an instance created since is not theirs to lose unasked.
             return Acted("destroyed", destroy_job(client, name, ids), "nothing destroyed")
 
