@@ -2,33 +2,52 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vastjob.cli._common import run
+from vastjob.cli._common import OutputFormat, output_option, run
 from vastjob.cli.helptext import footer
 
+if TYPE_CHECKING:
+    from vastjob.starter import Written
 
-def init_repo(folder: Path, name: str | None) -> int:
-    """Write the starter files and say what was written, what was kept, and what to run next."""
+
+@dataclass(frozen=True)
+class Started:
+    """What init wrote and kept, as text (with what to run next) or as JSON."""
+
+    written: Written
+
+    def to_json(self) -> dict[str, Any]:
+        """The files created and kept, and the spec."""
+        w = self.written
+        return {"created": [str(p) for p in w.created], "kept": [str(p) for p in w.kept], "spec": str(w.spec)}
+
+    def render(self) -> str:
+        """One line per file, then the next commands."""
+        w = self.written
+        lines = [f"wrote {_shown(p)}" for p in w.created]
+        lines += [f"kept  {_shown(p)} (it exists; not overwritten)" for p in w.kept]
+        spec, folder = _shown(w.spec), w.spec.parent
+        copy = f"cp {_shown(folder / '.env.example')} {_shown(folder / '.env')}"
+        return "\n".join([
+            *lines,
+            "",
+            "next:",
+            f"  vastjob validate {spec}",
+            f"  {copy}    # and fill in the secrets it names",
+            f"  vastjob apply {spec} --local --yes    # the whole cycle on this machine, with no account",
+        ])
+
+
+def init_repo(folder: Path, name: str | None) -> Started:
+    """Write the starter files: what was written and what was kept."""
     from vastjob.starter import write_starter
 
-    written = write_starter(folder, name=name)
-    for path in written.created:
-        click.echo(f"wrote {_shown(path)}")
-    for path in written.kept:
-        click.echo(f"kept  {_shown(path)} (it exists; not overwritten)")
-    spec = _shown(written.spec)
-    env_example = _shown(written.spec.parent / ".env.example")
-    env = _shown(written.spec.parent / ".env")
-    click.echo(
-        "\nnext:\n"
-        f"  vastjob validate {spec}\n"
-        f"  cp {env_example} {env}    # and fill in the secrets it names\n"
-        f"  vastjob apply {spec} --local --yes    # the whole cycle on this machine, with no account"
-    )
-    return 0
+    return Started(write_starter(folder, name=name))
 
 
 def _shown(path: Path) -> str:
@@ -48,9 +67,10 @@ def _shown(path: Path) -> str:
 @click.argument("folder", metavar="[DIR]", required=False, default=".",
                 type=click.Path(file_okay=False, path_type=Path))
 @click.option("--name", metavar="NAME", help="The job's name (default: from the folder's name).")
-def init(folder: Path, name: str | None) -> None:
+@output_option
+def init(folder: Path, name: str | None, output: OutputFormat) -> None:
     """Start vastjob in a repo: DIR/jobs/NAME.yaml (a commented spec that validates), DIR/jobs/.env.example
     (the secrets it needs), DIR/jobs/.gitignore (keeps .env out of git) and DIR/schemas/job.schema.json (what
     the spec's $schema line points at). A file that exists is kept, never overwritten.
     """
-    run(lambda: init_repo(folder, name))
+    run(lambda: init_repo(folder, name), output)
