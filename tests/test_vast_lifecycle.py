@@ -51,7 +51,9 @@ def test_status_of_nothing(emu: Emulator) -> None:
     result = vj("status", "--all")
     assert result.exit_code == 0 and "no vastjob instance" in result.output
     assert json.loads(vj("status", "tiny", "-o", "json").output) == []
-    assert vj("status").exit_code == 1
+    # With no JOB, status lists every vastjob instance (like --all), as `kubectl get` does.
+    bare = vj("status")
+    assert bare.exit_code == 0 and bare.output == result.output
 
 
 def test_apply_status_logs_stop_destroy(emu: Emulator, tmp_path: Path) -> None:
@@ -322,3 +324,38 @@ def test_status_and_logs_read_the_spec_with_its_overrides(emu: Emulator, tmp_pat
     refused = vj("status", "tiny", *over, "-o", "json")
     assert refused.exit_code == 1
     assert "give the spec's path" in json.loads(refused.stdout)["errors"]["message"]
+
+
+def test_status_with_no_job_lists_every_vastjob_instance(emu: Emulator, tmp_path: Path) -> None:
+    ids = []
+    for name in ("tiny", "other"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(job_doc(name=name), sort_keys=False))
+        ids.append(json.loads(vj("apply", str(path), "--yes", "-o", "json").stdout)["instance_id"])
+    rows = json.loads(vj("status", "-o", "json").stdout)
+    assert sorted((r["id"], r["job"]) for r in rows) == sorted(zip(ids, ["tiny", "other"], strict=True))
+
+
+def test_logs_prefers_the_running_instance_of_the_current_spec(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    current = json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)["instance_id"]
+    emu.advance(current, "running")
+    # A newer instance of an older spec, stopped: the highest id, and not the one anyone means.
+    with fast_client(emu.url, emu.api_key) as client:
+        offer = client.search_offers({"num_gpus": {"eq": 1}, "limit": 1})[0]
+        old = client.create_instance(
+            offer["id"], {"client_id": "me", "image": "x", "disk": 10, "label": "vastjob:tiny:0123456789ab"}
+        )
+        client.set_state(old, "stopped")
+    assert old > current
+    assert json.loads(vj("logs", spec, "-o", "json").stdout)["id"] == current
+    assert json.loads(vj("logs", "tiny", "-o", "json").stdout)["id"] == current  # running beats stopped
+
+
+def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    emu.advance(iid, "running")
+    none = vj("logs", "tiny", "--tail", "0")
+    assert none.exit_code == 0 and none.stdout == ""
+    assert json.loads(vj("logs", "tiny", "--tail", "0", "-o", "json").stdout)["lines"] == []
+    assert vj("logs", "tiny", "--tail", "-1").exit_code == 2
