@@ -71,3 +71,29 @@ def test_gpus_not_on_the_market_at_all(tmp_path: Path) -> None:
         report = explain_no_offer(job(), client)
     assert report.market == 0 and report.removed_by is None and report.cheapest_over_cap is None
     assert report.render() == "no offer matches job tiny: no rentable 1x RTX 4090 is on the market now"
+
+
+@pytest.mark.parametrize("command", ["offers", "plan", "apply"])
+def test_offers_plan_and_apply_exit_1_with_the_explanation(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from vastjob.cli import cli
+
+    monkeypatch.setenv("VAST_URL", emu.url)
+    monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+    doc = job_doc()
+    doc["offer"] = {**doc["offer"], "max_price_per_hour": 0.01}
+    spec = tmp_path / "tiny.yaml"
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    text = CliRunner().invoke(cli, [command, str(spec), *(["--yes"] if command == "apply" else [])])
+    assert text.exit_code == 1 and "offer.max_price_per_hour 0.01" in text.stderr
+    assert "the cheapest offer the cap excluded" in text.stderr
+    as_json = CliRunner().invoke(cli, [command, str(spec), "-o", "json"])
+    error = json.loads(as_json.stdout)["errors"]
+    assert as_json.exit_code == 1 and error["explanation"]["removed_by"] == "offer.max_price_per_hour"
+    assert emu.instances == {}

@@ -18,15 +18,22 @@ if TYPE_CHECKING:
 
 
 def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool) -> Plan:
-    """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan."""
+    """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan.
+
+    No matching offer is an error (exit 1) that says which filter left none, and what the cap excluded.
+    """
     from vastjob.compile import compile_job
+    from vastjob.vast.explain import NoOfferError, explain_no_offer
     from vastjob.vast.plan import make_plan
     from vastjob.vast.secrets import find_secrets
 
     compiled = compile_job(load(job, overrides))
     found = find_secrets(compiled.job)[0] if secrets else None
     with connect(api_key) as client:
-        return make_plan(client, compiled, found)
+        the_plan = make_plan(client, compiled, found)
+        if not the_plan.candidates:
+            raise NoOfferError(explain_no_offer(compiled.job, client))
+        return the_plan
 
 
 @click.command()

@@ -25,6 +25,7 @@ from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Ledger, create_body, create_once, labelled
+from vastjob.vast.explain import NoOfferError, explain_no_offer
 from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
@@ -150,10 +151,7 @@ class Applier:
             _ = compiled.bootstrap  # rendered before the search: what is shown is what is sent
         plan = make_plan(client, compiled, secrets)
         if not plan.candidates:
-            raise UserError(
-                f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
-                f"({plan.searched} found by the search, none passed the region and price filters)"
-            )
+            raise NoOfferError(explain_no_offer(job, client))
         self.show_plan(plan)
         return plan
 

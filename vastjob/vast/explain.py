@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vastjob.errors import UserError
 from vastjob.spec.model import JobSpec, OfferSpec
 from vastjob.vast.query import Candidate, Offer, build_query, price
 
@@ -83,6 +84,18 @@ class NoOfferReport:
             "cheapest_over_cap": None if cheap is None else {**cheap.to_json(), "over_by": round(
                 cheap.price_per_hour - self.max_price_per_hour, 4)},
         }
+
+
+class NoOfferError(UserError):
+    """No offer passed the job's filters; the message (and the JSON) says which filter left none."""
+
+    def __init__(self, report: NoOfferReport) -> None:
+        self.report = report
+        super().__init__(report.render())
+
+    def to_json(self) -> dict[str, object]:
+        """The error, with the explanation under `explanation`."""
+        return {**super().to_json(), "explanation": self.report.to_json()}
 
 
 def broad_query(offer: OfferSpec, disk_gb: float) -> dict[str, Any]:
