@@ -98,3 +98,26 @@ def test_a_spec_outside_a_clone_of_its_repo_says_nothing(
 )
 def test_repo_key_sees_one_repo_through_its_url_forms(a: str, b: str) -> None:
     assert repo_key(a) == repo_key(b)
+
+
+def test_apply_says_the_warning_before_renting(
+    clone: tuple[Path, Path, JobSpec], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+    from click.testing import CliRunner
+
+    from vastjob.cli import cli
+    from vastjob.emulator import Emulator
+
+    _, work, job = clone
+    spec = work / "jobs/x.yaml"
+    doc = {**dict(job.document), "workdir": "/workspace/x",
+           "offer": {"gpu": {"names": ["RTX 4090"], "count": 1}, "max_price_per_hour": 5}}
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    git(work, "commit", "-q", "-am", "the spec, not pushed")
+    with Emulator(sandbox=work.parent / "sandbox", n_offers=200, auto_advance=False) as emu:
+        monkeypatch.setenv("VAST_URL", emu.url)
+        monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+        result = CliRunner().invoke(cli, ["apply", str(spec), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "warning: 1 local commit is not in main at " in result.stderr and "git push" in result.stderr

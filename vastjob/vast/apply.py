@@ -25,6 +25,7 @@ from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Ledger, create_body, create_once, labelled
+from vastjob.vast.drift import drift_warnings
 from vastjob.vast.explain import NoOfferError, explain_no_offer
 from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
@@ -147,6 +148,8 @@ class Applier:
             token = secrets.values.get(job.repo.token_secret or "")
             commit = resolve_commit(job.repo, token=token, runner=self.runner)
             self.say(f"pinned {job.repo.ref} to {commit[:12]}")
+            for warning in drift_warnings(job.repo, commit, job.source):
+                self.say(f"warning: {warning}")
             compiled = compile_job(job.pinned(commit))
             _ = compiled.bootstrap  # rendered before the search: what is shown is what is sent
         plan = make_plan(client, compiled, secrets)
