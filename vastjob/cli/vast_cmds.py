@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,7 +70,12 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 @click.option("--no-pin", is_flag=True, help="Do not pin repo.ref to its current commit.")
 @click.option("--wait-timeout", default=1800, show_default=True, help="Seconds --wait waits for running.")
 @click.option("--local", is_flag=True, help="Run the job on this machine against a local emulator.")
-@click.option("--sandbox", type=click.Path(file_okay=False), help="With --local: where instances run.")
+@click.option(
+    "--sandbox",
+    type=click.Path(file_okay=False),
+    help="With --local: where instances run (default: a new folder under ~/.cache/vastjob/local).",
+)
+@click.option("--keep", is_flag=True, help="With --local: keep the sandbox after a success too.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -83,6 +87,7 @@ def apply(
     wait_timeout: int,
     local: bool,
     sandbox: str | None,
+    keep: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
@@ -97,7 +102,10 @@ def apply(
         pin=not no_pin,
         wait_timeout_s=float(wait_timeout),
     )
-    run(lambda: _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox), output)
+    run(
+        lambda: _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep),
+        output,
+    )
 
 
 def _apply(
@@ -109,6 +117,7 @@ def _apply(
     *,
     local: bool,
     sandbox: str | None,
+    keep: bool = False,
 ) -> Result:
     """Apply the spec, against Vast or (with --local) an emulator started here; the plan shows as text."""
     from vastjob.vast.apply import Applier
@@ -128,14 +137,19 @@ def _apply(
         ).run()
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
+    from vastjob.vast.sandboxes import finish, new_sandbox
 
-    where = Path(sandbox) if sandbox else Path(tempfile.mkdtemp(prefix="vastjob-local-"))
-    return run_local(
+    # A folder the user named is theirs and always kept; one made here goes after a success.
+    where = Path(sandbox).resolve() if sandbox else new_sandbox()
+    result = run_local(
         spec,
         lambda path: Emulator(sandbox=path),
-        where.resolve(),
+        where,
         options=opts,
         say=say,
         confirm=confirm,
         show_plan=show,
     )
+    succeeded = result.local.outcome == "succeeded"
+    result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
+    return result
