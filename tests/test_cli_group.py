@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from vastjob.cli import cli
+from vastjob.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
 VASTJOB = shutil.which("vastjob")  # the console script `make install` puts beside the interpreter
@@ -69,10 +69,7 @@ def test_zsh_and_fish_completion_scripts_are_printed(shell: str, marker: str) ->
     assert proc.returncode == 0 and marker in proc.stdout
 
 
-DONE_HELP = ["init", "validate", "schema", "render", "emulator"]
-
-
-@pytest.mark.parametrize("name", DONE_HELP)
+@pytest.mark.parametrize("name", list(COMMANDS))
 def test_help_ends_with_examples_and_exit_codes(name: str) -> None:
     text = CliRunner().invoke(cli, [name, "--help"]).output
     examples = text.split("Examples:\n", 1)[1].split("\n\n", 1)[0].splitlines()

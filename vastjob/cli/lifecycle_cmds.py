@@ -10,12 +10,19 @@ import click
 from vastjob.cli._common import OutputFormat, output_option, run, set_option
 from vastjob.cli._vast import api_key_option, ask, connect, job_options, job_ref
 from vastjob.cli.completion import complete_files
+from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob status                    # every vastjob instance", "vastjob status burgers512",
+         "vastjob status jobs/burgers512.yaml -o json   # rows marked current or old"],
+        {0: "listed (also when there is none)", 1: "a spec problem or a bad job name", 3: None},
+    )
+)
 @click.argument("job", metavar="[JOB]", required=False, shell_complete=complete_files)
 @set_option
 @click.option("--all", "all_jobs", is_flag=True, help="Every vastjob instance (the same as no JOB).")
@@ -37,7 +44,12 @@ def status(
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob logs burgers512 --tail 200", "vastjob logs jobs/burgers512.yaml --follow"],
+        {0: "printed", 1: "the job has no instance, or a spec problem", 3: None},
+    )
+)
 @job_options
 @click.option("--tail", default=100, show_default=True, type=click.IntRange(min=0),
               help="How many of the last lines to print (0: none; with --follow, only new lines).")
@@ -72,7 +84,13 @@ def logs(
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob stop burgers512", "vastjob stop jobs/burgers512.yaml -o json"],
+        {0: "stopped (or nothing left to stop)", 1: "the job has no instance (as with destroy)",
+         3: "the API failed for one of them (the others were still tried)"},
+    )
+)
 @job_options
 def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Stop JOB's instances: GPU billing ends, the disk is kept (and still billed) until destroy."""
@@ -88,7 +106,14 @@ def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob destroy burgers512          # asks first",
+         "vastjob destroy burgers512 --yes    # in scripts"],
+        {0: "destroyed", 1: "the job has no instance (as with stop), or the question not answered yes",
+         3: "the API failed for one of them (the others were still tried)"},
+    )
+)
 @job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
 def destroy(

@@ -9,6 +9,7 @@ import click
 
 from vastjob.cli._common import OutputFormat, run, say
 from vastjob.cli._vast import ask, connect, job_options, load
+from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
@@ -35,7 +36,14 @@ def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets:
         return the_plan
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob offers jobs/burgers512.yaml --limit 10",
+         "vastjob offers jobs/burgers512.yaml --set offer.max_price_per_hour=3 -o json"],
+        {0: "offers listed", 1: "a spec problem, or no offer matches (it says which filter left none)",
+         3: None},
+    )
+)
 @job_options
 @click.option("--limit", default=20, show_default=True, help="How many offers to list.")
 def offers(
@@ -52,14 +60,31 @@ def offers(
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob plan jobs/burgers512.yaml",
+         "vastjob plan jobs/burgers512.yaml --set env.RESET_CACHE=0 -o yaml"],
+        {0: "planned", 1: "a spec problem, or no offer matches (it says which filter left none)", 3: None},
+    )
+)
 @job_options
 def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
     run(lambda: _plan(job, overrides, api_key, secrets=True), output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
+         "vastjob apply jobs/burgers512.yaml              # shows the plan and asks",
+         "vastjob apply jobs/burgers512.yaml --yes --wait",
+         "vastjob apply jobs/burgers512.yaml --replace --yes"],
+        {0: "rented (or up to date, or --dry-run); with --local, the job did not fail",
+         1: "a spec problem, --replace needed, no offer, the question not answered yes, "
+            "or (--local) the job failed",
+         3: "the Vast API failed, or an instance came back over the price cap (destroyed)", 130: None},
+    )
+)
 @job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before renting.")
 @click.option("--dry-run", is_flag=True, help="Stop after showing the plan: nothing is created.")
