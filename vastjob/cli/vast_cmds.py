@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,9 @@ if TYPE_CHECKING:
     from vastjob.vast.plan import Plan
 
 
-def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool) -> Plan:
+def _plan(
+    job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool, action: bool = False
+) -> Plan:
     """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan.
 
     No matching offer is an error (exit 1) that says which filter left none, and what the cap excluded.
@@ -33,6 +36,12 @@ def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets:
         the_plan = make_plan(client, compiled, found)
         if not the_plan.candidates:
             raise NoOfferError(explain_no_offer(compiled.job, client))
+        if action:  # what apply would do with the job's instances: one more look at the account
+            from vastjob.vast.decide import decide
+            from vastjob.vast.lifecycle import find
+
+            decision = decide(compiled.job, find(client, compiled.job.name))
+            the_plan = dataclasses.replace(the_plan, decision=decision)
         return the_plan
 
 
@@ -70,7 +79,7 @@ def offers(
 @job_options
 def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
-    run(lambda: _plan(job, overrides, api_key, secrets=True), output)
+    run(lambda: _plan(job, overrides, api_key, secrets=True, action=True), output)
 
 
 @click.command(
