@@ -45,6 +45,8 @@ def test_completion_lists_commands_and_leaves_job_arguments_to_file_names() -> N
     assert _complete("vastjob va", 1) == ["plain,validate"]
     assert _complete("vastjob render jobs/de", 2) == ["file,jobs/de"]
     assert _complete("vastjob validate jobs/demo.yaml jo", 3) == ["file,jo"]
+    for command in ("offers", "plan", "apply", "status", "logs", "stop", "destroy"):
+        assert _complete(f"vastjob {command} jobs/de", 2) == ["file,jobs/de"], command
 
 
 @needs_script
