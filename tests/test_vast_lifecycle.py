@@ -359,3 +359,23 @@ def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
     assert none.exit_code == 0 and none.stdout == ""
     assert json.loads(vj("logs", "tiny", "--tail", "0", "-o", "json").stdout)["lines"] == []
     assert vj("logs", "tiny", "--tail", "-1").exit_code == 2
+
+
+def test_logs_follow_with_tail_0_shows_only_new_lines(emu: Emulator, tmp_path: Path) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    log = emu.instances[iid].container.log_path
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("old 1\nold 2\n")
+    batches = iter([["new 1"], ["new 2", "new 3"]])
+
+    def grow(_seconds: float) -> None:
+        batch = next(batches, None)
+        if batch is None:
+            emu.advance(iid, "stopped")
+            return
+        with log.open("a") as out:
+            out.write("".join(f"{line}\n" for line in batch))
+
+    with fast_client(emu.url, emu.api_key) as client:
+        followed = list(lifecycle.follow_logs(client, iid, sleep=grow, skip_first=True))
+    assert followed == ["new 1", "new 2", "new 3"]
