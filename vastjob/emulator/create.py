@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from vastjob.emulator import overlay
 from vastjob.emulator.state import State
 from vastjob.emulator.wire import Reply, Request, error, ok
 
@@ -36,11 +37,12 @@ def create_instance(state: State, req: Request) -> Reply:
                 f"error 404/3603: no_such_ask Instance type by id {ask_id} is not available.",
                 ask_id=ask_id,
             )
-        problem = check_body(body, offer)
+        problem = check_body(body, offer) or overlay.check_join(state, body, offer)
         if problem is not None:
             return problem
         fail = state.faults.fail_status if state.faults.take("fail_instances") else None
         inst = state.fleet.create(offer, body, fail)
+        overlay.join(state, inst)
     if state.faults.take("lose_create"):
         return Reply(200, drop=True)
     return ok(new_contract=inst.id, instance_api_key=inst.api_key)
