@@ -111,7 +111,12 @@ def make_plan(client: VastClient, compiled: Compiled, secrets: Secrets | None = 
     """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan."""
     job = compiled.job
     found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-    return Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets)
+    plan = Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets)
+    if job.nodes > 1:
+        from vastjob.vast.cluster_plan import cluster_plan
+
+        return cluster_plan(plan)  # N offers of one cluster; refused when no cluster seen has N
+    return plan
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:
