@@ -81,6 +81,9 @@ def settings(job: JobSpec) -> list[str]:
         f"export WORLD_SIZE={job.nodes * per_node} MASTER_PORT={d.port} NCCL_SOCKET_IFNAME=eth0",
         "export VASTJOB_NONCE=${VASTJOB_NONCE:-} MASTER_ADDR=${MASTER_ADDR:-}",
         '[[ ! -e $VJ_RUN/master ]] || read -r MASTER_ADDR <"$VJ_RUN/master"',
+        # torchrun reads its options from PET_<OPTION> too: a bare `torchrun train.py` needs no flags.
+        "export PET_NNODES=$NNODES PET_NODE_RANK=$NODE_RANK PET_NPROC_PER_NODE=$NPROC_PER_NODE",
+        "export PET_MASTER_ADDR=$MASTER_ADDR PET_MASTER_PORT=$MASTER_PORT",
     ]
 
 

@@ -57,8 +57,14 @@ class Overlay:
     def to_wire(self, live: Iterable[int]) -> dict[str, Any]:
         """The overlay as the list shows it: subnet and instance ids, not addresses."""
         ids = [i for i in self.members if i in set(live)]
-        return {"overlay_id": self.id, "name": self.name, "cluster_id": self.cluster_id,
-                "subnet": str(self.subnet), "instance_count": len(ids), "instances": ids}
+        return {
+            "overlay_id": self.id,
+            "name": self.name,
+            "cluster_id": self.cluster_id,
+            "subnet": str(self.subnet),
+            "instance_count": len(ids),
+            "instances": ids,
+        }
 
 
 @dataclass
@@ -136,8 +142,11 @@ def delete_overlay(state: State, req: Request) -> Reply:
     """`DELETE /api/v0/overlay/` `{overlay_name}` or `{overlay_id}`; refused while an instance is on it."""
     body = req.body if isinstance(req.body, dict) else {}
     with state.lock:
-        found = [n for n in state.overlays.by_name.values()
-                 if n.name == body.get("overlay_name") or n.id == body.get("overlay_id")]
+        found = [
+            n
+            for n in state.overlays.by_name.values()
+            if n.name == body.get("overlay_name") or n.id == body.get("overlay_id")
+        ]
         if not found:
             return error(404, "no_such_overlay", "Overlay not found.")
         live = {i.id for i in state.fleet.live()}

@@ -10,8 +10,15 @@ from vastjob.spec.durations import duration_seconds
 
 Launcher = Literal["torchrun"]
 # The variables vastjob sets on every node of a multi-node job; a spec's env may not set them.
-PROVIDED = ("MASTER_ADDR", "MASTER_PORT", "NNODES", "NODE_RANK", "NPROC_PER_NODE", "WORLD_SIZE",
-            "NCCL_SOCKET_IFNAME")
+PROVIDED = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "NNODES",
+    "NODE_RANK",
+    "NPROC_PER_NODE",
+    "WORLD_SIZE",
+    "NCCL_SOCKET_IFNAME",
+)
 
 
 def _seconds(value: Any, default: int) -> int:

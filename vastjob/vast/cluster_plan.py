@@ -93,6 +93,11 @@ def cluster_plan(plan: Plan) -> ClusterPlan:
     best = min(fits, key=lambda k: (sum(c.price_per_hour for c in fits[k][:n]), k))
     members = fits[best]
     return ClusterPlan(
-        plan.compiled, plan.candidates, plan.searched, plan.secrets,
-        cluster_id=best, nodes=tuple(members[:n]), spares=tuple(members[n:]),
+        plan.compiled,
+        plan.candidates,
+        plan.searched,
+        plan.secrets,
+        cluster_id=best,
+        nodes=tuple(members[:n]),
+        spares=tuple(members[n:]),
     )

@@ -138,16 +138,22 @@ def run_local(
         say(f"instance {result.instance_id}: sandbox {log.parents[3]}; its log: {log}")
         limit = timeout_s if timeout_s is not None else (job.run.max_runtime_s or 3600) + 600
         with connect() as client:
-            # Followed until it destroys or stops itself (or dies), as its shutdown says it ends.
-            waited = wait_for(
-                client, result.instance_id, lambda inst: inst.gone, poll_s=poll_s, timeout_s=limit
-            )
-            state = waited.state + (" (timed out)" if waited.timed_out else "")
-            outcome.final_state = state
-            if state != "destroyed":
-                # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
-                client.destroy_instance(result.instance_id)
-                say(f"destroyed local instance {result.instance_id} (it ended {state})")
+            # Every node of a multi-node job (rank 0 first, whose end is the job's), else the one instance.
+            nodes = getattr(result, "nodes", None) or [result.instance_id]
+            states = []
+            for node in nodes:
+                # Followed until it destroys or stops itself (or dies), as its shutdown says it ends.
+                waited = wait_for(client, node, lambda inst: inst.gone, poll_s=poll_s, timeout_s=limit)
+                states.append(waited.state + (" (timed out)" if waited.timed_out else ""))
+                if states[-1] != "destroyed":
+                    # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
+                    client.destroy_instance(node)
+                    say(f"destroyed local instance {node} (it ended {states[-1]})")
+            state = outcome.final_state = states[0]
+            if getattr(result, "overlay", None):
+                from vastjob.vast.multinode import delete_overlay
+
+                delete_overlay(client, str(getattr(result, "overlay", "")))
         outcome.outcome = outcome_of(job, state)
         if log.is_file():
             outcome.log_tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-TAIL:]

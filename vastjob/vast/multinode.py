@@ -1,0 +1,230 @@
+"""`vastjob apply` for a multi-node job, all or nothing: the overlay, then one instance per rank, each
+followed to `running` within the boot allowance; should any node fail to be created, come back over the
+cap or fail to start, every node created and the overlay are destroyed before the error is raised.
+
+Re-applying finds the nodes by their labels (`<job label>.n<rank>`): all of them alive is "up to date".
+"""
+
+from __future__ import annotations
+
+import secrets as random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from vastjob.compile.distributed import helper_env
+from vastjob.errors import ApiError, Interrupted, UserError
+from vastjob.spec.model import JobSpec
+from vastjob.vast import labels
+from vastjob.vast.client import VastClient
+from vastjob.vast.cluster_plan import ClusterPlan
+from vastjob.vast.create import create_body, create_once
+from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
+from vastjob.vast.result import ApplyResult
+from vastjob.vast.secrets import Secrets
+
+if TYPE_CHECKING:
+    from vastjob.vast.apply import Applier
+
+DESTROY_TRIES = 3
+
+
+def node_label(job: JobSpec, rank: int) -> str:
+    """The label of one node: the job's label and its rank (still a vastjob label of the job)."""
+    return f"{job.label}.n{rank}"
+
+
+def overlay_name(job: JobSpec) -> str:
+    """The job's overlay network: one name per spec, so that an apply run again finds it."""
+    return f"vastjob-{job.name}-{job.spec_hash[:8]}"
+
+
+@dataclass
+class MultiResult(ApplyResult):
+    """What a multi-node apply did: rank 0 as the instance, every node by rank, and the overlay."""
+
+    nodes: list[int] = field(default_factory=list)
+    overlay: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The single-node fields plus `nodes` (instance ids by rank) and `overlay`."""
+        return {**super().to_json(), "nodes": self.nodes, "overlay": self.overlay}
+
+    def render(self) -> str:
+        """One line: the nodes and their overlay."""
+        if self.action != "created" and self.action != "up_to_date":
+            return super().render()
+        ids = ", ".join(f"rank {r}: {i}" for r, i in enumerate(self.nodes))
+        return f"{len(self.nodes)} nodes ({ids}) on overlay {self.overlay} run {self.label}"
+
+
+# -- the overlay endpoints -------------------------------------------------------------------------------
+
+
+def list_overlays(client: VastClient) -> list[dict[str, Any]]:
+    """The account's overlays (`GET /api/v0/overlay/`): each with its name, cluster, subnet, instances."""
+    answer = client._call("GET", "/api/v0/overlay/")
+    found = answer.get("value", answer.get("overlays", []))
+    return [o for o in found if isinstance(o, dict)] if isinstance(found, list) else []
+
+
+def find_overlay(client: VastClient, name: str) -> dict[str, Any] | None:
+    """The overlay of this name, or None."""
+    return next((o for o in list_overlays(client) if o.get("name") == name), None)
+
+
+def ensure_overlay(client: VastClient, cluster_id: int, name: str) -> dict[str, Any]:
+    """The overlay `name` on `cluster_id`, created unless it exists; ApiError when its subnet is unknown."""
+    found = find_overlay(client, name)
+    if found is not None and found.get("cluster_id") not in (None, cluster_id):
+        raise UserError(
+            f"overlay {name} exists on cluster {found.get('cluster_id')}, not {cluster_id}: "
+            f"delete it (`vastjob destroy`) and apply again"
+        )
+    if found is None:
+        client._call(
+            "POST", "/api/v0/overlay/", json_body={"cluster_id": cluster_id, "name": name}, idempotent=False
+        )
+        found = find_overlay(client, name)
+    if found is None or not isinstance(found.get("subnet"), str):
+        raise ApiError(f"overlay {name} was asked for, but the list shows no subnet for it", error="overlay")
+    return found
+
+
+def delete_overlay(client: VastClient, name: str) -> None:
+    """Delete the overlay (gone already is not an error)."""
+    try:
+        client._call("DELETE", "/api/v0/overlay/", json_body={"overlay_name": name})
+    except ApiError as err:
+        if err.status != 404:
+            raise
+
+
+def teardown(client: VastClient, ids: list[int], overlay: str | None, say: Any) -> None:
+    """Destroy every node (checking each is gone, destroying again if not), then the overlay."""
+    for instance_id in ids:
+        for _ in range(DESTROY_TRIES):
+            client.destroy_instance(instance_id)
+            if show(client, instance_id) is None:
+                break
+        say(f"destroyed node instance {instance_id}")
+    if overlay is not None:
+        delete_overlay(client, overlay)
+        say(f"deleted overlay {overlay}")
+
+
+# -- apply -----------------------------------------------------------------------------------------------
+
+
+def apply_multinode(applier: Applier) -> ApplyResult:
+    """Apply a multi-node job through `applier`'s phases and options; all nodes, or none of them."""
+    job = applier.job
+    compiled, secrets = applier._preflight()
+    with applier.connect() as client:
+        up = _up_to_date(client, job)
+        if up is not None:
+            return up
+        plan = applier._prepare(client, compiled, secrets)
+        assert isinstance(plan, ClusterPlan)
+        if applier.options.dry_run:
+            return MultiResult("dry_run", job.label, plan=plan)
+        if not applier.options.yes and not applier.confirm(plan):
+            return MultiResult("declined", job.label, plan=plan)
+        made: list[int] = []
+        name = overlay_name(plan.job)
+        try:
+            return _launch(applier, client, plan, secrets, made)
+        except KeyboardInterrupt:
+            teardown(client, made, name, applier.say)
+            raise Interrupted("interrupted: every node and the overlay were destroyed") from None
+        except Exception:
+            teardown(client, made, name, applier.say)
+            raise
+
+
+def _up_to_date(client: VastClient, job: JobSpec) -> MultiResult | None:
+    """ "Up to date" when every node of this spec is alive; refused when only some are, or another spec's."""
+    existing = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
+    if not existing:
+        return None
+    wanted = [node_label(job, r) for r in range(job.nodes)]
+    alive = {i.label: i for i in existing if i.alive}
+    if all(w in alive for w in wanted) and len(existing) == job.nodes:
+        ids = [alive[w].id for w in wanted]
+        return MultiResult(
+            "up_to_date",
+            job.label,
+            ids[0],
+            alive[wanted[0]].actual_status,
+            existing=existing,
+            nodes=ids,
+            overlay=overlay_name(job),
+        )
+    shown = ", ".join(f"{i.id} ({i.label}, {i.state})" for i in existing)
+    raise UserError(
+        f"job {job.name} has instances that are not this spec's whole set of {job.nodes} nodes "
+        f"({shown}): run `vastjob destroy {job.name}` and apply again"
+    )
+
+
+def _launch(
+    applier: Applier, client: VastClient, plan: ClusterPlan, secrets: Secrets, made: list[int]
+) -> MultiResult:
+    job, opts, say = plan.job, applier.options, applier.say
+    name = overlay_name(job)
+    net = ensure_overlay(client, plan.cluster_id, name)
+    say(f"overlay {name} on cluster {plan.cluster_id}, subnet {net['subnet']}")
+    nonce = random.token_hex(8)
+    queue = [*plan.nodes, *plan.spares]
+    for rank in range(job.nodes):
+        instance_id = None
+        while instance_id is None:
+            if not queue:
+                raise ApiError(
+                    f"cluster {plan.cluster_id} has no offer left for rank {rank}", error="no_such_ask"
+                )
+            cand = queue.pop(0)
+            body = create_body(job, cand, plan.compiled.bootstrap, secrets, client.base_url)
+            body["label"] = node_label(job, rank)
+            body["env"] = {
+                **body["env"],
+                **helper_env(),
+                f"-n {name}": "1",
+                "VASTJOB_NODE_RANK": str(rank),
+                "VASTJOB_NONCE": nonce,
+                "VASTJOB_SUBNET": str(net["subnet"]),
+            }
+            instance_id = create_once(
+                client, cand, body, ledger=applier._ledger, attempts=opts.create_attempts, say=say
+            )
+        made.append(instance_id)
+        inst = show(client, instance_id)
+        if inst is None or inst.dph_total > job.offer.max_price_per_hour + 1e-6:
+            dph = inst.dph_total if inst else float("nan")
+            raise ApiError(
+                f"node {rank} (instance {instance_id}) came back at ${dph:.4f}/h, over the cap of "
+                f"${job.offer.max_price_per_hour:.2f}/h",
+                error="price_over_cap",
+            )
+        say(
+            f"created rank {rank}: instance {instance_id} on offer {cand.offer.id}, "
+            f"${cand.price_per_hour:.3f}/h"
+        )
+    states = []
+    for rank, instance_id in enumerate(made):
+        state = until_running(
+            client,
+            instance_id,
+            poll_s=opts.poll_s,
+            timeout_s=opts.wait_timeout_s,
+            say=say,
+            sleep=applier.sleep,
+            clock=applier.clock,
+        )
+        if state in DEAD_STATES or state == "stopped":  # destroyed: it ran, and ended itself
+            raise ApiError(
+                f"node {rank} (instance {instance_id}) reached {state} instead of running",
+                error="never_running",
+            )
+        states.append(state)
+    applier._ledger.left = []
+    return MultiResult("created", job.label, made[0], states[0], plan=plan, nodes=list(made), overlay=name)
