@@ -67,7 +67,7 @@ def ask(addr: str, status: str, wait: float = 3.0) -> str:
 
 def serve(addr: str) -> None:
     """Rank 0: answer heartbeats and keep the verdict until the job script ends."""
-    os.setsid()  # its own session: whatever ends the step that started it, it lives as long as the job
+    os.setpgrp()  # its own group: what ends the step leaves it; a container stop ends it
     start, verdict = time.monotonic(), ["run"]
     seen: dict[int, tuple[float, str]] = {}
     server = socket.create_server((addr, PORT))
@@ -128,7 +128,7 @@ def find() -> str:
 
 def beat() -> None:
     """Heartbeats to rank 0 while the job script lives; the last reply lands in RUN/mn-verdict."""
-    os.setsid()
+    os.setpgrp()
     master, heard = ENV["MASTER_ADDR"], time.monotonic()
     while True:
         running = alive()
