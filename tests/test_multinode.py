@@ -1,0 +1,234 @@
+"""Multi-node jobs without torch: the compiled script, the cluster plan, the emulator's overlays and
+loopback eth0, all-or-nothing apply, and the variables every step of every node sees."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import job_of, rented_doc
+from vastjob.compile import compile_job, render_script
+from vastjob.emulator import Emulator
+from vastjob.emulator.faults import Faults
+from vastjob.errors import ApiError, RenderError, SpecError, UserError
+from vastjob.spec.load import load_job
+from vastjob.spec.model import JobSpec
+from vastjob.vast.apply import Applier, ApplyOptions
+from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.cluster_plan import ClusterPlan, cluster_of
+from vastjob.vast.instance import wait_for
+from vastjob.vast.multinode import MultiResult, node_label, overlay_name
+from vastjob.vast.plan import make_plan
+
+VARS = (
+    "MASTER_ADDR",
+    "MASTER_PORT",
+    "NNODES",
+    "NODE_RANK",
+    "NPROC_PER_NODE",
+    "WORLD_SIZE",
+    "NCCL_SOCKET_IFNAME",
+)
+RECORD = "for v in " + " ".join(VARS) + ' PET_NNODES; do echo "$v=${!v}"; done > vars-$VASTJOB_STEP.txt'
+
+
+def _multi(nodes: int = 2, **fields: Any) -> JobSpec:
+    doc = rented_doc(nodes=nodes, **fields)
+    doc["distributed"] = {"peer_timeout": "10s", "rendezvous_timeout": "1m", **doc.get("distributed", {})}
+    return JobSpec.from_document(doc, source="multi.yaml")
+
+
+def _client(emu: Emulator) -> VastClient:
+    return VastClient(
+        emu.api_key, emu.url, retry=RetryPolicy(attempts=4, base_delay=0.05), log_poll_delay=0.05
+    )
+
+
+# -- spec and compile ------------------------------------------------------------------------------------
+
+
+def _load(tmp_path: Path, **fields: Any) -> JobSpec:
+    path = tmp_path / "job.yaml"
+    path.write_text(yaml.safe_dump(rented_doc(**fields)))
+    return load_job(path)
+
+
+def test_the_schema_takes_nodes_and_distributed_and_refuses_what_it_does_not_know(tmp_path: Path) -> None:
+    job = _load(tmp_path, nodes=4, distributed={"port": 29600, "peer_timeout": "20s"})
+    assert (job.nodes, job.distributed.port, job.distributed.peer_timeout_s) == (4, 29600, 20)
+    assert job.distributed.rendezvous_timeout_s == 600 and job.distributed.launcher == "torchrun"
+    for bad in (
+        {"nodes": 0},
+        {"nodes": 2, "distributed": {"launcher": "mpirun"}},
+        {"nodes": 2, "distributed": {"peer_timeout": "0s"}},
+    ):
+        with pytest.raises(SpecError):
+            _load(tmp_path, **bad)
+
+
+def test_a_single_node_job_has_no_rendezvous() -> None:
+    graph = compile_job(job_of()).graph
+    assert "rendezvous" not in graph.ids
+    assert "vj_mn" not in render_script(job_of())
+
+
+def test_the_rendezvous_comes_after_gpu_check_and_everything_else_waits_for_it() -> None:
+    graph = compile_job(_multi(setup={"commands": ["true"]})).graph
+    assert graph.ids == ("gpu-check", "rendezvous", "setup", "run")
+    assert graph.step("rendezvous").needs == ("gpu-check",)
+    assert graph.step("setup").needs == ("rendezvous",)
+    assert graph.step("run").body == ("vj_mn_run 'sleep 30'",)
+    assert not graph.step("rendezvous").resumable  # every start meets again
+
+
+def test_the_script_sets_the_variables_and_passes_shellcheck(tmp_path: Path) -> None:
+    script = render_script(
+        _multi(offer={**rented_doc()["offer"], "gpu": {"names": ["RTX 4090"], "count": 4}})
+    )
+    assert "export NNODES=2 NODE_RANK=${VASTJOB_NODE_RANK:-0} NPROC_PER_NODE=4" in script
+    assert "export WORLD_SIZE=8 MASTER_PORT=29500 NCCL_SOCKET_IFNAME=eth0" in script
+    (tmp_path / "job.sh").write_text(script)
+    shellcheck = Path(sys.executable).parent / "shellcheck"
+    done = subprocess.run(
+        [str(shellcheck), "--severity=style", str(tmp_path / "job.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+
+
+def test_a_spec_may_not_set_a_variable_vastjob_provides() -> None:
+    with pytest.raises(RenderError, match="MASTER_ADDR"):
+        render_script(_multi(env={"MASTER_ADDR": "10.0.0.1"}))
+
+
+# -- plan --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.emulator(n_offers=2000)
+def test_plan_of_a_4_node_job_shows_the_cluster_and_the_whole_cost(emu: Emulator) -> None:
+    with _client(emu) as client:
+        plan = make_plan(client, compile_job(_multi(4)))
+    assert isinstance(plan, ClusterPlan)
+    assert len(plan.nodes) == 4
+    assert {cluster_of(c) for c in plan.nodes} == {plan.cluster_id}
+    assert all(c.price_per_hour <= 0.8 for c in plan.nodes)
+    whole = sum(c.price_per_hour for c in plan.nodes)
+    assert plan.price_per_hour == pytest.approx(whole)
+    text = plan.render()
+    assert f"cluster {plan.cluster_id}: 4 nodes" in text
+    assert f"${whole:.3f}/h for the whole job, ${whole / 6:.2f} for 10m" in text
+    assert all(str(c.offer.id) in text for c in plan.nodes)
+    data = plan.to_json()["cluster"]
+    assert data["cluster_id"] == plan.cluster_id and len(data["nodes"]) == 4
+    # No other cluster has four matching offers that cost less together.
+    by: dict[int, list[float]] = {}
+    for c in plan.candidates:
+        if cluster_of(c) is not None:
+            by.setdefault(cluster_of(c) or 0, []).append(c.price_per_hour)
+    assert min(sum(v[:4]) for v in by.values() if len(v) >= 4) == pytest.approx(whole)
+
+
+@pytest.mark.emulator(n_offers=2000)
+def test_more_nodes_than_any_cluster_is_refused_at_plan_time(emu: Emulator) -> None:
+    with _client(emu) as client:
+        two = make_plan(client, compile_job(_multi(2)))
+        with pytest.raises(UserError, match="needs 9 nodes in one cluster") as err:
+            make_plan(client, compile_job(_multi(9)))
+    sizes: dict[int, int] = {}
+    for c in two.candidates:
+        if cluster_of(c) is not None:
+            sizes[cluster_of(c) or 0] = sizes.get(cluster_of(c) or 0, 0) + 1
+    assert f"the largest cluster seen has {max(sizes.values())} matching offer(s)" in str(err.value)
+
+
+# -- the emulator's overlays -----------------------------------------------------------------------------
+
+
+def _offer_in_cluster(api: httpx.Client) -> dict[str, Any]:
+    offers = api.post("/api/v0/bundles/", json={"limit": 2000}).json()["offers"]
+    return next(o for o in offers if o.get("cluster_id"))
+
+
+@pytest.mark.emulator(n_offers=400, auto_advance=False)
+def test_overlays_are_created_listed_joined_and_deleted(emu: Emulator, api: httpx.Client) -> None:
+    offer = _offer_in_cluster(api)
+    cluster = offer["cluster_id"]
+    assert api.post("/api/v0/overlay/", json={"cluster_id": cluster, "name": "net"}).json()["success"]
+    assert api.post("/api/v0/overlay/", json={"cluster_id": cluster, "name": "net"}).status_code == 400
+    body = {"image": "img", "disk": 10, "env": {"-n net": "1", "A": "b"}, "onstart": "sleep 1"}
+    made = api.put(f"/api/v0/asks/{offer['id']}/", json=body).json()["new_contract"]
+    inst = emu.state.instances[made]
+    assert inst.env == {"A": "b", "VASTJOB_ETH0": "127.77.1.2"}  # -n is a Docker option, not a variable
+    [net] = api.get("/api/v0/overlay/").json()
+    assert net["name"] == "net" and net["subnet"] == "127.77.1.0/24" and net["instances"] == [made]
+    other = next(
+        o
+        for o in api.post("/api/v0/bundles/", json={"limit": 2000}).json()["offers"]
+        if o.get("cluster_id") not in (None, cluster)
+    )
+    refused = api.put(f"/api/v0/asks/{other['id']}/", json=body)
+    assert refused.status_code == 400 and "not in cluster" in refused.json()["msg"]
+    assert api.request("DELETE", "/api/v0/overlay/", json={"overlay_name": "net"}).status_code == 400
+    api.delete(f"/api/v0/instances/{made}/")
+    assert api.request("DELETE", "/api/v0/overlay/", json={"overlay_name": "net"}).json()["success"]
+    assert api.get("/api/v0/overlay/").json() == []
+
+
+# -- apply -------------------------------------------------------------------------------------------------
+
+
+def test_a_node_that_never_runs_takes_every_node_and_the_overlay_with_it(
+    start_emulator: StartEmulator,
+) -> None:
+    emu = start_emulator(n_offers=2000, faults=Faults(fail_instances=1))  # the first node reaches exited
+    job = _multi(3)
+    with pytest.raises(ApiError, match="reached exited"):
+        Applier(job, lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.05)).run()
+    assert len(emu.state.instances) == 3
+    assert all(i.destroyed for i in emu.state.instances.values())
+    assert emu.state.overlays.by_name == {}
+
+
+def test_every_step_of_every_node_sees_the_variables_and_apply_is_idempotent(
+    start_emulator: StartEmulator,
+) -> None:
+    emu = start_emulator(n_offers=2000)
+    job = _multi(2, setup={"commands": [RECORD]}, run={"command": f"{RECORD}; sleep 5", "max_runtime": "5m"})
+    applied = Applier(job, lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.05)).run()
+    assert isinstance(applied, MultiResult) and applied.action == "created"
+    again = Applier(job, lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.05)).run()
+    assert again.action == "up_to_date" and isinstance(again, MultiResult) and again.nodes == applied.nodes
+    assert [emu.state.instances[i].label for i in applied.nodes] == [node_label(job, 0), node_label(job, 1)]
+    with _client(emu) as client:
+        for node in applied.nodes:
+            waited = wait_for(client, node, lambda inst: inst.gone, poll_s=0.1, timeout_s=60)
+            assert waited.state == "destroyed"  # success: on_success everywhere
+    for rank, node in enumerate(applied.nodes):
+        for step in ("setup", "run"):
+            seen = dict(
+                line.split("=", 1)
+                for line in (emu.sandbox / str(node) / "workspace/tiny" / f"vars-{step}.txt")
+                .read_text()
+                .splitlines()
+            )
+            assert seen == {
+                "MASTER_ADDR": "127.77.1.2",
+                "MASTER_PORT": "29500",
+                "NNODES": "2",
+                "NODE_RANK": str(rank),
+                "NPROC_PER_NODE": "1",
+                "WORLD_SIZE": "2",
+                "NCCL_SOCKET_IFNAME": "eth0",
+                "PET_NNODES": "2",
+            }
+    # The nodes ended themselves; the overlay is the job's until `vastjob destroy` removes it.
+    assert overlay_name(job) in emu.state.overlays.by_name
