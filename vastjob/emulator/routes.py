@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from vastjob.emulator.faults import next_utc_midnight
+from vastjob.emulator.faults import garbled_reply, next_utc_midnight
 from vastjob.emulator.query import QueryError, check_filters, matches, order_rows, parse_order, search
 from vastjob.emulator.wire import Reply, Request, error, ok
 
@@ -98,13 +98,27 @@ def create_instance(emu: Emulator, req: Request) -> Reply:
         fail = emu.faults.fail_status if emu.faults.take("fail_instances") else None
         inst = emu.fleet.create(offer, body, fail)
         emu.market.pop(ask_id)
+        if inst.bid is not None and emu.faults.take("bid_stopped"):
+            emu.fleet.set_status(inst, "stopped")  # outbid at once: it waits, stopped, for its GPU
+    return _created(emu, inst.id, inst.api_key)
+
+
+def _created(emu: Emulator, instance_id: int, api_key: str) -> Reply:
+    """The answer to a create that made an instance, as the faults deliver it."""
+    answer = {"success": True, "new_contract": instance_id, "instance_api_key": api_key}
     if emu.faults.take("lose_create"):
         return Reply(200, drop=True)
-    return ok(new_contract=inst.id, instance_api_key=inst.api_key)
+    if emu.faults.take("create_garbage"):
+        return garbled_reply("truncated", answer)
+    if emu.faults.take("contract_error"):
+        return error(400, "invalid_price", "Invalid price: the bid is below the current minimum",
+                     new_contract=instance_id)
+    return Reply(200, answer)
 
 
 def _rows(emu: Emulator) -> list[dict[str, Any]]:
-    return [inst.to_wire() for inst in emu.fleet.live()]
+    faults = emu.faults
+    return [faults.shown(inst.to_wire()) for inst in emu.fleet.live() if faults.listed(inst.start_date)]
 
 
 def _json_param(req: Request, name: str, default: Any) -> Any:
@@ -156,8 +170,11 @@ def list_instances(emu: Emulator, req: Request) -> Reply:
     labels: dict[str, int] = {}
     for r in rows:
         labels[r.get("label") or ""] = labels.get(r.get("label") or "", 0) + 1
+    token = _token(rows[start + limit - 1]["id"]) if more else None
+    if emu.faults.endless_list:
+        token = _token(after or 0)  # leads back to this same page, for ever
     return ok(instances_found=len(page), total_instances=len(rows), label_counts=labels,
-              next_token=_token(rows[start + limit - 1]["id"]) if more else None, instances=page)
+              next_token=token, instances=page)
 
 
 def list_instances_v0(emu: Emulator, req: Request) -> Reply:
@@ -168,7 +185,7 @@ def list_instances_v0(emu: Emulator, req: Request) -> Reply:
 def show_instance(emu: Emulator, req: Request) -> Reply:
     """`GET /api/v0/instances/{id}/`: one instance under the plural key; null once it is gone."""
     inst = emu.fleet.get(int(req.match.group(1)))
-    return Reply(200, {"instances": inst.to_wire() if inst else None})
+    return Reply(200, {"instances": emu.faults.shown(inst.to_wire()) if inst else None})
 
 
 def _missing(instance_id: int) -> Reply:

@@ -180,7 +180,7 @@ class Emulator:
             return _rate_limited(faults.next_rate_limit_body())
         if faults.take("server_errors"):
             return error(faults.server_error_status, "server_error", "Internal server error (emulated)")
-        return None
+        return faults.garbled()
 
     def _authorize(self, request: Request, headers: Mapping[str, str], who: str) -> Reply | None:
         auth = headers.get("authorization") or ""
