@@ -34,6 +34,7 @@ def offer(oid: int, **over: Any) -> dict[str, Any]:
         "geolocation": "Texas, US",
         "inet_down": 500.0,
         "dlperf_per_dphtotal": 50.0,
+        "disk_space": 1000.0,
     }
     base.update(over)
     return base
@@ -50,7 +51,8 @@ def test_query_speaks_api_units() -> None:
     assert q["reliability"] == {"gte": 0.98}
     assert q["inet_down"] == {"gte": 200}
     assert q["verified"] == {"eq": True}
-    assert q["hosting_type"] == {"eq": 1}
+    assert q["datacenter"] == {"eq": True} and "hosting_type" not in q  # as the official CLI sends it
+    assert q["disk_space"] == {"gte": 200}
     assert q["rentable"] == {"eq": True} and q["rented"] == {"eq": False} and q["external"] == {"eq": False}
     assert q["type"] == "on-demand"
     assert q["allocated_storage"] == 200
@@ -78,7 +80,9 @@ def test_query_one_name_is_eq_and_bid_orders_by_min_bid() -> None:
         disk_gb=20,
     )
     assert q["gpu_name"] == {"eq": "RTX 4090"}
-    assert "verified" not in q and "gpu_ram" not in q and "hosting_type" not in q
+    # Any host: a condition every offer passes, so the server's default (verified only) does not apply.
+    assert q["verified"] == {"in": [True, False]}
+    assert "gpu_ram" not in q and "hosting_type" not in q and "datacenter" not in q
     assert q["type"] == "bid"
     assert q["order"] == [["min_bid", "asc"], ["reliability", "desc"]]
     assert q["min_bid"] == {"lte": 1}

@@ -51,7 +51,7 @@ class Offer:
             gpu_name=str(d.get("gpu_name") or "?"),
             num_gpus=int(d.get("num_gpus") or 0),
             gpu_ram_mb=float(d.get("gpu_ram") or 0),
-            dph_total=float(d.get("dph_total") or 0.0),
+            dph_total=_price(d.get("dph_total")),
             dph_base=_opt_float(d.get("dph_base")),
             min_bid=_opt_float(d.get("min_bid")),
             storage_cost=_opt_float(d.get("storage_cost")),
@@ -120,10 +120,13 @@ def build_query(offer: OfferSpec, disk_gb: float, *, limit: int = SEARCH_LIMIT) 
         q["reliability"] = {"gte": offer.min_reliability}
     if offer.min_inet_down_mbps is not None:
         q["inet_down"] = {"gte": offer.min_inet_down_mbps}
-    if offer.verified_only:
-        q["verified"] = {"eq": True}
+    # The server filters verified hosts unless told otherwise; the official CLI drops the key for "any".
+    # Whether the server then applies its default is not documented, so "any" is a condition every
+    # offer passes, which holds either way.
+    q["verified"] = {"eq": True} if offer.verified_only else {"in": [True, False]}
     if offer.datacenter_only:
-        q["hosting_type"] = {"eq": 1}
+        q["datacenter"] = {"eq": True}  # as the official CLI sends it (not hosting_type)
+    q["disk_space"] = {"gte": disk_gb}  # checked again in `select`
     if offer.regions:
         # Filtered by the server too, so the offers of a small region are not crowded out of the result
         # by cheaper ones elsewhere; `select` still checks each offer's country.
@@ -170,6 +173,8 @@ def select(offers: Iterable[Mapping[str, Any]], spec: OfferSpec, disk_gb: float)
     regions = {r.upper() for r in spec.regions}
     kept: list[Candidate] = []
     for raw in offers:
+        if not _has_disk(raw, disk_gb):
+            continue  # the server was asked for this too; an offer it let through anyway is not taken
         cand = price(Offer.from_api(raw), spec, disk_gb)
         if regions and cand.offer.country not in regions:
             continue
@@ -188,6 +193,18 @@ def _rank_key(cand: Candidate, order: Iterable[str]) -> tuple[float, ...]:
         "inet_down": -o.inet_down,
     }
     return (*(values[k] for k in order if k in values), cand.price_per_hour, float(o.id))
+
+
+def _has_disk(raw: Mapping[str, Any], disk_gb: float) -> bool:
+    """Whether an offer says it has at least `disk_gb` of disk (one that does not say, has not)."""
+    disk = raw.get("disk_space")
+    return isinstance(disk, int | float) and not isinstance(disk, bool) and disk >= disk_gb
+
+
+def _price(value: object) -> float:
+    """An offer's $/h; one that cannot be read is infinite, so no cap lets it through."""
+    read = _opt_float(value)
+    return float("inf") if read is None or read != read or read < 0 else read
 
 
 def _opt_float(value: object) -> float | None:
