@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
-import threading
 import json
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,7 +19,9 @@ FAIL_STATUSES = ("exited", "offline", "unknown")
 # Answers that are not the documented JSON: a login redirect, a maintenance page, plain text, a body cut
 # short, an empty body, and JSON without the fields the endpoint documents.
 GARBLE_FORMS = ("redirect", "html", "text", "truncated", "empty", "missing")
-MAINTENANCE_PAGE = "<!DOCTYPE html><html><head><title>Vast.ai</title></head><body>Down for maintenance</body></html>"
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Vast.ai</title></head><body>Down for maintenance</body></html>"
+)
 
 
 @dataclass
@@ -40,6 +42,7 @@ class Faults:
     garble_body: str = "html"  # redirect | html | text | truncated | empty | missing | cycle
     create_garbage: int = 0  # the next N creates make their instance, then answer a body cut short
     contract_error: int = 0  # the next N creates make their instance, then answer 400 naming it
+    error_after_create: int = 0  # the next N creates make their instance, then answer server_error_status
     bid_stopped: int = 0  # the next N bids make an instance that stays stopped (outbid at once)
     unpriced: bool = False  # show and list answers leave out dph_total
     list_lag: float = 0.0  # seconds a new instance stays out of lists (show sees it at once)
@@ -66,8 +69,9 @@ class Faults:
         unknown = [r for r in self.routes() if r not in ROUTES]
         if unknown:
             raise ValueError(f"unknown route {unknown[0]!r}; routes are {', '.join(ROUTES)}")
-        counters = ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay", "garble",
-                    "create_garbage", "contract_error", "bid_stopped", "list_lag")
+        counters = ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay",
+                    "garble", "create_garbage", "contract_error", "error_after_create", "bid_stopped",
+                    "list_lag")
         for name in counters:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

@@ -110,6 +110,8 @@ def _created(emu: Emulator, instance_id: int, api_key: str) -> Reply:
         return Reply(200, drop=True)
     if emu.faults.take("create_garbage"):
         return garbled_reply("truncated", answer)
+    if emu.faults.take("error_after_create"):
+        return error(emu.faults.server_error_status, "server_error", "Gateway timeout (emulated)")
     if emu.faults.take("contract_error"):
         return error(400, "invalid_price", "Invalid price: the bid is below the current minimum",
                      new_contract=instance_id)

@@ -49,7 +49,7 @@ def status_row(inst: Instance, now: float, spec_hash: str | None = None) -> dict
         "billing_per_hour": None if billing is None else round(billing, 6),
         "disk_only": disk_only,
         "uptime_s": None if uptime is None else int(uptime),
-        "cost_so_far": None if uptime is None or disk_only else round(dph * uptime / 3600, 4),
+        "cost_so_far": None if uptime is None or disk_only or dph is None else round(dph * uptime / 3600, 4),
         "status_msg": inst.status_msg,
     }
 
@@ -177,6 +177,6 @@ def new_lines(previous: Sequence[str], current: Sequence[str]) -> Sequence[str]:
 
 def _rate(row: Mapping[str, Any]) -> str:
     if not row["disk_only"]:
-        return f"{row['dph_total']:.3f}"
+        return "? (not given)" if row["dph_total"] is None else f"{row['dph_total']:.3f}"
     billing = row["billing_per_hour"]
     return "disk only" if billing is None else f"{billing:.3f} (disk)"
