@@ -119,16 +119,18 @@ def _apply(
         return Applier(
             spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
         ).run()
+    from vastjob.cli.signals import terminate_as_interrupt
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
 
     where = Path(sandbox) if sandbox else Path(tempfile.mkdtemp(prefix="vastjob-local-"))
-    return run_local(
-        spec,
-        lambda path: Emulator(sandbox=path),
-        where.resolve(),
-        options=opts,
-        say=say,
-        confirm=confirm,
-        show_plan=show,
-    )
+    with terminate_as_interrupt():  # a SIGTERM ends the job's processes here as Ctrl-C does
+        return run_local(
+            spec,
+            lambda path: Emulator(sandbox=path),
+            where.resolve(),
+            options=opts,
+            say=say,
+            confirm=confirm,
+            show_plan=show,
+        )
