@@ -20,7 +20,9 @@ from vastjob.errors import VastjobError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import lifecycle
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
+from vastjob.vast.client import VastClient
 from vastjob.vast.labels import parse_label, spec_of
+from vastjob.vast.pacing import VAST_INTERVALS, Pacer
 from vastjob.vast.plan import Plan
 
 try:  # whether tests/ is a package decides how the helpers import
@@ -407,3 +409,19 @@ def test_under_combined_faults_money_stays_safe(emu: Emulator, tmp_path: Path, k
     emu.faults.update({k: type(v)() for k, v in knobs.items() if k != "garble_body"})
     again = apply(emu, job)
     assert_safe(emu, job, again)
+
+
+def test_requests_are_paced_to_vasts_documented_intervals(emu: Emulator) -> None:
+    slept: list[float] = []
+    client = VastClient(emu.api_key, emu.url, pacing=VAST_INTERVALS, sleep=slept.append)
+    with client:
+        client.search_offers({"limit": 1})
+        client.search_offers({"limit": 1})  # 10 a minute: the second waits out the 6 s
+        client.list_instances()
+    assert len(slept) == 1 and 5.0 < slept[0] <= 6.0
+    unpaced: list[float] = []
+    with VastClient(emu.api_key, emu.url, sleep=unpaced.append) as local:  # 127.0.0.1: not Vast's limits
+        local.search_offers({"limit": 1})
+        local.search_offers({"limit": 1})
+    assert unpaced == []
+    assert Pacer.for_url("https://console.vast.ai", None, slept.append).intervals == dict(VAST_INTERVALS)
