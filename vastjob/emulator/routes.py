@@ -10,8 +10,19 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from vastjob.emulator import conform
 from vastjob.emulator.faults import garbled_reply, next_utc_midnight
-from vastjob.emulator.query import QueryError, check_filters, matches, order_rows, parse_order, search
+from vastjob.emulator.market import generate_offers
+from vastjob.emulator.query import (
+    SEARCH_OPTIONS,
+    QueryError,
+    check_filters,
+    matches,
+    order_rows,
+    parse_order,
+    priced,
+    search,
+)
 from vastjob.emulator.wire import Reply, Request, error, ok
 
 if TYPE_CHECKING:
@@ -21,6 +32,8 @@ ONSTART_LIMIT = 4048
 LABEL_LIMIT = 1024
 PAGE_SIZE = 25
 DEFAULT_LOG_TAIL = 1000
+# The fields of an offer as a search answers it: what a search may filter and order on.
+OFFER_FIELDS = frozenset(priced(generate_offers(0, 1)[0], 8.0, False))
 
 
 def search_offers(emu: Emulator, req: Request) -> Reply:
@@ -37,6 +50,10 @@ def search_offers(emu: Emulator, req: Request) -> Reply:
     try:
         with emu.lock:
             offers = list(emu.market.values())
+        fields = OFFER_FIELDS.union(*(o.keys() for o in offers[:1]))
+        refused = conform.search_query(body, fields, SEARCH_OPTIONS)
+        if refused is not None:
+            return refused
         return Reply(200, {"offers": search(offers, body)})
     except QueryError as err:
         return error(400, "invalid_request", str(err))
@@ -44,6 +61,9 @@ def search_offers(emu: Emulator, req: Request) -> Reply:
 
 def _check_create(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
     ask_id = offer.get("id")
+    refused = conform.create_body(body, int(offer["id"]))
+    if refused is not None:
+        return refused
     if not isinstance(body.get("image"), str) and not body.get("template_hash_id"):
         return error(400, "invalid_args", "Invalid args: 'image' is required", ask_id=ask_id)
     env = body.get("env")
@@ -98,7 +118,9 @@ def create_instance(emu: Emulator, req: Request) -> Reply:
         fail = emu.faults.fail_status if emu.faults.take("fail_instances") else None
         inst = emu.fleet.create(offer, body, fail)
         emu.market.pop(ask_id)
-        if inst.bid is not None and emu.faults.take("bid_stopped"):
+        if body.get("target_state") == "stopped":
+            emu.fleet.request(inst, "stopped")  # created, but not started
+        elif inst.bid is not None and emu.faults.take("bid_stopped"):
             emu.fleet.set_status(inst, "stopped")  # outbid at once: it waits, stopped, for its GPU
     return _created(emu, inst.id, inst.api_key)
 
@@ -158,7 +180,11 @@ def list_instances(emu: Emulator, req: Request) -> Reply:
     except (QueryError, ValueError, AttributeError) as err:
         return error(400, "invalid_request", str(err))
     limit = 5 if limit <= 0 else min(limit, PAGE_SIZE)
-    rows = order_rows([r for r in _rows(emu) if matches(r, filters)], order)
+    every = _rows(emu)
+    refused = conform.list_columns(filters, order, every[0]) if every else None
+    if refused is not None:
+        return refused
+    rows = order_rows([r for r in every if matches(r, filters)], order)
     start = 0
     if after is not None:
         ids = [r["id"] for r in rows]
@@ -191,7 +217,7 @@ def show_instance(emu: Emulator, req: Request) -> Reply:
 
 
 def _missing(instance_id: int) -> Reply:
-    return error(404, "no_such_instance", f"Instance {instance_id} not found.")
+    return error(404, "not_found", f"Instance {instance_id} not found.")
 
 
 def manage_instance(emu: Emulator, req: Request) -> Reply:
@@ -248,6 +274,11 @@ def request_logs(emu: Emulator, req: Request) -> Reply:
     with emu.lock:
         emu.log_results[token] = (time.monotonic() + emu.log_delay, text)
     return ok(msg="Logs are being prepared.", result_url=f"{emu.url}/_emulator/logs/{token}.log")
+
+
+def current_user(emu: Emulator, req: Request) -> Reply:
+    """`GET /api/v0/users/current`: the account (its key left out)."""
+    return conform.current_user(emu.api_key)
 
 
 def log_result(emu: Emulator, req: Request) -> Reply:

@@ -36,6 +36,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, routes.Handler, str]] = [
         ("PUT", r"/api/v0/instances/(\d+)", "manage", routes.manage_instance, "container"),
         ("DELETE", r"/api/v0/instances/(\d+)", "destroy", routes.destroy_instance, "container"),
         ("PUT", r"/api/v0/instances/request_logs/(\d+)", "logs", routes.request_logs, "user"),
+        ("GET", r"/api/v0/users/current", "user", routes.current_user, "user"),
         ("GET", r"/_emulator/logs/([0-9a-f]+)\.log", "", routes.log_result, "open"),
         ("GET", r"/_emulator/faults", "", admin.get_faults, "open"),
         ("POST", r"/_emulator/faults", "", admin.set_faults, "open"),
