@@ -38,8 +38,7 @@ def confirm_price(client: VastClient, instance_id: int, cap: float, left: list[i
     problem = price_problem(inst, cap)
     if problem is None and inst is not None:
         return inst
-    if inst is not None:
-        destroy_sure(client, instance_id)
+    destroy_sure(client, instance_id)  # even one shown as gone: a show that says null may be wrong
     if instance_id in left:
         left.remove(instance_id)
     raise PriceCapError(f"instance {instance_id} {problem}: destroyed it", error="price_over_cap")
