@@ -156,7 +156,10 @@ class Creator:
         listed = self.looker.until(lambda found: bool(self._mine(found)), "the instance of this apply")
         if listed is None:
             return None
-        return self._settled(min(self._mine(listed)))
+        kept, *extra = sorted(self._mine(listed))
+        for other in extra:  # never expected (resends go to one offer), and never left billing if seen
+            self._discard(other, "a second create of this apply")
+        return self._settled(kept)
 
     def _proven(self, offer: int, why: str) -> int:
         """After a doubt: the instance a listing shows, or an error that names what may be billing."""
