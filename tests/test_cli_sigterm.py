@@ -14,10 +14,7 @@ from pathlib import Path
 import httpx
 import yaml
 
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import job_doc
-except ModuleNotFoundError:
-    from vast_helpers import job_doc  # type: ignore[no-redef]
+from tests.support.jobs import rented_doc
 
 VASTJOB = [sys.executable, "-c", "from vastjob.cli import main; main()"]
 
@@ -89,7 +86,7 @@ def test_sigterm_stops_the_emulator_and_its_instances_processes(tmp_path: Path) 
 
 def test_sigterm_ends_apply_local_and_the_jobs_processes(tmp_path: Path) -> None:
     spec = tmp_path / "slow.yaml"
-    doc = job_doc(name="slow", run={"command": "sleep 297.75", "max_runtime": "10m"})
+    doc = rented_doc(name="slow", run={"command": "sleep 297.75", "max_runtime": "10m"})
     spec.write_text(yaml.safe_dump(doc, sort_keys=False))
     sandbox = (tmp_path / "sb").resolve()
     proc = subprocess.Popen(

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.jobs import make_job
+from tests.support.wire import Recorder, fast_client
 from vastjob.emulator import Emulator
 from vastjob.errors import VastjobError
 from vastjob.spec.model import JobSpec
@@ -24,11 +26,6 @@ from vastjob.vast.client import VastClient
 from vastjob.vast.labels import parse_label, spec_of
 from vastjob.vast.pacing import VAST_INTERVALS, Pacer
 from vastjob.vast.plan import Plan
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client, make_job
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client, make_job  # type: ignore[no-redef]
 
 CAP = 0.8  # the cap of make_job's offer section
 
@@ -329,7 +326,7 @@ def test_a_loser_whose_offers_all_went_is_up_to_date_with_the_winner(emu: Emulat
 
     def race(plan: Plan) -> bool:
         for cand in plan.candidates[1:]:
-            emu.market.pop(cand.offer.id)  # every other offer goes elsewhere
+            emu.market.vanish(cand.offer.id)  # every other offer goes elsewhere
         winner.append(apply(emu, job))  # the other apply takes the one left
         return True
 

@@ -1,4 +1,5 @@
-"""The API's endpoints over the emulator's state: each takes a parsed request and returns a reply."""
+"""The API's endpoints over the emulator's state (but creating an instance, in `create`): each takes the
+state and a parsed request and returns a reply."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import json
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from vastjob.emulator import conform
-from vastjob.emulator.faults import garbled_reply, next_utc_midnight
+from vastjob.emulator.create import LABEL_LIMIT
+from vastjob.emulator.faults import next_utc_midnight
 from vastjob.emulator.market import generate_offers
 from vastjob.emulator.query import (
     SEARCH_OPTIONS,
@@ -23,33 +25,35 @@ from vastjob.emulator.query import (
     priced,
     search,
 )
+from vastjob.emulator.state import State
 from vastjob.emulator.wire import Reply, Request, error, ok
 
-if TYPE_CHECKING:
-    from vastjob.emulator.server import Emulator
-
-ONSTART_LIMIT = 4048
-LABEL_LIMIT = 1024
 PAGE_SIZE = 25
 DEFAULT_LOG_TAIL = 1000
 # The fields of an offer as a search answers it: what a search may filter and order on.
 OFFER_FIELDS = frozenset(priced(generate_offers(0, 1)[0], 8.0, False))
 
 
-def search_offers(emu: Emulator, req: Request) -> Reply:
+def search_offers(state: State, req: Request) -> Reply:
     """`POST /api/v0/bundles/` (and `PUT /api/v0/search/asks/`, whose body wraps the query in `q`)."""
     body = req.body if req.body is not None else {}
     if req.method == "PUT" and isinstance(body, dict) and isinstance(body.get("q"), dict):
         body = body["q"]
     if not isinstance(body, dict):
         return error(400, "invalid_request", "Invalid json body")
-    if emu.faults.search_quota:
-        return Reply(429, {"success": False, "error": "search_quota_exceeded",
-                           "msg": "Daily search quota exceeded; it resets at 00:00 UTC."},
-                     headers={"X-RateLimit-Reset": str(next_utc_midnight())})
+    if state.faults.search_quota:
+        return Reply(
+            429,
+            {
+                "success": False,
+                "error": "search_quota_exceeded",
+                "msg": "Daily search quota exceeded; it resets at 00:00 UTC.",
+            },
+            headers={"X-RateLimit-Reset": str(next_utc_midnight())},
+        )
     try:
-        with emu.lock:
-            offers = list(emu.market.values())
+        with state.lock:
+            offers = state.market.available()
         fields = OFFER_FIELDS.union(*(o.keys() for o in offers[:1]))
         refused = conform.search_query(body, fields, SEARCH_OPTIONS)
         if refused is not None:
@@ -59,90 +63,9 @@ def search_offers(emu: Emulator, req: Request) -> Reply:
         return error(400, "invalid_request", str(err))
 
 
-def _check_create(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
-    ask_id = offer.get("id")
-    refused = conform.create_body(body, int(offer["id"]))
-    if refused is not None:
-        return refused
-    if not isinstance(body.get("image"), str) and not body.get("template_hash_id"):
-        return error(400, "invalid_args", "Invalid args: 'image' is required", ask_id=ask_id)
-    env = body.get("env")
-    if env is not None and not isinstance(env, dict):
-        return error(400, "invalid_args", "Invalid args: env must be a JSON object", ask_id=ask_id)
-    onstart = body.get("onstart")
-    if onstart is not None and not isinstance(onstart, str):
-        return error(400, "invalid_args", "Invalid args: onstart must be a string", ask_id=ask_id)
-    if isinstance(onstart, str) and len(onstart) > ONSTART_LIMIT:
-        return error(400, "invalid_args", f"Invalid args: onstart is {len(onstart)} characters; "
-                     f"the limit is {ONSTART_LIMIT}", ask_id=ask_id)
-    label = body.get("label")
-    if label is not None and (not isinstance(label, str) or len(label) > LABEL_LIMIT):
-        return error(400, "invalid_args", f"Invalid args: label must be a string of at most {LABEL_LIMIT} "
-                     "characters", ask_id=ask_id)
-    disk = body.get("disk", 10)
-    if isinstance(disk, bool) or not isinstance(disk, int | float) or disk <= 0:
-        return error(400, "invalid_args", "Invalid args: disk must be a positive number of GB", ask_id=ask_id)
-    if disk > float(offer.get("disk_space") or 0):
-        return error(400, "invalid_args", f"Invalid args: disk {disk} GB is more than the offer's "
-                     f"{offer.get('disk_space')} GB", ask_id=ask_id)
-    price = body.get("price")
-    if price is not None:
-        if isinstance(price, bool) or not isinstance(price, int | float) or not 0.001 <= price <= 128:
-            return error(400, "invalid_price", "Invalid price: a bid must be between 0.001 and 128 $/h",
-                         ask_id=ask_id)
-        if price < float(offer.get("min_bid") or 0):
-            return error(400, "invalid_price", f"Invalid price: the bid {price} is under the minimum bid "
-                         f"{offer.get('min_bid')}", ask_id=ask_id)
-    return None
-
-
-def create_instance(emu: Emulator, req: Request) -> Reply:
-    """`PUT /api/v0/asks/{id}/`: rent an offer; it leaves the market."""
-    ask_id = int(req.match.group(1))
-    body = req.body
-    if not isinstance(body, dict):
-        return error(400, "invalid_args", "Invalid args: expected a JSON object", ask_id=ask_id)
-    with emu.lock:
-        if ask_id in emu.market and emu.faults.take("vanish"):
-            emu.market.pop(ask_id)  # someone else rented it between the search and this create
-        offer = emu.market.get(ask_id)
-        if offer is None:
-            if body.get("cancel_unavail"):
-                return error(410, "no_such_ask", f"error 410/3907: no_such_ask Instance type {ask_id} is no "
-                             "longer available.", ask_id=ask_id)
-            return error(404, "no_such_ask", f"error 404/3603: no_such_ask Instance type by id {ask_id} "
-                         "is not available.", ask_id=ask_id)
-        problem = _check_create(body, offer)
-        if problem is not None:
-            return problem
-        fail = emu.faults.fail_status if emu.faults.take("fail_instances") else None
-        inst = emu.fleet.create(offer, body, fail)
-        emu.market.pop(ask_id)
-        if body.get("target_state") == "stopped":
-            emu.fleet.request(inst, "stopped")  # created, but not started
-        elif inst.bid is not None and emu.faults.take("bid_stopped"):
-            emu.fleet.set_status(inst, "stopped")  # outbid at once: it waits, stopped, for its GPU
-    return _created(emu, inst.id, inst.api_key)
-
-
-def _created(emu: Emulator, instance_id: int, api_key: str) -> Reply:
-    """The answer to a create that made an instance, as the faults deliver it."""
-    answer = {"success": True, "new_contract": instance_id, "instance_api_key": api_key}
-    if emu.faults.take("lose_create"):
-        return Reply(200, drop=True)
-    if emu.faults.take("create_garbage"):
-        return garbled_reply("truncated", answer)
-    if emu.faults.take("error_after_create"):
-        return error(emu.faults.server_error_status, "server_error", "Gateway timeout (emulated)")
-    if emu.faults.take("contract_error"):
-        return error(400, "invalid_price", "Invalid price: the bid is below the current minimum",
-                     new_contract=instance_id)
-    return Reply(200, answer)
-
-
-def _rows(emu: Emulator) -> list[dict[str, Any]]:
-    faults = emu.faults
-    return [faults.shown(inst.to_wire()) for inst in emu.fleet.live() if faults.listed(inst.start_date)]
+def _rows(state: State) -> list[dict[str, Any]]:
+    faults = state.faults
+    return [faults.shown(inst.to_wire()) for inst in state.fleet.live() if faults.listed(inst.start_date)]
 
 
 def _json_param(req: Request, name: str, default: Any) -> Any:
@@ -169,7 +92,7 @@ def _after(token: str) -> int:
     return value
 
 
-def list_instances(emu: Emulator, req: Request) -> Reply:
+def list_instances(state: State, req: Request) -> Reply:
     """`GET /api/v1/instances/`: filtered, ordered, 25 a page, keyed by `next_token`."""
     try:
         filters = check_filters(_json_param(req, "select_filters", {}))
@@ -180,7 +103,7 @@ def list_instances(emu: Emulator, req: Request) -> Reply:
     except (QueryError, ValueError, AttributeError) as err:
         return error(400, "invalid_request", str(err))
     limit = 5 if limit <= 0 else min(limit, PAGE_SIZE)
-    every = _rows(emu)
+    every = _rows(state)
     refused = conform.list_columns(filters, order, every[0]) if every else None
     if refused is not None:
         return refused
@@ -191,75 +114,78 @@ def list_instances(emu: Emulator, req: Request) -> Reply:
         # Keyset paging: resume after the last row sent, even if rows came or went in between.
         later = (i for i, x in enumerate(ids) if x > after)
         start = ids.index(after) + 1 if after in ids else next(later, len(ids))
-    page = rows[start:start + limit]
+    page = rows[start : start + limit]
     more = start + limit < len(rows)
     if isinstance(columns, list) and columns and "*" not in columns:
         page = [{c: r.get(c) for c in columns} for r in page]
     labels: dict[str, int] = {}
     for r in rows:
         labels[r.get("label") or ""] = labels.get(r.get("label") or "", 0) + 1
-    token = _token(rows[start + limit - 1]["id"]) if more else None
-    if emu.faults.endless_list:
-        token = _token(after or 0)  # leads back to this same page, for ever
-    return ok(instances_found=len(page), total_instances=len(rows), label_counts=labels,
-              next_token=token, instances=page)
+    return ok(
+        instances_found=len(page),
+        total_instances=len(rows),
+        label_counts=labels,
+        # endless_list: a token that leads back to this same page, for ever
+        next_token=_token(after or 0) if state.faults.endless_list else (
+            _token(rows[start + limit - 1]["id"]) if more else None),
+        instances=page,
+    )
 
 
-def list_instances_v0(emu: Emulator, req: Request) -> Reply:
+def list_instances_v0(state: State, req: Request) -> Reply:
     """`GET /api/v0/instances/`: every live instance at once."""
-    return Reply(200, {"instances": _rows(emu)})
+    return Reply(200, {"instances": _rows(state)})
 
 
-def show_instance(emu: Emulator, req: Request) -> Reply:
+def show_instance(state: State, req: Request) -> Reply:
     """`GET /api/v0/instances/{id}/`: one instance under the plural key; null once it is gone."""
-    inst = emu.fleet.get(int(req.match.group(1)))
-    return Reply(200, {"instances": emu.faults.shown(inst.to_wire()) if inst else None})
+    inst = state.fleet.get(int(req.match.group(1)))
+    return Reply(200, {"instances": state.faults.shown(inst.to_wire()) if inst else None})
 
 
 def _missing(instance_id: int) -> Reply:
     return error(404, "not_found", f"Instance {instance_id} not found.")
 
 
-def manage_instance(emu: Emulator, req: Request) -> Reply:
+def manage_instance(state: State, req: Request) -> Reply:
     """`PUT /api/v0/instances/{id}/`: `{"state": "stopped"|"running"}` and/or `{"label": ...}`."""
     instance_id = int(req.match.group(1))
     body = req.body if isinstance(req.body, dict) else {}
-    state, label = body.get("state"), body.get("label")
-    if state is None and "label" not in body:
+    wanted, label = body.get("state"), body.get("label")
+    if wanted is None and "label" not in body:
         return error(400, "invalid_args", "Invalid args: give state or label")
-    if state is not None and state not in ("running", "stopped"):
-        return error(400, "invalid_args", f"Invalid args: state must be running or stopped, not {state!r}")
+    if wanted is not None and wanted not in ("running", "stopped"):
+        return error(400, "invalid_args", f"Invalid args: state must be running or stopped, not {wanted!r}")
     if "label" in body and (not isinstance(label, str | None) or len(label or "") > LABEL_LIMIT):
         return error(400, "invalid_args", f"Invalid args: label must be at most {LABEL_LIMIT} characters")
     if req.instance_id is not None and "label" in body:
         return error(403, "forbidden", "A container key can only start, stop or destroy its instance.")
-    with emu.lock:
-        inst = emu.fleet.get(instance_id)
+    with state.lock:
+        inst = state.fleet.get(instance_id)
         if inst is None:
             return _missing(instance_id)
         if "label" in body:
             inst.label = label
-        if state is not None:
-            emu.fleet.request(inst, state, emu.kill_delay if req.instance_id == instance_id else 0.0)
+        if wanted is not None:
+            state.fleet.request(inst, wanted, state.kill_delay if req.instance_id == instance_id else 0.0)
     return ok()
 
 
-def destroy_instance(emu: Emulator, req: Request) -> Reply:
+def destroy_instance(state: State, req: Request) -> Reply:
     """`DELETE /api/v0/instances/{id}/`: end it and all its charges; the machine returns to the market."""
     instance_id = int(req.match.group(1))
-    with emu.lock:
-        inst = emu.fleet.get(instance_id)
+    with state.lock:
+        inst = state.fleet.get(instance_id)
         if inst is None:
             return _missing(instance_id)
-        emu.fleet.destroy(inst, emu.kill_delay if req.instance_id == instance_id else 0.0)
-        emu.market[int(inst.offer["id"])] = inst.offer
+        state.fleet.destroy(inst, state.kill_delay if req.instance_id == instance_id else 0.0)
     return ok(msg=f"Instance {instance_id} destroyed.")
 
 
-def request_logs(emu: Emulator, req: Request) -> Reply:
+def request_logs(state: State, req: Request) -> Reply:
     """`PUT /api/v0/instances/request_logs/{id}/`: the tail is published at a result_url a moment later."""
     instance_id = int(req.match.group(1))
-    inst = emu.fleet.get(instance_id)
+    inst = state.fleet.get(instance_id)
     if inst is None:
         return _missing(instance_id)
     body = req.body if isinstance(req.body, dict) else {}
@@ -271,17 +197,17 @@ def request_logs(emu: Emulator, req: Request) -> Reply:
     if body.get("filter"):
         text = "".join(line for line in text.splitlines(keepends=True) if str(body["filter"]) in line)
     token = secrets.token_hex(16)
-    with emu.lock:
-        emu.log_results[token] = (time.monotonic() + emu.log_delay, text)
-    return ok(msg="Logs are being prepared.", result_url=f"{emu.url}/_emulator/logs/{token}.log")
+    with state.lock:
+        state.log_results[token] = (time.monotonic() + state.log_delay, text)
+    return ok(msg="Logs are being prepared.", result_url=f"{state.url}/_emulator/logs/{token}.log")
 
 
-def current_user(emu: Emulator, req: Request) -> Reply:
+def current_user(state: State, req: Request) -> Reply:
     """`GET /api/v0/users/current`: the account (its key left out)."""
-    return conform.current_user(emu.api_key)
+    return conform.current_user(state.api_key)
 
 
-def log_result(emu: Emulator, req: Request) -> Reply:
+def log_result(state: State, req: Request) -> Reply:
     """The result_url of a logs request: 404 while the upload is pending, as the real bucket answers.
 
     It is pending for `log_delay` seconds but answers 404 at most once, so a client that polls without
@@ -289,14 +215,14 @@ def log_result(emu: Emulator, req: Request) -> Reply:
     """
     token = req.match.group(1)
     missing = Reply(404, "<Error><Code>NoSuchKey</Code></Error>", headers={"Content-Type": "application/xml"})
-    with emu.lock:
-        if token not in emu.log_results:
+    with state.lock:
+        if token not in state.log_results:
             return missing
-        ready_at, text = emu.log_results[token]
+        ready_at, text = state.log_results[token]
         if time.monotonic() < ready_at:
-            emu.log_results[token] = (0.0, text)
+            state.log_results[token] = (0.0, text)
             return missing
     return Reply(200, text)
 
 
-Handler = Callable[["Emulator", Request], Reply]
+Handler = Callable[[State, Request], Reply]
