@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from vastjob.spec.model import OfferSpec
-from vastjob.vast.query import Offer, build_query, price, select, storage_per_hour
+from vastjob.vast.query import Offer, build_query, price, select, storage_per_hour, with_disk
 
 
 def spec(**over: Any) -> OfferSpec:
@@ -34,7 +34,6 @@ def offer(oid: int, **over: Any) -> dict[str, Any]:
         "geolocation": "Texas, US",
         "inet_down": 500.0,
         "dlperf_per_dphtotal": 50.0,
-        "disk_space": 1000.0,
     }
     base.update(over)
     return base
@@ -159,3 +158,9 @@ def test_the_cap_counts_the_jobs_disk_even_if_the_quote_counts_less() -> None:
     bid = spec(interruptible=True, bid_margin=0.0, max_price_per_hour=1.0)
     cand = price(Offer.from_api(offer(2, min_bid=0.5, storage_cost=0.73, storage_total_cost=0.008)), bid, 100)
     assert cand.price_per_hour == pytest.approx(0.6)
+
+
+def test_offers_without_the_disk_are_not_taken() -> None:
+    offers = [offer(1, disk_space=19.9), offer(2, disk_space=20), offer(3), offer(4, disk_space="50"),
+              offer(5, disk_space=400.0)]
+    assert [o["id"] for o in with_disk(offers, 20)] == [2, 5]

@@ -149,6 +149,17 @@ class Ranking(Sequence[Candidate]):
         return cand
 
 
+def with_disk(offers: Iterable[Mapping[str, Any]], disk_gb: float) -> list[Mapping[str, Any]]:
+    """The offers that say they have at least `disk_gb` of disk: asked of the server too, but one it let
+    through anyway, or one that does not say, is not rented."""
+    kept = []
+    for raw in offers:
+        disk = raw.get("disk_space")
+        if isinstance(disk, float | int) and not isinstance(disk, bool) and disk >= disk_gb:
+            kept.append(raw)
+    return kept
+
+
 def select(offers: Iterable[Mapping[str, Any]], spec: OfferSpec, disk_gb: float) -> Ranking:
     """The offers that pass the client-side filters, best first by `spec.order`, then price, then offer
     id (equal offers keep the search's order).
@@ -165,9 +176,6 @@ def select(offers: Iterable[Mapping[str, Any]], spec: OfferSpec, disk_gb: float)
     ids: list[float] = []
     for raw in offers:
         offer_id = float(int(raw["id"]))
-        disk = raw.get("disk_space")
-        if not (isinstance(disk, float | int) and not isinstance(disk, bool) and disk >= disk_gb):
-            continue  # asked of the server too: one it let through anyway, or that does not say, is not
         total, bid = quote(quote_fields(raw), spec, disk_gb)
         if regions and country_of(str(raw.get("geolocation") or "")) not in regions:
             continue
