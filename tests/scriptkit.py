@@ -19,6 +19,7 @@ from vastjob.spec.model import JobSpec
 
 CONTAINER_ID = "4242"
 CONTAINER_KEY = "container-key-1f2e3d"
+DROP = "drop"  # a FakeVast failure: the connection closes with no answer
 
 # Shims print nvidia-smi's CSV, and record apt and pip calls instead of touching the machine.
 SHIMS = {
@@ -66,11 +67,12 @@ class Request:
 @dataclass
 class FakeVast:
     """A loopback HTTP server in place of the Vast API: it records every request and answers success;
-    while `failures` has statuses left, each request takes the next one, with `{"success": false}`."""
+    while `failures` has statuses left, each request takes the next one, with `{"success": false}`
+    (DROP: the connection is closed without an answer)."""
 
     requests: list[Request] = field(default_factory=list)
     url: str = ""
-    failures: list[int] = field(default_factory=list)
+    failures: list[int | str] = field(default_factory=list)
 
     def start(self) -> None:
         """Serve on 127.0.0.1 in a thread."""
@@ -82,8 +84,11 @@ class FakeVast:
                 body = self.rfile.read(length) if length else b""
                 outer.requests.append(Request(self.command, self.path, dict(self.headers.items()), body))
                 status = outer.failures.pop(0) if outer.failures else None
+                if status == DROP:
+                    self.close_connection = True
+                    return
                 data = json.dumps({"success": status is None}).encode()
-                status = status or 200
+                status = int(status or 200)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))

@@ -245,14 +245,16 @@ vj_schedule() {
 }
 
 # vj_api METHOD BODY: one request by which this instance stops or destroys itself; the key never reaches
-# argv. Errors are printed, the answer only when it says no (a 200 can: {"success": false}).
+# argv. Accepted only on a 2xx whose answer says {"success": true}; errors are printed, and the answer
+# when it says anything else. Every status is explicit: in the EXIT trap a bare `return` would give back
+# the status the trap started with (0 after a success), not the request's.
 vj_api() {
   local o
   # Some images lack curl; without it the job could not end its own billing.
   command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null
   o=$(echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -X "$1" -H @- \
-    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/") || return
-  [[ ${o// /} != *'"success":false'* ]] || { echo "$o"; return 1; }
+    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/") || return 1
+  [[ ${o//[[:space:]]/} == *'"success":true'* ]] || { echo "$o"; return 1; }
 }
 
 # The EXIT trap: stop what still runs, then apply shutdown.on_success or on_failure. After a signal
@@ -274,6 +276,7 @@ vj_exit() {
     sleep "$d"
     d=$((d < 150 ? d * 2 : 300))
   done
+  [[ $a == keep ]] || vj_log vastjob "$a request accepted"
   exit $r
 }
 
