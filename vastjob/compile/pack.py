@@ -11,23 +11,24 @@ from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
 BOOTSTRAP_LIMIT = 4048  # characters Vast accepts in an instance's onstart field
-SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance
+SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance: a copy the script writes
 
 
 def pack(script: str, title: str) -> str:
     """A short sh script that writes `script` to SCRIPT_PATH and starts it in the background with nohup.
 
-    No setsid: the script stays in the onstart process group, and its output goes where onstart's goes."""
+    Each step runs only if the one before it succeeded: gunzip checks the whole text (CRC and length), and
+    a write that fails (a full disk) fails it, so a partial script never replaces the one in place and is
+    never started. No setsid: the script stays in the onstart process group, and its output goes where
+    onstart's goes."""
     data = base64.b64encode(gzip.compress(script.encode(), compresslevel=9, mtime=0)).decode()
     folder = SCRIPT_PATH.rsplit("/", 1)[0]
     return (
         f"#!/bin/sh\n# {title}\n"
         f"d=${{VASTJOB_ROOT:-}}{folder}\n"
-        'mkdir -p "$d"\n'
-        "base64 -d <<'EOF'|gunzip >\"$d/new\"\n"
-        f"{data}\nEOF\n"
-        'mv "$d/new" "$d/job.sh"\n'
+        'mkdir -p "$d"&&base64 -d <<\'EOF\'|gunzip >"$d/new"&&mv "$d/new" "$d/job.sh"&&'
         'nohup bash "$d/job.sh" </dev/null &\n'
+        f"{data}\nEOF\n"
     )
 
 
@@ -39,7 +40,7 @@ def unpack(bootstrap: str) -> str:
 
 def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
     """The onstart text apply sends; RenderError when it is over BOOTSTRAP_LIMIT, saying by how much."""
-    title = f"vastjob {__version__} {job.name} {job.spec_hash}"
+    title = f"vastjob {__version__}"
     text = pack(render_script(job, commit=commit), title)
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(
