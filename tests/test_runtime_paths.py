@@ -1,17 +1,21 @@
-"""Failure paths of the onstart bootstrap, run for real: a disk that cannot be written."""
+"""Failure paths run for real: a bootstrap on a disk that cannot be written, an image whose git config
+stores credentials."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
-from scriptkit import Sandbox, job_of, sandbox
+from scriptkit import Origin, Sandbox, job_of, origin, sandbox
 
 from vastjob.compile import render_bootstrap, render_script
 
-__all__ = ["sandbox"]  # fixture used by name below
+__all__ = ["origin", "sandbox"]  # fixtures used by name below
 
 pytestmark = pytest.mark.slow
+
+GIT = shutil.which("git")
 
 
 def test_a_bootstrap_that_cannot_write_the_script_keeps_the_old_one_and_starts_nothing_partial(
@@ -34,3 +38,34 @@ def test_a_bootstrap_that_cannot_write_the_script_keeps_the_old_one_and_starts_n
     proc = subprocess.run(["sh", str(boot)], env=sandbox.env(), capture_output=True, text=True, timeout=60)
     assert (folder / "job.sh").read_text() == render_script(job)
     assert (sandbox.dir / "ran").exists()
+
+
+def test_the_repo_token_replaces_the_image_credential_helpers_and_is_never_stored(
+    sandbox: Sandbox, origin: Origin
+) -> None:
+    # The image's git config stores credentials; a git that fills and then approves them, as a real
+    # fetch over https does once the server accepts them.
+    token = "tok-5e6f7a8b9c"
+    home = sandbox.dir / "home"
+    (home / ".gitconfig").write_text(
+        '[credential]\n\thelper = store\n[credential "https://example.com"]\n\thelper = store\n'
+    )
+    ask = 'printf "protocol=https\\nhost=example.com\\n\\n"'
+    sandbox.shim(
+        "git",
+        (
+            'if [ "$1" = fetch ]; then\n'
+            f'  {ask} | {GIT} credential fill >"$SANDBOX/cred" 2>&1\n'
+            f'  {GIT} credential approve <"$SANDBOX/cred"\n'
+            "fi\n"
+            f'exec {GIT} "$@"\n'
+        ),
+    )
+    repo = {"url": origin.url, "ref": "main", "dir": "/workspace/proj", "token_secret": "GIT_TOKEN"}
+    job = job_of(repo=repo, secrets=["GIT_TOKEN"])
+    result = sandbox.run(render_script(job), {"GIT_TOKEN": token})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"password={token}" in sandbox.read("cred")  # vastjob's helper answered
+    for stored in home.rglob("*"):
+        assert not stored.is_file() or token not in stored.read_text(errors="replace"), stored
+    assert not (home / ".git-credentials").exists()

@@ -68,9 +68,12 @@ vj_apt() {
 #@ token
 # vj_token VARIABLE: git gets the token from a credential helper that reads the variable, so the value
 # is never in a URL, on argv or in the log.
+# The empty helper first clears the helpers of the image's own git config (a `store` would write the
+# token to disk).
 vj_token() {
-  export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper
-  export GIT_CONFIG_VALUE_0="!f() { echo username=x-access-token; echo \"password=\$$1\"; }; f"
+  export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0=
+  export GIT_CONFIG_KEY_1=credential.helper
+  export GIT_CONFIG_VALUE_1="!f() { echo username=x-access-token; echo \"password=\$$1\"; }; f"
 }
 #@
 
