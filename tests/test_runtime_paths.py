@@ -69,3 +69,23 @@ def test_the_repo_token_replaces_the_image_credential_helpers_and_is_never_store
     for stored in home.rglob("*"):
         assert not stored.is_file() or token not in stored.read_text(errors="replace"), stored
     assert not (home / ".git-credentials").exists()
+
+
+def test_a_container_output_whose_reader_is_gone_does_not_kill_the_job(sandbox: Sandbox) -> None:
+    # The run waits until the reader of the script's stdout has gone, then the job goes on printing.
+    wait = 'until [ -e "$SANDBOX/go" ]; do sleep 0.05; done'
+    job = job_of(run={"command": f"{wait}; for i in 1 2 3; do echo line $i; done"})
+    script = sandbox.root / "root/vastjob/job.sh"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(render_script(job))
+    proc = subprocess.Popen(
+        ["bash", str(script)], env=sandbox.env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    assert proc.stdout is not None
+    proc.stdout.close()
+    (sandbox.dir / "go").touch()
+    assert proc.wait(timeout=60) == 0
+    assert sandbox.log_lines("run")[-2:] == ["line 3", "done"]
+    end = ["job success, exit code 0: destroy", "destroy request accepted"]
+    assert sandbox.log_lines("vastjob")[-2:] == end
+    assert [r.method for r in sandbox.api.requests] == ["DELETE"]

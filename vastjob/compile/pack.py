@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 
-from vastjob import __version__
 from vastjob.compile.emit import render_script
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
@@ -25,22 +24,23 @@ def pack(script: str, title: str) -> str:
     folder = SCRIPT_PATH.rsplit("/", 1)[0]
     return (
         f"#!/bin/sh\n# {title}\n"
-        f"d=${{VASTJOB_ROOT:-}}{folder}\n"
-        'mkdir -p "$d"&&base64 -d <<\'EOF\'|gunzip >"$d/new"&&mv "$d/new" "$d/job.sh"&&'
+        f"d=${{VASTJOB_ROOT-}}{folder}\n"
+        # E ends the here-document: base64 has no line "E", nor any $, ` or \ to expand.
+        'mkdir -p "$d"&&base64 -d <<E|gunzip >"$d/new"&&mv "$d/new" "$d/job.sh"&&'
         'nohup bash "$d/job.sh" </dev/null &\n'
-        f"{data}\nEOF\n"
+        f"{data}\nE\n"
     )
 
 
 def unpack(bootstrap: str) -> str:
     """The script a bootstrap carries (for tests and `vastjob render` checks)."""
-    data = bootstrap.split("<<'EOF'", 1)[1].split("\n", 2)[1]
+    data = bootstrap.split("<<E", 1)[1].split("\n", 2)[1]
     return gzip.decompress(base64.b64decode(data)).decode()
 
 
 def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
     """The onstart text apply sends; RenderError when it is over BOOTSTRAP_LIMIT, saying by how much."""
-    title = f"vastjob {__version__}"
+    title = "vastjob"  # every character counts: the version is in the script's own header
     text = pack(render_script(job, commit=commit), title)
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(

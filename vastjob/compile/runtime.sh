@@ -27,8 +27,11 @@ vj_log() {
   echo "$l" 2>/dev/null || :
 }
 
+# Caught, not ignored (the commands of the steps keep the default): a write to a stdout whose reader
+# is gone fails instead of killing the script. Set again in each subshell that logs: they reset it.
 vj_prefix() {
   local x
+  trap : PIPE
   while IFS= read -r x || [[ $x ]]; do vj_log "$1" "$x"; done
 }
 
@@ -177,6 +180,7 @@ vj_attempts() {
   # `: &` makes it a child of this runner from the start (else it names one of the main script's).
   : &
   trap 'kill $! 2>/dev/null; exit 143' TERM
+  trap : PIPE
   while :; do
     a=$((a + 1))
     vj_log "${VJ_IDS[i]}" "start, attempt $a"
@@ -292,6 +296,7 @@ vj_watchdog() {
 }
 
 vj_main() {
+  trap : PIPE
   if [[ ${1:-} == __step ]]; then
     vj_step "$2"
     return
