@@ -10,6 +10,7 @@ import pytest
 from scriptkit import Origin, Sandbox, job_of, origin, sandbox
 
 from vastjob.compile import render_bootstrap, render_script
+from vastjob.errors import VastjobError
 
 __all__ = ["origin", "sandbox"]  # fixtures used by name below
 
@@ -89,3 +90,12 @@ def test_a_container_output_whose_reader_is_gone_does_not_kill_the_job(sandbox: 
     end = ["job success, exit code 0: destroy", "destroy request accepted"]
     assert sandbox.log_lines("vastjob")[-2:] == end
     assert [r.method for r in sandbox.api.requests] == ["DELETE"]
+
+
+@pytest.mark.parametrize("value", ["18446744073709551616s", "99999999999999999999999d"])
+def test_a_duration_bash_cannot_hold_is_refused_instead_of_switching_the_watchdog_off(value: str) -> None:
+    # ((2**64)) is 0 in bash: rendered, this max_runtime would have meant no watchdog at all.
+    with pytest.raises(VastjobError, match=r"out of range|max_runtime"):
+        render_script(job_of(run={"command": "true", "max_runtime": value}))
+    with pytest.raises(VastjobError, match=r"out of range|timeout"):
+        render_script(job_of(steps=[{"id": "long", "run": "true", "timeout": value}]))
