@@ -7,12 +7,11 @@ import shutil
 import subprocess
 
 import pytest
-from scriptkit import Origin, Sandbox, job_of, origin, sandbox
 
+from tests.support.jobs import job_of
+from tests.support.script import Origin, Sandbox
 from vastjob.compile import render_bootstrap, render_script
 from vastjob.errors import VastjobError
-
-__all__ = ["origin", "sandbox"]  # fixtures used by name below
 
 pytestmark = pytest.mark.slow
 
@@ -89,7 +88,7 @@ def test_a_container_output_whose_reader_is_gone_does_not_kill_the_job(sandbox: 
     assert sandbox.log_lines("run")[-2:] == ["line 3", "done"]
     end = ["job success, exit code 0: destroy", "destroy request accepted"]
     assert sandbox.log_lines("vastjob")[-2:] == end
-    assert [r.method for r in sandbox.api.requests] == ["DELETE"]
+    assert [r.method for r in sandbox.requests] == ["DELETE"]
 
 
 @pytest.mark.parametrize("value", ["18446744073709551616s", "99999999999999999999999d"])

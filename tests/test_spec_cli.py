@@ -72,7 +72,7 @@ def test_json_output_lists_the_same_problems(tmp_path: Path, monkeypatch: pytest
     Path("three.yaml").write_text(THREE_PROBLEMS, encoding="utf-8")
     code, out, _ = invoke("validate", "-o", "json", "three.yaml")
     _, _, text = invoke("validate", "three.yaml")
-    problems = json.loads(out)
+    problems = json.loads(out)["errors"]["problems"]
     assert code == 1
     assert [
         f"{p['file']}:{p['line']}:{p['col']}: {p['path']}: {p['message']}" for p in problems
@@ -112,7 +112,8 @@ def test_a_broken_base_is_reported_once_through_its_jobs(tmp_path: Path) -> None
         (tmp_path / f"{name}.yaml").write_text(f"extends: _base.yaml\nname: {name}\n", encoding="utf-8")
     code, _, err = invoke("validate", str(tmp_path))
     assert code == 1
-    assert err.count("_base.yaml:3:1: $: YAML syntax error") == 1
+    # Once, and at the { that is never closed rather than where the parser gave up.
+    assert err.count("_base.yaml:2:8: $: YAML syntax error") == 1
 
 
 def test_a_base_no_job_extends_is_checked_alone(tmp_path: Path) -> None:
@@ -175,7 +176,8 @@ def test_odd_specs_never_end_in_a_traceback(tmp_path: Path, name: str, output: s
     assert clean(result), result.exception
     assert result.exit_code in (0, 1)
     if output == "json":
-        assert isinstance(json.loads(result.stdout), list)
+        data = json.loads(result.stdout)
+        assert isinstance(data if result.exit_code == 0 else data["errors"]["problems"], list)
     elif result.exit_code == 0:
         assert result.stdout == "ok: 1 job spec valid\n"
     else:
@@ -216,11 +218,22 @@ def test_fuzzed_fields_give_exit_0_or_located_problems(field: str, a: str, b: st
     if result.exit_code == 0:
         assert [entry["name"] for entry in data] == ["t"]
     else:
-        assert result.exit_code == 1 and data
-        assert all(p["line"] >= 1 and p["col"] >= 1 and p["path"].startswith("$") for p in data)
+        problems = data["errors"]["problems"]
+        assert result.exit_code == 1 and problems
+        assert all(p["line"] >= 1 and p["col"] >= 1 and p["path"].startswith("$") for p in problems)
 
 
 def test_schema_prints_the_packaged_schema() -> None:
     code, out, _ = invoke("schema")
     assert code == 0
     assert json.loads(out) == json.loads((ROOT / "schemas" / "job.schema.json").read_text(encoding="utf-8"))
+
+
+def test_validate_prints_warnings_on_stderr_and_keeps_json_clean(tmp_path: Path) -> None:
+    spec = tmp_path / "slip.yaml"
+    spec.write_text(MINIMAL.replace("max_price_per_hour: 1", "max_price_per_hour: 250"))
+    code, out, err = invoke("validate", str(spec), "-o", "json")
+    assert code == 0
+    assert json.loads(out)[0]["name"] == "t"
+    assert "warning: " in err and "max_price_per_hour" in err and "decimal point" in err
+    assert "no max_runtime" in err

@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
+from tests.support.wire import Recorder, fast_client
 from vastjob.emulator import Emulator
 from vastjob.errors import ApiError, UserError
-from vastjob.vast.client import AnswerLost, resolve_api_key, resolve_base_url
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client  # type: ignore[no-redef]
+from vastjob.vast.account import resolve_api_key, resolve_base_url
+from vastjob.vast.client import AnswerLost
 
 QUERY = {"gpu_name": {"eq": "RTX 4090"}, "num_gpus": {"eq": 1}, "limit": 5, "order": [["dph_total", "asc"]]}
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=300, auto_advance=False, log_delay=0.1) as e:
-        yield e
+pytestmark = pytest.mark.emulator(n_offers=300, auto_advance=False, log_delay=0.1)
 
 
 def test_key_resolution_order(tmp_path: Path) -> None:
@@ -129,7 +123,12 @@ def test_instance_round_trip_and_logs(emu: Emulator) -> None:
             },
         )
         assert client.show_instance(iid)["label"] == "a"  # type: ignore[index]
-        client.set_label(iid, "b")
+        # Relabelled over the wire, as the Vast CLI does it (vastjob itself never relabels).
+        httpx.put(
+            f"{emu.url}/api/v0/instances/{iid}/",
+            json={"label": "b"},
+            headers={"Authorization": f"Bearer {emu.api_key}"},
+        ).raise_for_status()
         assert [i["id"] for i in client.list_instances({"label": {"eq": "b"}})] == [iid]
         emu.advance(iid, "running")
         text = ""

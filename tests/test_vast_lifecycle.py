@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import rented_doc as job_doc
+from tests.support.wire import fast_client
 from vastjob.cli import cli
 from vastjob.cli._common import run
 from vastjob.emulator import Emulator
@@ -19,18 +21,13 @@ from vastjob.errors import ApiError
 from vastjob.vast import lifecycle
 from vastjob.vast.client import VastClient
 
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import fast_client, job_doc
-except ModuleNotFoundError:
-    from vast_helpers import fast_client, job_doc  # type: ignore[no-redef]
-
 
 @pytest.fixture
-def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, auto_advance=False) as e:
-        monkeypatch.setenv("VAST_URL", e.url)
-        monkeypatch.setenv("VAST_API_KEY", e.api_key)
-        yield e
+def emu(start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    e = start_emulator(n_offers=400, auto_advance=False)
+    monkeypatch.setenv("VAST_URL", e.url)
+    monkeypatch.setenv("VAST_API_KEY", e.api_key)
+    return e
 
 
 def spec_file(tmp_path: Path, **over: Any) -> str:
@@ -306,3 +303,17 @@ def test_logs_follow_keeps_up_when_the_log_outgrows_its_window(emu: Emulator, tm
     with fast_client(emu.url, emu.api_key) as client:
         followed = list(lifecycle.follow_logs(client, iid, sleep=grow, window=4))
     assert followed == [f"line {n}" for n in range(1, 11)]
+
+
+def test_status_and_logs_read_the_spec_with_its_overrides(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    over = ("--set", "env.GREETING=hi")
+    iid = json.loads(vj("apply", spec, *over, "--yes", "-o", "json").stdout)["instance_id"]
+    (row,) = json.loads(vj("status", spec, *over, "-o", "json").stdout)
+    assert row["id"] == iid and row["current"] is True
+    (plain,) = json.loads(vj("status", spec, "-o", "json").stdout)
+    assert plain["current"] is False  # without the override it is another spec
+    assert json.loads(vj("logs", spec, *over, "-o", "json").stdout)["id"] == iid
+    refused = vj("status", "tiny", *over, "-o", "json")
+    assert refused.exit_code == 1
+    assert "give the spec's path" in json.loads(refused.stdout)["errors"]["message"]

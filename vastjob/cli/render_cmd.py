@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from vastjob.cli._common import run, set_option
+from vastjob.cli._common import OutputFormat, output_option, run, say, set_option
+
+if TYPE_CHECKING:
+    from vastjob.cli.results import Text
 
 
 def render_job(
@@ -17,26 +21,27 @@ def render_job(
     graph: str | None,
     commit: str | None,
     out: str | None,
-) -> int:
-    """Load the job and print (or write to `out`) the script, the bootstrap or the graph."""
-    from vastjob.compile import build_graph, render_bootstrap, render_script
+) -> Text:
+    """The script, the bootstrap or the graph of a job (compiled once); written to `out` when given."""
+    from vastjob.cli.results import Text
+    from vastjob.compile import compile_job
     from vastjob.spec.load import load_job
 
-    job = load_job(path, overrides)
+    compiled = compile_job(load_job(path, overrides).pinned(commit))
     if graph == "mermaid":
-        text = build_graph(job, commit=commit).to_mermaid()
+        what, text = "mermaid", compiled.graph.to_mermaid()
     elif graph is not None:
-        text = build_graph(job, commit=commit).to_text()
+        what, text = "graph", compiled.graph.to_text()
     elif onstart:
-        text = render_bootstrap(job, commit=commit)
+        what, text = "bootstrap", compiled.bootstrap
     else:
-        text = render_script(job, commit=commit)
+        what, text = "script", compiled.script
+    info = {"job": compiled.job.name, "spec_hash": compiled.job.spec_hash, "kind": what}
     if out is None:
-        click.echo(text, nl=False)
-    else:
-        Path(out).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {out} ({len(text)} characters)", err=True)
-    return 0
+        return Text(text, extra=info)
+    Path(out).write_text(text, encoding="utf-8")
+    say(f"wrote {out} ({len(text)} characters)")
+    return Text("", key="", extra={**info, "file": out, "characters": len(text)})
 
 
 @click.command(name="render")
@@ -55,8 +60,9 @@ def render_job(
 )
 @click.option("--commit", metavar="SHA", help="Pin the clone to this commit (what apply does with the ref).")
 @click.option(
-    "-o", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+    "--out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
+@output_option
 def render(
     path: str,
     overrides: tuple[str, ...],
@@ -64,8 +70,9 @@ def render(
     graph: str | None,
     commit: str | None,
     out: str | None,
+    output: OutputFormat,
 ) -> None:
     """Print the onstart script a job runs on its instance: deterministic, every spec value quoted."""
     if onstart and graph:
         raise click.UsageError("--onstart and --graph print different things; give one of them")
-    run(lambda: render_job(path, overrides, onstart=onstart, graph=graph, commit=commit, out=out))
+    run(lambda: render_job(path, overrides, onstart=onstart, graph=graph, commit=commit, out=out), output)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import gzip
 
-from vastjob.compile.emit import render_script
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
 BOOTSTRAP_LIMIT = 4048  # characters Vast accepts in an instance's onstart field
-SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance: a copy the script writes
+SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance
 
 
 def pack(script: str, title: str) -> str:
@@ -38,10 +37,10 @@ def unpack(bootstrap: str) -> str:
     return gzip.decompress(base64.b64decode(data)).decode()
 
 
-def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
-    """The onstart text apply sends; RenderError when it is over BOOTSTRAP_LIMIT, saying by how much."""
+def bootstrap_for(job: JobSpec, script: str) -> str:
+    """The onstart text apply sends for a job's script; RenderError when over BOOTSTRAP_LIMIT, by how much."""
     title = "vastjob"  # every character counts: the version is in the script's own header
-    text = pack(render_script(job, commit=commit), title)
+    text = pack(script, title)
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(
             f"job {job.name}: the onstart bootstrap is {len(text)} characters, over Vast's limit of "
