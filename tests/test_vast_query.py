@@ -164,3 +164,14 @@ def test_offers_without_the_disk_are_not_taken() -> None:
     offers = [offer(1, disk_space=19.9), offer(2, disk_space=20), offer(3), offer(4, disk_space="50"),
               offer(5, disk_space=400.0)]
     assert [o["id"] for o in with_disk(offers, 20)] == [2, 5]
+@pytest.mark.parametrize(
+    ("name", "mib", "shown"), [("RTX 4090", 24564, "24 GiB"), ("H100 SXM", 81559, "80 GiB")]
+)
+def test_vram_is_shown_in_gib_as_vast_lists_it(name: str, mib: int, shown: str) -> None:
+    from vastjob.vast.plan import offers_table
+    from vastjob.vast.query import Candidate
+
+    o = Offer.from_api(offer(1, gpu_name=name, gpu_ram=mib))
+    table = offers_table([Candidate(o, 1.0)], None)
+    assert f"  {shown}  " in table and "25 GB" not in table
+    assert Candidate(o, 1.0).to_json()["vram_gib"] == round(mib / 1024, 1)
