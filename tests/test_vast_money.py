@@ -422,3 +422,30 @@ def test_requests_are_paced_to_vasts_documented_intervals(emu: Emulator) -> None
         local.search_offers({"limit": 1})
     assert unpaced == []
     assert Pacer.for_url("https://console.vast.ai", None, slept.append).intervals == dict(VAST_INTERVALS)
+
+
+ALONE = [
+    {"rate_limit": 4},
+    {"server_errors": 3},
+    {"server_errors": 2, "route": "create"},
+    {"vanish": 5},
+    {"lose_create": 1},
+    {"create_garbage": 1},
+    {"contract_error": 1},
+    {"error_after_create": 1},
+    {"unpriced": True},
+    {"list_lag": 3600},
+    {"endless_list": True},
+    {"refusals": [200, 503]},
+    *({"garble": 3, "garble_body": "cycle", "route": r} for r in ("search", "create", "list", "show")),
+    {"garble": 100, "garble_body": "redirect", "route": "show"},
+]
+
+
+@pytest.mark.parametrize("knobs", ALONE, ids=[",".join(f"{k}={v}" for k, v in k.items()) for k in ALONE])
+def test_under_each_fault_alone_it_stays_safe(emu: Emulator, tmp_path: Path, knobs: dict[str, Any]) -> None:
+    job = make_job(tmp_path)
+    emu.faults.update(knobs)
+    out = apply(emu, job, settle_s=0.0)
+    assert_safe(emu, job, out)
+    assert out.creates() <= 10
