@@ -23,8 +23,9 @@ from vastjob.spec.model import JobSpec
 from vastjob.vast.apply import Applier, ApplyOptions
 from vastjob.vast.client import RetryPolicy, VastClient
 from vastjob.vast.cluster_plan import ClusterPlan, cluster_of
-from vastjob.vast.instance import wait_for
-from vastjob.vast.multinode import MultiResult, node_label, overlay_name
+from vastjob.vast.instance import Instance, wait_for
+from vastjob.vast.labels import spec_of
+from vastjob.vast.multinode import MultiResult, overlay_name, rank_of
 from vastjob.vast.plan import make_plan
 
 VARS = (
@@ -168,7 +169,7 @@ def test_overlays_are_created_listed_joined_and_deleted(emu: Emulator, api: http
     made = api.put(f"/api/v0/asks/{offer['id']}/", json=body).json()["new_contract"]
     inst = emu.state.instances[made]
     assert inst.env == {"A": "b", "VASTJOB_ETH0": "127.77.1.2"}  # -n is a Docker option, not a variable
-    [net] = api.get("/api/v0/overlay/").json()
+    [net] = api.get("/api/v0/overlay/").json()["overlays"]
     assert net["name"] == "net" and net["subnet"] == "127.77.1.0/24" and net["instances"] == [made]
     other = next(
         o
@@ -180,7 +181,7 @@ def test_overlays_are_created_listed_joined_and_deleted(emu: Emulator, api: http
     assert api.request("DELETE", "/api/v0/overlay/", json={"overlay_name": "net"}).status_code == 400
     api.delete(f"/api/v0/instances/{made}/")
     assert api.request("DELETE", "/api/v0/overlay/", json={"overlay_name": "net"}).json()["success"]
-    assert api.get("/api/v0/overlay/").json() == []
+    assert api.get("/api/v0/overlay/").json() == {"overlays": []}
 
 
 # -- apply -------------------------------------------------------------------------------------------------
@@ -207,7 +208,9 @@ def test_every_step_of_every_node_sees_the_variables_and_apply_is_idempotent(
     assert isinstance(applied, MultiResult) and applied.action == "created"
     again = Applier(job, lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.05)).run()
     assert again.action == "up_to_date" and isinstance(again, MultiResult) and again.nodes == applied.nodes
-    assert [emu.state.instances[i].label for i in applied.nodes] == [node_label(job, 0), node_label(job, 1)]
+    nodes = [Instance.from_api(emu.state.instances[i].to_wire()) for i in applied.nodes]
+    assert [rank_of(i) for i in nodes] == [0, 1]
+    assert all(spec_of(i.label) == job.label and i.label and ":priced" in i.label for i in nodes)
     with _client(emu) as client:
         for node in applied.nodes:
             waited = wait_for(client, node, lambda inst: inst.gone, poll_s=0.1, timeout_s=60)

@@ -31,6 +31,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, routes.Handler, str]] = [
         ("POST", r"/api/v0/overlay", "overlay", overlay.create_overlay, "user"),
         ("GET", r"/api/v0/overlay", "overlay", overlay.list_overlays, "user"),
         ("DELETE", r"/api/v0/overlay", "overlay", overlay.delete_overlay, "user"),
+        ("GET", r"/api/v0/users/current", "user", routes.current_user, "user"),
         ("GET", r"/_emulator/logs/([0-9a-f]+)\.log", "", routes.log_result, "open"),
         ("GET", r"/_emulator/faults", "", admin.get_faults, "open"),
         ("POST", r"/_emulator/faults", "", admin.set_faults, "open"),
@@ -86,7 +87,7 @@ def _fault(state: State, route: str) -> Reply | None:
         return _rate_limited(faults.next_rate_limit_body())
     if faults.take("server_errors"):
         return error(faults.server_error_status, "server_error", "Internal server error (emulated)")
-    return None
+    return faults.garbled()
 
 
 def _authorize(state: State, request: Request, headers: Mapping[str, str], who: str) -> Reply | None:

@@ -132,10 +132,11 @@ def create_overlay(state: State, req: Request) -> Reply:
 
 
 def list_overlays(state: State, req: Request) -> Reply:
-    """`GET /api/v0/overlay/`: a list of overlays with their subnet and instance ids."""
+    """`GET /api/v0/overlay/`: `{"overlays": [...]}`, each with its subnet and instance ids (the shape is a
+    guess: the real answer was not seen)."""
     with state.lock:
         live = [i.id for i in state.fleet.live()]
-        return Reply(200, [net.to_wire(live) for net in state.overlays.by_name.values()])
+        return Reply(200, {"overlays": [net.to_wire(live) for net in state.overlays.by_name.values()]})
 
 
 def delete_overlay(state: State, req: Request) -> Reply:

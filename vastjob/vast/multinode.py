@@ -15,22 +15,33 @@ from vastjob.compile.distributed import helper_env
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
+from vastjob.vast.checks import confirm_price, mark_priced
 from vastjob.vast.client import VastClient
 from vastjob.vast.cluster_plan import ClusterPlan
-from vastjob.vast.create import create_body, create_once
-from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
+from vastjob.vast.create import Creator, create_body
+from vastjob.vast.instance import DEAD_STATES, Instance, until_running
+from vastjob.vast.proof import Looker, destroy_sure
 from vastjob.vast.result import ApplyResult
 from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
     from vastjob.vast.apply import Applier
 
-DESTROY_TRIES = 3
+RANK_TAG = "rank-"  # the label tag naming a node's rank
 
 
-def node_label(job: JobSpec, rank: int) -> str:
-    """The label of one node: the job's label and its rank (still a vastjob label of the job)."""
-    return f"{job.label}.n{rank}"
+def node_label(job: JobSpec, rank: int, nonce: str | None = None) -> str:
+    """The label of one node: the job's spec, then (as tags) the apply's nonce for this rank and the rank;
+    every node stays an instance of the job for status, stop and destroy."""
+    per_rank = None if nonce is None else f"{nonce}n{rank}"
+    return str(labels.Label(job.name, job.spec_hash, per_rank, extra=(f"{RANK_TAG}{rank}",)))
+
+
+def rank_of(inst: Instance) -> int | None:
+    """The rank a node's label names, or None."""
+    parsed = labels.parse_label(inst.label)
+    tags = [t[len(RANK_TAG) :] for t in (parsed.extra if parsed else ()) if t.startswith(RANK_TAG)]
+    return int(tags[0]) if tags and tags[0].isdigit() else None
 
 
 def overlay_name(job: JobSpec) -> str:
@@ -63,7 +74,7 @@ class MultiResult(ApplyResult):
 def list_overlays(client: VastClient) -> list[dict[str, Any]]:
     """The account's overlays (`GET /api/v0/overlay/`): each with its name, cluster, subnet, instances."""
     answer = client._call("GET", "/api/v0/overlay/")
-    found = answer.get("value", answer.get("overlays", []))
+    found = answer.get("overlays", [])
     return [o for o in found if isinstance(o, dict)] if isinstance(found, list) else []
 
 
@@ -100,12 +111,9 @@ def delete_overlay(client: VastClient, name: str) -> None:
 
 
 def teardown(client: VastClient, ids: list[int], overlay: str | None, say: Any) -> None:
-    """Destroy every node (checking each is gone, destroying again if not), then the overlay."""
+    """Destroy every node (looking until each is gone, as single jobs do), then the overlay."""
     for instance_id in ids:
-        for _ in range(DESTROY_TRIES):
-            client.destroy_instance(instance_id)
-            if show(client, instance_id) is None:
-                break
+        destroy_sure(client, instance_id)
         say(f"destroyed node instance {instance_id}")
     if overlay is not None:
         delete_overlay(client, overlay)
@@ -146,15 +154,14 @@ def _up_to_date(client: VastClient, job: JobSpec) -> MultiResult | None:
     existing = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
     if not existing:
         return None
-    wanted = [node_label(job, r) for r in range(job.nodes)]
-    alive = {i.label: i for i in existing if i.alive}
-    if all(w in alive for w in wanted) and len(existing) == job.nodes:
-        ids = [alive[w].id for w in wanted]
+    alive = {rank_of(i): i for i in existing if i.alive and labels.spec_of(i.label) == job.label}
+    if len(existing) == job.nodes and all(r in alive for r in range(job.nodes)):
+        ids = [alive[r].id for r in range(job.nodes)]
         return MultiResult(
             "up_to_date",
             job.label,
             ids[0],
-            alive[wanted[0]].actual_status,
+            alive[0].actual_status,
             existing=existing,
             nodes=ids,
             overlay=overlay_name(job),
@@ -173,9 +180,15 @@ def _launch(
     name = overlay_name(job)
     net = ensure_overlay(client, plan.cluster_id, name)
     say(f"overlay {name} on cluster {plan.cluster_id}, subnet {net['subnet']}")
-    nonce = random.token_hex(8)
+    job_nonce = random.token_hex(8)  # the nodes of this job answer only each other
     queue = [*plan.nodes, *plan.spares]
     for rank in range(job.nodes):
+        label = node_label(job, rank, applier._nonce)
+        # Each rank's creates carry a nonce of their own, so a lost answer is found as that rank's node.
+        looker = Looker(client, job.label, f"{applier._nonce}n{rank}", opts.settle_s, applier.sleep, say)
+        creator = Creator(
+            client, looker, applier._ledger, say, applier.sleep, opts.max_creates, opts.create_attempts
+        )
         instance_id = None
         while instance_id is None:
             if not queue:
@@ -183,28 +196,20 @@ def _launch(
                     f"cluster {plan.cluster_id} has no offer left for rank {rank}", error="no_such_ask"
                 )
             cand = queue.pop(0)
-            body = create_body(job, cand, plan.compiled.bootstrap, secrets, client.base_url)
-            body["label"] = node_label(job, rank)
+            body = create_body(job, cand, plan.compiled.bootstrap, secrets, client.base_url, label)
             body["env"] = {
                 **body["env"],
                 **helper_env(),
                 f"-n {name}": "1",
                 "VASTJOB_NODE_RANK": str(rank),
-                "VASTJOB_NONCE": nonce,
+                "VASTJOB_NONCE": job_nonce,
                 "VASTJOB_SUBNET": str(net["subnet"]),
             }
-            instance_id = create_once(
-                client, cand, body, ledger=applier._ledger, attempts=opts.create_attempts, say=say
-            )
+            instance_id = creator.create(cand, body)
         made.append(instance_id)
-        inst = show(client, instance_id)
-        if inst is None or inst.dph_total > job.offer.max_price_per_hour + 1e-6:
-            dph = inst.dph_total if inst else float("nan")
-            raise ApiError(
-                f"node {rank} (instance {instance_id}) came back at ${dph:.4f}/h, over the cap of "
-                f"${job.offer.max_price_per_hour:.2f}/h",
-                error="price_over_cap",
-            )
+        applier._ledger.left.append(instance_id)
+        inst = confirm_price(client, instance_id, job.offer.max_price_per_hour, applier._ledger.left)
+        mark_priced(client, inst, say)
         say(
             f"created rank {rank}: instance {instance_id} on offer {cand.offer.id}, "
             f"${cand.price_per_hour:.3f}/h"
