@@ -20,12 +20,13 @@ from vastjob.emulator.faults import Faults
 from vastjob.errors import ApiError, RenderError, SpecError, UserError
 from vastjob.spec.load import load_job
 from vastjob.spec.model import JobSpec
+from vastjob.vast import lifecycle
 from vastjob.vast.apply import Applier, ApplyOptions
 from vastjob.vast.client import RetryPolicy, VastClient
 from vastjob.vast.cluster_plan import ClusterPlan, cluster_of
 from vastjob.vast.instance import Instance, wait_for
 from vastjob.vast.labels import spec_of
-from vastjob.vast.multinode import MultiResult, overlay_name, rank_of
+from vastjob.vast.multinode import MultiResult, delete_job_overlays, overlay_name, rank_of
 from vastjob.vast.plan import make_plan
 
 VARS = (
@@ -235,3 +236,17 @@ def test_every_step_of_every_node_sees_the_variables_and_apply_is_idempotent(
             }
     # The nodes ended themselves; the overlay is the job's until `vastjob destroy` removes it.
     assert overlay_name(job) in emu.state.overlays.by_name
+    with _client(emu) as client:
+        assert delete_job_overlays(client, "tiny") == [overlay_name(job)]
+    assert emu.state.overlays.by_name == {}
+
+
+def test_destroy_of_a_multi_node_job_ends_every_node_and_its_overlay(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(n_offers=2000)
+    job = _multi(2, run={"command": "sleep 60", "max_runtime": "5m"})
+    applied = Applier(job, lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.05)).run()
+    assert isinstance(applied, MultiResult)
+    with _client(emu) as client:
+        assert sorted(lifecycle.destroy(client, "tiny")) == sorted(applied.nodes)
+    assert all(emu.state.instances[i].destroyed for i in applied.nodes)
+    assert emu.state.overlays.by_name == {}

@@ -97,8 +97,14 @@ def stop(client: VastClient, name: str) -> list[int]:
 
 def destroy(client: VastClient, name: str, ids: Sequence[int] | None = None) -> list[int]:
     """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges."""
-    targets = list(ids) if ids is not None else [inst.id for inst in require(client, name)]
-    return _each(targets, client.destroy_instance, "destroy", name)
+    found = require(client, name) if ids is None else []
+    targets = list(ids) if ids is not None else [inst.id for inst in found]
+    done = _each(targets, client.destroy_instance, "destroy", name)
+    from vastjob.vast.multinode import delete_job_overlays, rank_of
+
+    if any(rank_of(inst) is not None for inst in found):
+        delete_job_overlays(client, name)  # a multi-node job's overlay goes with its last node
+    return done
 
 
 def _each(ids: Sequence[int], action: Callable[[int], None], verb: str, name: str) -> list[int]:

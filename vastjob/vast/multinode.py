@@ -110,6 +110,19 @@ def delete_overlay(client: VastClient, name: str) -> None:
             raise
 
 
+def delete_job_overlays(client: VastClient, name: str) -> list[str]:
+    """Delete the overlays of job `name` (any spec of it) that no instance is on any more; their names."""
+    prefix = f"vastjob-{name}-"
+    gone = []
+    for net in list_overlays(client):
+        net_name = str(net.get("name") or "")
+        # The hash after the prefix has no dash: another job's name that merely starts alike does.
+        if net_name.startswith(prefix) and "-" not in net_name[len(prefix) :] and not net.get("instances"):
+            delete_overlay(client, net_name)
+            gone.append(net_name)
+    return gone
+
+
 def teardown(client: VastClient, ids: list[int], overlay: str | None, say: Any) -> None:
     """Destroy every node (looking until each is gone, as single jobs do), then the overlay."""
     for instance_id in ids:
