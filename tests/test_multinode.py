@@ -3,6 +3,7 @@ loopback eth0, all-or-nothing apply, and the variables every step of every node 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,11 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from click.testing import CliRunner
 
 from tests.support.emulator import StartEmulator
 from tests.support.jobs import job_of, rented_doc
+from vastjob.cli import cli
 from vastjob.compile import compile_job, render_script
 from vastjob.emulator import Emulator
 from vastjob.emulator.faults import Faults
@@ -250,3 +253,24 @@ def test_destroy_of_a_multi_node_job_ends_every_node_and_its_overlay(start_emula
         assert sorted(lifecycle.destroy(client, "tiny")) == sorted(applied.nodes)
     assert all(emu.state.instances[i].destroyed for i in applied.nodes)
     assert emu.state.overlays.by_name == {}
+
+
+@pytest.mark.emulator(n_offers=2000)
+def test_vastjob_plan_of_the_4_node_example_shows_the_cluster_and_the_whole_cost(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAST_URL", emu.url)
+    monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+    example = str(Path(__file__).resolve().parent.parent / "jobs" / "multinode.yaml")
+    text = CliRunner().invoke(cli, ["plan", example]).output
+    data = json.loads(CliRunner().invoke(cli, ["plan", example, "-o", "json"]).output)
+    cluster = data["cluster"]
+    assert len(cluster["nodes"]) == 4
+    whole = sum(n["price_per_hour"] for n in cluster["nodes"])
+    assert cluster["price_per_hour"] == pytest.approx(whole, abs=1e-3)  # each node's is shown rounded
+    assert cluster["cost"] == pytest.approx(cluster["price_per_hour"] * 2)  # max_runtime: 2h
+    assert (
+        f"cluster {cluster['cluster_id']}: 4 nodes, one overlay network (${whole:.3f}/h for the whole job"
+        in text
+    )
+    assert data["chosen"]["id"] == cluster["nodes"][0]["id"]  # rank 0 is the offer marked

@@ -92,9 +92,12 @@ def cluster_plan(plan: Plan) -> ClusterPlan:
         )
     best = min(fits, key=lambda k: (sum(c.price_per_hour for c in fits[k][:n]), k))
     members = fits[best]
+    # The nodes lead the offers shown (rank 0 is the one marked), then every other match as ranked.
+    taken = {c.offer.id for c in members[:n]}
+    ordered = [*members[:n], *(c for c in plan.candidates if c.offer.id not in taken)]
     return ClusterPlan(
         plan.compiled,
-        plan.candidates,
+        ordered,
         plan.searched,
         plan.secrets,
         cluster_id=best,
