@@ -4,8 +4,10 @@ loopback eth0, all-or-nothing apply, and the variables every step of every node 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from click.testing import CliRunner
 from tests.support.emulator import StartEmulator
 from tests.support.jobs import job_of, rented_doc
 from vastjob.cli import cli
-from vastjob.compile import compile_job, render_script
+from vastjob.compile import compile_job, distributed, render_script
 from vastjob.emulator import Emulator
 from vastjob.emulator.faults import Faults
 from vastjob.errors import ApiError, RenderError, SpecError, UserError
@@ -274,3 +276,50 @@ def test_vastjob_plan_of_the_4_node_example_shows_the_cluster_and_the_whole_cost
         in text
     )
     assert data["chosen"]["id"] == cluster["nodes"][0]["id"]  # rank 0 is the offer marked
+
+
+def _helper(mode: str, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    code = distributed.helper_source()
+    return subprocess.run(
+        [sys.executable, "-c", code, mode, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+def test_the_responder_answers_only_its_own_job_and_fails_the_job_for_one_failed_rank() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    main = subprocess.Popen(["sleep", "60"])  # stands in for the job script the responder lives beside
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "VASTJOB_NONCE": "job-a",
+        "NNODES": "2",
+        "MASTER_PORT": str(port - 1),
+        "VJ_MAIN": str(main.pid),
+        "MASTER_ADDR": "127.0.0.1",
+        "VJ_PEER": "30",
+        "VJ_RDV": "60",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-c", distributed.helper_source(), "serve", "127.0.0.1"],
+        env={**env, "NODE_RANK": "0"},
+    )
+    try:
+        ask = {**env, "NODE_RANK": "1"}
+        deadline = time.monotonic() + 20
+        while _helper("ask", "run", env=ask).stdout.strip() != "run 1 0" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _helper("ask", "run", env=ask).stdout.strip() == "run 1 0"
+        # Another job on the same overlay (another nonce) gets no answer, so it never takes this rank 0.
+        assert _helper("ask", "run", env={**ask, "VASTJOB_NONCE": "job-b"}).stdout.strip() == ""
+        assert _helper("ask", "fail", env=ask).stdout.strip() == "fail 1 0"
+        assert _helper("ask", "run", env={**env, "NODE_RANK": "0"}).stdout.strip() == "fail 2 0"  # sticky
+    finally:
+        main.kill()
+        main.wait()
+    assert server.wait(timeout=10) == 0  # it ends with the job script
