@@ -263,7 +263,7 @@ def test_vastjob_plan_of_the_4_node_example_shows_the_cluster_and_the_whole_cost
 ) -> None:
     monkeypatch.setenv("VAST_URL", emu.url)
     monkeypatch.setenv("VAST_API_KEY", emu.api_key)
-    example = str(Path(__file__).resolve().parent.parent / "jobs" / "multinode.yaml")
+    example = str(Path(__file__).resolve().parent / "cases" / "multinode" / "plan4.yaml")
     text = CliRunner().invoke(cli, ["plan", example]).output
     data = json.loads(CliRunner().invoke(cli, ["plan", example, "-o", "json"]).output)
     cluster = data["cluster"]
