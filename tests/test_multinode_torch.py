@@ -72,12 +72,16 @@ def test_two_nodes_all_reduce_with_torchrun_then_everything_is_destroyed(tmp_pat
         assert "job success, exit code 0: destroy" in log
 
 
-def test_a_node_killed_mid_run_ends_the_other_with_on_failure(tmp_path: Path) -> None:
-    out = _scenario("killed", tmp_path / "sb")
+@pytest.mark.parametrize(("scenario", "victim"), [("killed", 1), ("killed-rank0", 0)])
+def test_a_node_killed_mid_run_ends_the_other_with_on_failure(
+    scenario: str, victim: int, tmp_path: Path
+) -> None:
+    out = _scenario(scenario, tmp_path / "sb")
     assert out["held"], out["logs"]  # both ranks were mid-run, past their all_reduce
-    assert out["rank1"] == "offline"
-    # Rank 0 noticed within the bound (END_BOUND_S past the kill) and ended with on_failure.
-    assert not out["timed_out"], out["logs"][0][-2000:]
-    assert out["rank0"] == "stopped"
-    assert "a node failed or went unheard" in out["logs"][0]
-    assert "job failure, exit code 1: stop" in out["logs"][0]
+    assert out["victim"] == "offline"
+    log = out["logs"][1 - victim]
+    # The other rank noticed within the bound (END_BOUND_S past the kill) and ended with on_failure.
+    assert not out["timed_out"], log[-2000:]
+    assert out["other"] == "stopped"
+    assert "a node failed or went unheard" in log
+    assert "job failure, exit code 1: stop" in log

@@ -1,6 +1,6 @@
 """The two multi-node scenarios of tests/test_multinode_torch.py, runnable in a process of their own:
 
-    python -m tests.support.multinode allreduce|killed SANDBOX [--netns]
+    python -m tests.support.multinode allreduce|killed|killed-rank0 SANDBOX [--netns]
 
 prints what happened as one JSON object. With --netns it first brings up the loopback of the fresh
 network namespace it was started in (`unshare -rn`): torch's rendezvous store listens on every interface,
@@ -107,23 +107,25 @@ def _until(check: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
-def killed(sandbox: Path) -> dict[str, Any]:
-    """The job holding after its all_reduce; rank 1's host disappears; how rank 0 ends, within the bound."""
+def killed(sandbox: Path, victim: int = 1) -> dict[str, Any]:
+    """The job holding after its all_reduce; the victim rank's host disappears; how the other rank ends,
+    within the bound."""
     with Emulator(sandbox=sandbox) as emu:
         applied = Applier(
             job(hold=600), lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.2)
         ).run()
         nodes = applied.nodes if isinstance(applied, MultiResult) else []
         held = _until(lambda: all(p.is_file() for p in _files(sandbox, nodes)), 120)
-        emu.state.advance(nodes[1], "offline")  # the host of rank 1 disappears, and everything on it
+        emu.state.advance(nodes[victim], "offline")  # its host disappears, and everything on it
+        other = nodes[1 - victim]
         with _client(emu) as client:
-            waited = wait_for(client, nodes[0], lambda inst: inst.gone, poll_s=0.2, timeout_s=END_BOUND_S)
+            waited = wait_for(client, other, lambda inst: inst.gone, poll_s=0.2, timeout_s=END_BOUND_S)
         return {
             "held": held,
             "nodes": nodes,
-            "rank0": waited.state,
+            "other": waited.state,
             "timed_out": waited.timed_out,
-            "rank1": emu.state.instances[nodes[1]].actual_status,
+            "victim": emu.state.instances[nodes[victim]].actual_status,
             "logs": _logs(sandbox, nodes),
         }
 
@@ -135,7 +137,11 @@ def loopback_up() -> None:
     fcntl.ioctl(s.fileno(), 0x8914, struct.pack("16sh14x", b"lo", flags | 1))
 
 
-SCENARIOS = {"allreduce": allreduce, "killed": killed}
+SCENARIOS: dict[str, Callable[[Path], dict[str, Any]]] = {
+    "allreduce": allreduce,
+    "killed": killed,
+    "killed-rank0": lambda sandbox: killed(sandbox, victim=0),
+}
 
 if __name__ == "__main__":
     if "--netns" in sys.argv:
