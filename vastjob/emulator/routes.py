@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from vastjob.emulator.faults import next_utc_midnight
+from vastjob.emulator.limits import check_limits
 from vastjob.emulator.query import QueryError, check_filters, matches, order_rows, parse_order, search
 from vastjob.emulator.wire import Reply, Request, error, ok
 
@@ -49,6 +50,8 @@ def _check_create(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
     env = body.get("env")
     if env is not None and not isinstance(env, dict):
         return error(400, "invalid_args", "Invalid args: env must be a JSON object", ask_id=ask_id)
+    if (limited := check_limits(body, ask_id)) is not None:  # Vast's documented limits on the body
+        return limited
     onstart = body.get("onstart")
     if onstart is not None and not isinstance(onstart, str):
         return error(400, "invalid_args", "Invalid args: onstart must be a string", ask_id=ask_id)
