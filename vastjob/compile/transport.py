@@ -1,0 +1,179 @@
+"""How a job's script reaches its instance, within Vast's limits on the create body.
+
+Inline when it can: the bootstrap of `pack` (the script gzip+base64 in the onstart itself), the secrets as
+one env entry each, byte for byte what vastjob has always sent. Chunked otherwise, that is when the
+bootstrap is over the onstart's 4048 characters or a secret is over one env entry's 256: the script and
+the long secrets travel as numbered env entries behind a small fixed onstart (see `chunked`).
+
+One budget covers the whole create body: the onstart, and every env entry counted as key plus value
+(`vastjob.vast.limits`). Only what no form can carry is refused: an env over 32768 characters in all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from vastjob import __version__
+from vastjob.compile import chunked
+from vastjob.compile.emit import render_script, secret_names
+from vastjob.compile.pack import pack
+from vastjob.errors import RenderError
+from vastjob.spec.model import JobSpec
+from vastjob.vast.limits import ENV_ENTRY_MAX, ENV_TOTAL_MAX, ONSTART_MAX, entry_size
+
+Form = Literal["inline", "chunked"]
+EntryKind = Literal["script", "secret", "secret part", "setting"]
+DEFAULT_API_URL = "https://console.vast.ai"  # what apply sets VASTJOB_API_URL to, unless told otherwise
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One env entry of the create body, by name and size only (`size` None: a secret not read yet)."""
+
+    name: str
+    size: int | None
+    kind: EntryKind
+    part_of: str = ""  # the secret a "secret part" belongs to
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the create body takes of Vast's limits: the onstart's characters and the env's."""
+
+    onstart: int
+    entries: tuple[Entry, ...]
+
+    @property
+    def env(self) -> int:
+        """Characters of env the known entries take (key plus value each)."""
+        return sum(e.size or 0 for e in self.entries)
+
+    def summary(self) -> str:
+        """One line, as plan shows it: `onstart 412/4048, env 18.2k/32.8k`."""
+        unread = sum(1 for e in self.entries if e.size is None)
+        note = f" (+{unread} secret{'s' if unread > 1 else ''} not read)" if unread else ""
+        return f"onstart {self.onstart}/{ONSTART_MAX}, env {_k(self.env)}/{_k(ENV_TOTAL_MAX)}{note}"
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready budget: totals, limits, and each entry's name, kind and size (never a value)."""
+        return {
+            "onstart": self.onstart,
+            "onstart_max": ONSTART_MAX,
+            "env": self.env,
+            "env_max": ENV_TOTAL_MAX,
+            "entries": [{"name": e.name, "kind": e.kind, "size": e.size} for e in self.entries],
+        }
+
+
+@dataclass(frozen=True)
+class Payload:
+    """What the create body carries for a job: `onstart`, and `env` (which holds secret values when they
+    were given: it is never printed, and its repr shows names only)."""
+
+    onstart: str
+    env: Mapping[str, str]
+    form: Form
+    budget: Budget
+
+    def __repr__(self) -> str:
+        return f"Payload(form={self.form!r}, {self.budget.summary()}, env names={sorted(self.env)})"
+
+
+def make_payload(
+    script: str,
+    title: str,
+    *,
+    secrets: Mapping[str, str] | None = None,
+    names: Sequence[str] = (),
+    settings: Mapping[str, str] | None = None,
+    job: str = "",
+) -> Payload:
+    """The payload for `script`: inline when it fits, else chunked; `secrets` are the values read (when
+    None, `names` are listed with unknown sizes and decide nothing); `settings` are plain entries sent
+    beside them (VASTJOB_API_URL); `job` names the job in errors. RenderError only for what no form
+    can carry."""
+    known = dict(secrets or {})
+    extra = dict(settings if settings is not None else {"VASTJOB_API_URL": DEFAULT_API_URL})
+    unread = [Entry(n, None, "secret") for n in names if n not in known]
+    long = [n for n, v in known.items() if entry_size(n, v) > ENV_ENTRY_MAX]
+    inline = pack(script, title)
+    if len(inline) <= ONSTART_MAX and not long:
+        env = {**known, **extra}
+        entries = [Entry(k, entry_size(k, v), _kind(k, known)) for k, v in env.items()]
+        return _checked(Payload(inline, env, "inline", Budget(len(inline), (*entries, *unread))), job)
+    env, parts, entries = {}, [], []
+    for index, name in enumerate(long):
+        part, pieces = chunked.secret_entries(index, name, known[name])
+        parts.append(part)
+        env.update(pieces)
+        entries += [Entry(k, entry_size(k, v), "secret part", name) for k, v in pieces.items()]
+    plain = {k: v for k, v in known.items() if k not in long}
+    pieces = chunked.cut(chunked.script_data(script), chunked.SCRIPT_PREFIX)
+    env.update({**plain, **pieces, **extra})
+    entries += [Entry(k, entry_size(k, v), _kind(k, plain)) for k, v in plain.items()]
+    entries += [Entry(k, entry_size(k, v), "script") for k, v in pieces.items()]
+    entries += [Entry(k, entry_size(k, v), "setting") for k, v in extra.items()]
+    text = chunked.onstart(title, script, len(pieces), parts)
+    return _checked(Payload(text, env, "chunked", Budget(len(text), (*entries, *unread))), job)
+
+
+def render_payload(
+    job: JobSpec,
+    *,
+    commit: str | None = None,
+    secrets: Mapping[str, str] | None = None,
+    api_url: str = DEFAULT_API_URL,
+) -> Payload:
+    """What apply sends for `job` (the script rendered with `commit`), checked against the whole budget."""
+    title = f"vastjob {__version__} {job.name} {job.spec_hash}"
+    return make_payload(
+        render_script(job, commit=commit),
+        title,
+        secrets=secrets,
+        names=secret_names(job),
+        settings={"VASTJOB_API_URL": api_url},
+        job=job.name,
+    )
+
+
+def describe(payload: Payload) -> str:
+    """The env entries sent beside the onstart, by name and size (never a value), and the budget."""
+    lines = [f"# {payload.form} form: {payload.budget.summary()}"]
+    for e in payload.budget.entries:
+        size = "size known at apply" if e.size is None else f"{e.size} characters"
+        lines.append(f"# env {e.name} ({e.kind}, {size})")
+    return "\n".join(lines) + "\n"
+
+
+def _checked(payload: Payload, job: str) -> Payload:
+    """The payload, or RenderError saying by how much it is over and what takes the room."""
+    budget = payload.budget
+    if budget.env > ENV_TOTAL_MAX:
+        script = sum(e.size or 0 for e in budget.entries if e.kind == "script")
+        secrets: dict[str, int] = {}
+        for e in budget.entries:
+            if e.kind in ("secret", "secret part"):
+                secrets[e.part_of or e.name] = secrets.get(e.part_of or e.name, 0) + (e.size or 0)
+        top = ", ".join(f"{n} {s}" for n, s in sorted(secrets.items(), key=lambda i: -i[1])[:3])
+        raise RenderError(
+            f"job {job}: the create body's env would be {budget.env} characters, over Vast's limit of "
+            f"{ENV_TOTAL_MAX} by {budget.env - ENV_TOTAL_MAX}; the script takes {script} of them "
+            "(shorten commands, datasets or env values, or move long commands into a script in the "
+            f"repository) and the secrets {sum(secrets.values())} (largest: {top or 'none'})"
+        )
+    if budget.onstart > ONSTART_MAX:
+        raise RenderError(
+            f"job {job}: the onstart would be {budget.onstart} characters, over Vast's limit of "
+            f"{ONSTART_MAX} by {budget.onstart - ONSTART_MAX}; fewer long secrets would shorten it"
+        )
+    return payload
+
+
+def _kind(name: str, secrets: Mapping[str, str]) -> EntryKind:
+    return "secret" if name in secrets else "setting"
+
+
+def _k(n: int) -> str:
+    return f"{n / 1000:.1f}k" if n >= 1000 else str(n)
