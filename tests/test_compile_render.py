@@ -19,6 +19,7 @@ from vastjob import __version__
 from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script, unpack
 from vastjob.compile.emit import runtime_text
+from vastjob.compile.transport import carried, render_payload
 from vastjob.errors import RenderError
 from vastjob.spec.load import load_job
 
@@ -46,7 +47,8 @@ def test_script_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
 
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
 def test_bootstrap_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
-    assert render_bootstrap(_load(path)) == snapshot
+    # The onstart sent: the inline bootstrap for a job that fits, the chunked form's onstart otherwise.
+    assert render_payload(_load(path)).onstart == snapshot
 
 
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
@@ -62,9 +64,10 @@ def test_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
 def test_bootstrap_fits_and_carries_the_script(path: Path) -> None:
     job = _load(path)
-    boot = render_bootstrap(job)
+    payload = render_payload(job)
+    boot = payload.onstart
     assert len(boot) <= BOOTSTRAP_LIMIT
-    assert unpack(boot) == render_script(job)
+    assert carried(payload) == render_script(job)
     assert "setsid" not in boot and "nohup bash" in boot
 
 

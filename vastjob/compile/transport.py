@@ -11,6 +11,8 @@ One budget covers the whole create body: the onstart, and every env entry counte
 
 from __future__ import annotations
 
+import base64
+import gzip
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -18,7 +20,7 @@ from typing import Any, Literal
 from vastjob import __version__
 from vastjob.compile import chunked
 from vastjob.compile.emit import render_script, secret_names
-from vastjob.compile.pack import pack
+from vastjob.compile.pack import pack, unpack
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.limits import ENV_ENTRY_MAX, ENV_TOTAL_MAX, ONSTART_MAX, entry_size
@@ -136,6 +138,14 @@ def render_payload(
         settings={"VASTJOB_API_URL": api_url},
         job=job.name,
     )
+
+
+def carried(payload: Payload) -> str:
+    """The script a payload carries, read back as the instance would (for tests and checks)."""
+    if payload.form == "inline":
+        return unpack(payload.onstart)
+    data = chunked.join(dict(payload.env), chunked.SCRIPT_PREFIX)
+    return gzip.decompress(base64.b64decode(data)).decode()
 
 
 def describe(payload: Payload) -> str:
