@@ -144,7 +144,7 @@ def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
     script = runner.invoke(cli, ["render", "jobs/burgers512.yaml"])
     assert script.exit_code == 0 and script.output == render_script(job)
     boot = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--onstart"])
-    assert boot.output == render_bootstrap(job)
+    assert boot.stdout == render_bootstrap(job)
     graph = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph"])
     assert graph.output.splitlines()[0] == "job burgers512: 6 steps"
     mermaid = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph", "mermaid"])

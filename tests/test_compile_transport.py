@@ -205,4 +205,4 @@ def test_the_budget_summary_reads_like_the_plan() -> None:
     assert summary.startswith(f"onstart {len(payload.onstart)}/4048, env 38/32.8k")
     assert "(+3 secrets not read)" in summary
     text = describe(payload)
-    assert "# env B2_APP_KEY (secret, size known at apply)" in text
+    assert "# env B2_APP_KEY (secret, its size known at apply)" in text

@@ -19,16 +19,19 @@ def render_job(
     out: str | None,
 ) -> int:
     """Load the job and print (or write to `out`) the script, the bootstrap or the graph."""
-    from vastjob.compile import build_graph, render_bootstrap, render_script
+    from vastjob.compile import build_graph, render_script
+    from vastjob.compile.transport import describe, render_payload
     from vastjob.spec.load import load_job
 
     job = load_job(path, overrides)
+    sent = None
     if graph == "mermaid":
         text = build_graph(job, commit=commit).to_mermaid()
     elif graph is not None:
         text = build_graph(job, commit=commit).to_text()
     elif onstart:
-        text = render_bootstrap(job, commit=commit)
+        sent = render_payload(job, commit=commit)  # refused here when no form can carry it
+        text = sent.onstart
     else:
         text = render_script(job, commit=commit)
     if out is None:
@@ -36,6 +39,8 @@ def render_job(
     else:
         Path(out).write_text(text, encoding="utf-8")
         click.echo(f"wrote {out} ({len(text)} characters)", err=True)
+    if sent is not None:  # the env entries sent beside it, on stderr so stdout stays the onstart itself
+        click.echo(describe(sent), err=True, nl=False)
     return 0
 
 
@@ -43,7 +48,10 @@ def render_job(
 @click.argument("path", metavar="JOB")
 @set_option
 @click.option(
-    "--onstart", is_flag=True, help="Print the bootstrap sent as Vast's onstart (at most 4048 characters)."
+    "--onstart",
+    is_flag=True,
+    help="Print the onstart sent to Vast (at most 4048 characters); the env entries sent with it, by name "
+    "and size, go to stderr.",
 )
 @click.option(
     "--graph",

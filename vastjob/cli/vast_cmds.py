@@ -96,15 +96,18 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: str)
     """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
 
     def go() -> int:
+        from vastjob.compile.transport import render_payload
         from vastjob.vast.plan import Plan
         from vastjob.vast.query import build_query, select
         from vastjob.vast.secrets import find_secrets
 
         spec = _load(job, overrides)
         secrets, _missing = find_secrets(spec)
+        sent = render_payload(spec, secrets=secrets.values, api_url=resolve_base_url())  # before the network
         with _connect(api_key) as client:
             found = client.search_offers(build_query(spec.offer, spec.instance.disk_gb))
-        the_plan = Plan(spec, select(found, spec.offer, spec.instance.disk_gb), len(found), secrets=secrets)
+        cands = select(found, spec.offer, spec.instance.disk_gb)
+        the_plan = Plan(spec, cands, len(found), secrets=secrets, budget=sent.budget)
         if output == "json":
             echo_json(the_plan.to_json())
         else:

@@ -42,8 +42,10 @@ class Entry:
 
 @dataclass(frozen=True)
 class Budget:
-    """What the create body takes of Vast's limits: the onstart's characters and the env's."""
+    """What the create body takes of Vast's limits, in the form chosen: the onstart's characters and the
+    env's."""
 
+    form: Form
     onstart: int
     entries: tuple[Entry, ...]
 
@@ -61,6 +63,7 @@ class Budget:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready budget: totals, limits, and each entry's name, kind and size (never a value)."""
         return {
+            "form": self.form,
             "onstart": self.onstart,
             "onstart_max": ONSTART_MAX,
             "env": self.env,
@@ -104,7 +107,8 @@ def make_payload(
     if len(inline) <= ONSTART_MAX and not long:
         env = {**known, **extra}
         entries = [Entry(k, entry_size(k, v), _kind(k, known)) for k, v in env.items()]
-        return _checked(Payload(inline, env, "inline", Budget(len(inline), (*entries, *unread))), job)
+        budget = Budget("inline", len(inline), (*entries, *unread))
+        return _checked(Payload(inline, env, "inline", budget), job)
     env, parts, entries = {}, [], []
     for index, name in enumerate(long):
         part, pieces = chunked.secret_entries(index, name, known[name])
@@ -118,7 +122,7 @@ def make_payload(
     entries += [Entry(k, entry_size(k, v), "script") for k, v in pieces.items()]
     entries += [Entry(k, entry_size(k, v), "setting") for k, v in extra.items()]
     text = chunked.onstart(title, script, len(pieces), parts)
-    return _checked(Payload(text, env, "chunked", Budget(len(text), (*entries, *unread))), job)
+    return _checked(Payload(text, env, "chunked", Budget("chunked", len(text), (*entries, *unread))), job)
 
 
 def render_payload(
@@ -149,11 +153,25 @@ def carried(payload: Payload) -> str:
 
 
 def describe(payload: Payload) -> str:
-    """The env entries sent beside the onstart, by name and size (never a value), and the budget."""
+    """The env entries sent beside the onstart, by name and size (never a value), and the budget; the
+    parts of the script, and of each long secret, on one line each."""
     lines = [f"# {payload.form} form: {payload.budget.summary()}"]
+    groups: dict[tuple[str, str], list[Entry]] = {}
     for e in payload.budget.entries:
-        size = "size known at apply" if e.size is None else f"{e.size} characters"
-        lines.append(f"# env {e.name} ({e.kind}, {size})")
+        key = (e.kind, e.part_of) if e.kind in ("script", "secret part") else (e.kind, e.name)
+        groups.setdefault(key, []).append(e)
+    for (kind, name), entries in groups.items():
+        size = sum(e.size or 0 for e in entries)
+        if kind == "script":
+            lines.append(f"# env {entries[0].name}..{entries[-1].name} (the script, {len(entries)} entries, "
+                         f"{size} characters)")
+        elif kind == "secret part":
+            lines.append(f"# env {entries[0].name}..{entries[-1].name} (secret {name} in {len(entries)} "
+                         f"parts, {size} characters)")
+        elif entries[0].size is None:
+            lines.append(f"# env {name} ({kind}, its size known at apply)")
+        else:
+            lines.append(f"# env {name} ({kind}, {size} characters)")
     return "\n".join(lines) + "\n"
 
 

@@ -1,6 +1,6 @@
 """`vastjob apply`: rent an instance for a job, in DESIGN.md's order, so that money is only spent on purpose.
 
-1. compile (an oversized bootstrap fails here) and read secrets: no network yet;
+1. compile and read secrets, and check the whole create body against Vast's limits: no network yet;
 2. find instances labelled for the job: the same spec hash running is "up to date"; stopped or dead, or
    another hash, needs `--replace`;
 3. pin the repo's branch, search, rank, show the plan, ask (`--dry-run` stops here);
@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
@@ -26,7 +26,10 @@ from vastjob.vast.client import AnswerLost, VastClient
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan
 from vastjob.vast.query import Candidate, build_query, select
-from vastjob.vast.secrets import Secrets, read_secrets
+from vastjob.vast.secrets import read_secrets
+
+if TYPE_CHECKING:
+    from vastjob.compile.transport import Payload
 
 DEAD_STATES = frozenset({"exited", "unknown", "offline"})
 # Stands in for a pinned commit while checking the bootstrap's size before anything is resolved.
@@ -102,12 +105,13 @@ class Applier:
 
     def run(self) -> ApplyResult:
         """Apply the job; raises a VastjobError for every refusal or failure."""
-        from vastjob.compile import render_bootstrap
+        from vastjob.compile.transport import render_payload
 
         job, opts = self.job, self.options
         needs_pin = job.repo is not None and opts.pin and not job.repo.commit
-        render_bootstrap(job, commit=_PLACEHOLDER_SHA if needs_pin else None)  # size check, no network yet
         secrets = read_secrets(job, self.environ)
+        # The whole create body against Vast's limits, secrets included, before any request.
+        render_payload(job, commit=_PLACEHOLDER_SHA if needs_pin else None, secrets=secrets.values)
 
         with self.connect() as client:
             existing = labels.of_job(client.list_instances(), job.name)
@@ -141,11 +145,11 @@ class Applier:
                 token = secrets.values.get(job.repo.token_secret or "")
                 commit = resolve_commit(job.repo, token=token, runner=self.runner)
                 self.say(f"pinned {job.repo.ref} to {commit[:12]}")
-            bootstrap = render_bootstrap(job, commit=commit)
+            payload = render_payload(job, commit=commit, secrets=secrets.values, api_url=client.base_url)
 
             offers = client.search_offers(build_query(job.offer, job.instance.disk_gb))
             candidates = select(offers, job.offer, job.instance.disk_gb)
-            plan = Plan(job, candidates, searched=len(offers), commit=commit, secrets=secrets)
+            plan = Plan(job, candidates, len(offers), commit, secrets, budget=payload.budget)
             if not candidates:
                 raise UserError(
                     f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
@@ -160,7 +164,7 @@ class Applier:
             self._kept = [_id(old) for old in existing]
             self._known = {_id(old) for old in existing}
             try:
-                result = self._launch(client, candidates, bootstrap, secrets, plan)
+                result = self._launch(client, candidates, payload, plan)
                 result.existing = existing
                 self._left = []  # the new instance is the result now, not something left behind
                 for old in existing:
@@ -203,13 +207,13 @@ class Applier:
     # -- create, check, wait ---------------------------------------------------------------------------
 
     def _launch(
-        self, client: VastClient, candidates: list[Candidate], bootstrap: str, secrets: Secrets, plan: Plan
+        self, client: VastClient, candidates: list[Candidate], payload: Payload, plan: Plan
     ) -> ApplyResult:
         queue = list(candidates)
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
-            body = create_body(self.job, cand, bootstrap, secrets, client.base_url)
+            body = create_body(self.job, cand, payload)
             instance_id = self._create(client, cand, body)
             if instance_id is None:
                 continue  # the offer is gone: next one
@@ -368,17 +372,16 @@ class Applier:
             polls += 1
 
 
-def create_body(
-    job: JobSpec, cand: Candidate, bootstrap: str, secrets: Secrets, base_url: str
-) -> dict[str, Any]:
-    """The create request: secrets only in `env`, beside the API base URL the script calls back to."""
+def create_body(job: JobSpec, cand: Candidate, payload: Payload) -> dict[str, Any]:
+    """The create request: the payload's onstart, and its env (the secrets, as one entry each or in parts,
+    the script's parts in the chunked form, the API base URL the script calls back to)."""
     return {
         "client_id": "me",
         "image": job.instance.image,
         "disk": job.instance.disk_gb,
         "label": job.label,
-        "onstart": bootstrap,
-        "env": {**secrets.values, "VASTJOB_API_URL": base_url},
+        "onstart": payload.onstart,
+        "env": dict(payload.env),
         "price": cand.bid,
         "runtype": "ssh",
         "cancel_unavail": True,

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.vast.query import Candidate
 from vastjob.vast.secrets import Secrets, required_names
+
+if TYPE_CHECKING:
+    from vastjob.compile.transport import Budget
 
 RUNNERS_UP = 4
 
@@ -22,6 +25,7 @@ class Plan:
     searched: int = 0
     commit: str | None = None
     secrets: Secrets | None = None
+    budget: Budget | None = None  # what the create body takes of Vast's limits
 
     @property
     def chosen(self) -> Candidate | None:
@@ -46,6 +50,7 @@ class Plan:
                 {"name": n, "from": (self.secrets.origins.get(n, "missing") if self.secrets else None)}
                 for n in self.secret_names()
             ],
+            "budget": self.budget.to_json() if self.budget else None,
         }
 
     def render(self) -> str:
@@ -69,6 +74,7 @@ class Plan:
             ),
             f"  shutdown  success: {job.shutdown.on_success}, failure: {job.shutdown.on_failure}",
             f"  cap       ${job.offer.max_price_per_hour:.2f}/h (storage included)",
+            *([f"  budget    {self.budget.summary()} ({self.budget.form} form)"] if self.budget else []),
             "",
             "steps",
         ]
