@@ -23,7 +23,6 @@ SECRET_PREFIX = "VJ_S"  # VJ_S0_000, ...: the first long secret; VJ_S1_000, ...:
 # A chunk entry is filled to 250 characters (key and value), 6 under the limit: should Vast count the `=`,
 # the `-e ` of the flag form or quotes as well, chunks still fit.
 ENTRY_FILL = ENV_ENTRY_MAX - 6
-MAX_CHUNKS = 1000  # three digits of index; the env total allows about 130 entries anyway
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,10 @@ def script_data(script: str) -> str:
 
 
 def cut(data: str, prefix: str) -> dict[str, str]:
-    """`data` as entries `<prefix>000`, `<prefix>001`, ... of at most ENTRY_FILL characters each."""
+    """`data` as entries `<prefix>000`, `<prefix>001`, ... of at most ENTRY_FILL characters each (the
+    env's total allows about 130; the budget refuses more, so three digits are always enough)."""
     width = ENTRY_FILL - len(prefix) - 3
     parts = [data[i : i + width] for i in range(0, len(data), width)] or [""]
-    if len(parts) > MAX_CHUNKS:
-        raise ValueError(f"{len(parts)} parts are more than {MAX_CHUNKS}")
     return {f"{prefix}{n:03d}": part for n, part in enumerate(parts)}
 
 
