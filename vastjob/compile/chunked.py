@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import gzip
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -23,6 +24,7 @@ SECRET_PREFIX = "VJ_S"  # VJ_S0_000, ...: the first long secret; VJ_S1_000, ...:
 # A chunk entry is filled to 250 characters (key and value), 6 under the limit: should Vast count the `=`,
 # the `-e ` of the flag form or quotes as well, chunks still fit.
 ENTRY_FILL = ENV_ENTRY_MAX - 6
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ def cut(data: str, prefix: str) -> dict[str, str]:
 
 def secret_entries(index: int, name: str, value: str) -> tuple[LongSecret, dict[str, str]]:
     """A long secret's entries (its value base64-encoded, so any character survives) and how to join them."""
+    if not _NAME.fullmatch(name):  # it is written into the onstart as `export NAME=...`
+        raise ValueError(f"secret name {name!r} is not a variable name")
     prefix = f"{SECRET_PREFIX}{index}_"
     entries = cut(base64.b64encode(value.encode()).decode(), prefix)
     return LongSecret(name, prefix, len(entries)), entries
