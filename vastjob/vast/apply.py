@@ -149,7 +149,9 @@ class Applier:
 
             offers = client.search_offers(build_query(job.offer, job.instance.disk_gb))
             candidates = select(offers, job.offer, job.instance.disk_gb)
-            plan = Plan(job, candidates, len(offers), commit, secrets, budget=payload.budget)
+            plan = Plan(
+                job, candidates, searched=len(offers), commit=commit, secrets=secrets, budget=payload.budget
+            )
             if not candidates:
                 raise UserError(
                     f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
