@@ -104,7 +104,7 @@ def test_graph_as_text_and_mermaid() -> None:
     graph = build_graph(job_of(**_full(datasets={'say "hi"': {"source": "store:x", "dest": "d/"}})))
     text = graph.to_text()
     assert text.splitlines()[0] == "job scripttest: 8 steps"
-    assert f"  clone{' ' * 10}{graph.hashes['clone']}  needs: apt; retries: 3; timeout: 1800s\n" in text
+    assert f"  clone{' ' * 10}{graph.hashes['clone']}  needs: apt; retries: 3; timeout: 30m\n" in text
     mermaid = graph.to_mermaid()
     assert 's4["data:say #quot;hi#quot;"]' in mermaid
     assert "s2 --> s3" in mermaid
@@ -276,12 +276,12 @@ def test_paths_with_dotdot_inside_the_root_are_kept() -> None:
 @pytest.mark.parametrize("commit", ["abc123", "g" * 40, "-" + "a" * 39, "a" * 41, "abcdef0\n"])
 def test_a_commit_that_is_not_a_sha_is_refused(commit: str) -> None:
     with pytest.raises(RenderError, match="is not a commit SHA"):
-        render_script(job_of(repo=REPO), commit=commit)
+        render_script(job_of(repo=REPO).pinned(commit))
 
 
 def test_an_abbreviated_commit_is_fetched_with_its_ref() -> None:
     full, short = "0123456789abcdef0123456789abcdef01234567", "0123456"
-    assert f"vj_clone {REPO['url']} {full} {full}" in render_script(job_of(repo=REPO), commit=full)
+    assert f"vj_clone {REPO['url']} {full} {full}" in render_script(job_of(repo=REPO).pinned(full))
     assert f"vj_clone {REPO['url']} {REPO['ref']} {short}" in render_script(
         job_of(repo={**REPO, "commit": short})
     )

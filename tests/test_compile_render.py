@@ -17,8 +17,9 @@ from syrupy.assertion import SnapshotAssertion
 
 from vastjob import __version__
 from vastjob.cli import cli
-from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script, unpack
+from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
+from vastjob.compile.pack import unpack
 from vastjob.compile.transport import carried, render_payload
 from vastjob.errors import RenderError
 from vastjob.spec.load import load_job
@@ -54,7 +55,7 @@ def test_bootstrap_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
 def test_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
     script = tmp_path / "job.sh"
-    script.write_text(render_script(_load(path), commit="0123456789abcdef0123456789abcdef01234567"))
+    script.write_text(render_script(_load(path).pinned("0123456789abcdef0123456789abcdef01234567")))
     result = subprocess.run(
         [SHELLCHECK, "--severity=style", str(script)], capture_output=True, text=True, check=False
     )
@@ -86,7 +87,7 @@ def test_rendering_is_deterministic_and_headed() -> None:
 def test_the_pinned_commit_changes_only_the_clone_and_after() -> None:
     job = _load(ROOT / "jobs/burgers512.yaml")
     sha = "abc1230000000000000000000000000000000000"
-    plain, pinned = render_script(job), render_script(job, commit=sha)
+    plain, pinned = render_script(job), render_script(job.pinned(sha))
     assert f"vj_clone https://github.com/emgun/universal_simulator.git {sha} {sha}" in pinned
     assert "feature/sota_burgers_upgrades ''" in plain
     defs = [dict(re.findall(r"^vj_def (\S+) (\S+)", s, re.M)) for s in (plain, pinned)]
@@ -151,7 +152,7 @@ def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
     assert mermaid.output.startswith("flowchart TD\n") and "s3 --> s5" in mermaid.output
     out = tmp_path / "job.sh"
     written = runner.invoke(
-        cli, ["render", "jobs/burgers512.yaml", "--set", "env.RESET_CACHE=0", "-o", str(out)]
+        cli, ["render", "jobs/burgers512.yaml", "--set", "env.RESET_CACHE=0", "--out", str(out)]
     )
     assert written.exit_code == 0
     assert "export RESET_CACHE=0" in out.read_text()

@@ -79,7 +79,7 @@ def test_full_job_reaches_run_with_env_and_pinned_commit(
         run={"command": 'printf "%s|%s" "$TRAIN_STAGE" "$QUOTED" > env.txt; git rev-parse HEAD > head.txt'},
     )
     (sandbox.dir / "installed.txt").write_text("git\n")
-    result = sandbox.run(render_script(job, commit=origin.first))
+    result = sandbox.run(render_script(job.pinned(origin.first)))
     assert result.returncode == 0, result.stdout + result.stderr
     proj = sandbox.root / "workspace/proj"
     assert (proj / "head.txt").read_text().strip() == origin.first

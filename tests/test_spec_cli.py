@@ -72,7 +72,7 @@ def test_json_output_lists_the_same_problems(tmp_path: Path, monkeypatch: pytest
     Path("three.yaml").write_text(THREE_PROBLEMS, encoding="utf-8")
     code, out, _ = invoke("validate", "-o", "json", "three.yaml")
     _, _, text = invoke("validate", "three.yaml")
-    problems = json.loads(out)
+    problems = json.loads(out)["errors"]["problems"]
     assert code == 1
     assert [
         f"{p['file']}:{p['line']}:{p['col']}: {p['path']}: {p['message']}" for p in problems
@@ -175,7 +175,8 @@ def test_odd_specs_never_end_in_a_traceback(tmp_path: Path, name: str, output: s
     assert clean(result), result.exception
     assert result.exit_code in (0, 1)
     if output == "json":
-        assert isinstance(json.loads(result.stdout), list)
+        data = json.loads(result.stdout)
+        assert isinstance(data if result.exit_code == 0 else data["errors"]["problems"], list)
     elif result.exit_code == 0:
         assert result.stdout == "ok: 1 job spec valid\n"
     else:
@@ -216,8 +217,9 @@ def test_fuzzed_fields_give_exit_0_or_located_problems(field: str, a: str, b: st
     if result.exit_code == 0:
         assert [entry["name"] for entry in data] == ["t"]
     else:
-        assert result.exit_code == 1 and data
-        assert all(p["line"] >= 1 and p["col"] >= 1 and p["path"].startswith("$") for p in data)
+        problems = data["errors"]["problems"]
+        assert result.exit_code == 1 and problems
+        assert all(p["line"] >= 1 and p["col"] >= 1 and p["path"].startswith("$") for p in problems)
 
 
 def test_schema_prints_the_packaged_schema() -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from vastjob.emulator import Emulator
 from vastjob.errors import ApiError, UserError
-from vastjob.vast.client import AnswerLost, resolve_api_key, resolve_base_url
+from vastjob.vast.account import resolve_api_key, resolve_base_url
+from vastjob.vast.client import AnswerLost
 
 try:  # whether tests/ is a package decides how the helpers import
     from tests.vast_helpers import Recorder, fast_client
@@ -129,7 +131,12 @@ def test_instance_round_trip_and_logs(emu: Emulator) -> None:
             },
         )
         assert client.show_instance(iid)["label"] == "a"  # type: ignore[index]
-        client.set_label(iid, "b")
+        # Relabelled over the wire, as the Vast CLI does it (vastjob itself never relabels).
+        httpx.put(
+            f"{emu.url}/api/v0/instances/{iid}/",
+            json={"label": "b"},
+            headers={"Authorization": f"Bearer {emu.api_key}"},
+        ).raise_for_status()
         assert [i["id"] for i in client.list_instances({"label": {"eq": "b"}})] == [iid]
         emu.advance(iid, "running")
         text = ""

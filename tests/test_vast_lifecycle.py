@@ -306,3 +306,17 @@ def test_logs_follow_keeps_up_when_the_log_outgrows_its_window(emu: Emulator, tm
     with fast_client(emu.url, emu.api_key) as client:
         followed = list(lifecycle.follow_logs(client, iid, sleep=grow, window=4))
     assert followed == [f"line {n}" for n in range(1, 11)]
+
+
+def test_status_and_logs_read_the_spec_with_its_overrides(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    over = ("--set", "env.GREETING=hi")
+    iid = json.loads(vj("apply", spec, *over, "--yes", "-o", "json").stdout)["instance_id"]
+    (row,) = json.loads(vj("status", spec, *over, "-o", "json").stdout)
+    assert row["id"] == iid and row["current"] is True
+    (plain,) = json.loads(vj("status", spec, "-o", "json").stdout)
+    assert plain["current"] is False  # without the override it is another spec
+    assert json.loads(vj("logs", spec, *over, "-o", "json").stdout)["id"] == iid
+    refused = vj("status", "tiny", *over, "-o", "json")
+    assert refused.exit_code == 1
+    assert "give the spec's path" in json.loads(refused.stdout)["errors"]["message"]

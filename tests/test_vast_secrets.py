@@ -13,7 +13,7 @@ from vastjob.errors import UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.pin import resolve_commit, run_git
-from vastjob.vast.secrets import parse_dotenv, read_secrets, required_names
+from vastjob.vast.secrets import parse_dotenv, read_secrets
 
 
 def make_job(tmp_path: Path, **over: Any) -> JobSpec:
@@ -34,7 +34,7 @@ def make_job(tmp_path: Path, **over: Any) -> JobSpec:
 
 
 def test_required_names_gathers_every_place_once(tmp_path: Path) -> None:
-    assert required_names(make_job(tmp_path)) == ["B2_KEY_ID", "WANDB_API_KEY", "GIT_TOKEN", "B2_APP_KEY"]
+    assert list(make_job(tmp_path).secret_names) == ["B2_KEY_ID", "WANDB_API_KEY", "GIT_TOKEN", "B2_APP_KEY"]
 
 
 def test_every_missing_name_is_listed_and_no_value_shown(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_parse_dotenv_keeps_equals_in_values() -> None:
 
 
 def test_labels_round_trip_and_filter() -> None:
-    label = labels.make_label("burgers512", "0123456789ab")
+    label = str(labels.Label("burgers512", "0123456789ab"))
     assert label == "vastjob:burgers512:0123456789ab"
     parsed = labels.parse_label(label)
     assert parsed is not None and (parsed.name, parsed.spec_hash) == ("burgers512", "0123456789ab")

@@ -1,4 +1,9 @@
-"""The one error family vastjob raises for expected failures, and the exit codes they map to."""
+"""The one error family vastjob raises for expected failures, and the exit codes they map to.
+
+With `-o json` every error prints as one shape, `{"errors": ERROR}`, where ERROR always has `error` (the
+kind: SpecError, UserError, RenderError, ApiError, PriceCapError, Interrupted) and `message`; a SpecError
+adds `problems` (each with file, line, col, path, message), an ApiError `status`, `api_error`, `api_msg`.
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,8 @@ class VastjobError(Exception):
 
     exit_code = EXIT_USER
 
-    def to_json(self) -> object:
-        """A JSON-ready form of the error for `-o json`."""
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready form of the error for `-o json`: its kind and message, then what the kind adds."""
         return {"error": type(self).__name__, "message": str(self)}
 
 
@@ -52,8 +57,8 @@ class SpecError(VastjobError):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
 
-    def to_json(self) -> object:
-        return [p.to_json() for p in self.problems]
+    def to_json(self) -> dict[str, object]:
+        return {**super().to_json(), "problems": [p.to_json() for p in self.problems]}
 
 
 class UserError(VastjobError):
@@ -77,10 +82,9 @@ class ApiError(VastjobError):
         self.msg = msg
         super().__init__(message)
 
-    def to_json(self) -> object:
+    def to_json(self) -> dict[str, object]:
         return {
-            "error": type(self).__name__,
-            "message": str(self),
+            **super().to_json(),
             "status": self.status,
             "api_error": self.error,
             "api_msg": self.msg,

@@ -15,10 +15,10 @@ COMMANDS: dict[str, str] = {
     "offers": "vastjob.cli.vast_cmds:offers",
     "plan": "vastjob.cli.vast_cmds:plan",
     "apply": "vastjob.cli.vast_cmds:apply",
-    "status": "vastjob.cli.vast_cmds:status",
-    "logs": "vastjob.cli.vast_cmds:logs",
-    "stop": "vastjob.cli.vast_cmds:stop",
-    "destroy": "vastjob.cli.vast_cmds:destroy",
+    "status": "vastjob.cli.lifecycle_cmds:status",
+    "logs": "vastjob.cli.lifecycle_cmds:logs",
+    "stop": "vastjob.cli.lifecycle_cmds:stop",
+    "destroy": "vastjob.cli.lifecycle_cmds:destroy",
     "emulator": "vastjob.cli.emulator_cmd:emulator",
 }
 

@@ -1,22 +1,40 @@
-"""What every command shares: the `-o` option and the one handler that maps errors to exit codes."""
+"""What every command shares: its options, the one output path (`emit`) and the one error handler (`run`).
+
+A command parses its options, makes one call and hands `run` a function returning a result: anything with
+`to_json()` and `render()` (and, when it can fail without raising, an `exit_code`). `run` emits it in the
+format `-o` chose; an expected error becomes the exit code of its kind and, with `-o json`, the JSON shape
+described in `vastjob.errors`.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, Protocol, TypeVar, cast, get_args
 
 import click
 
-from vastjob.errors import Interrupted, VastjobError
+from vastjob.errors import EXIT_OK, Interrupted, VastjobError
 
 F = TypeVar("F", bound=Callable[..., Any])
+OutputFormat = Literal["text", "json"]
+
+
+class Result(Protocol):
+    """What a command hands to `emit`."""
+
+    def to_json(self) -> Any:
+        """The result as JSON-ready data."""
+
+    def render(self) -> str:
+        """The result as text for a terminal."""
+
 
 output_option = click.option(
     "-o",
     "--output",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(get_args(OutputFormat)),
     default="text",
     show_default=True,
     help="Output format; json prints results and errors as JSON on stdout.",
@@ -39,18 +57,36 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
-def run(func: Callable[[], int | None], output: str = "text") -> None:
-    """Run a command function; an expected error prints cleanly (JSON with -o json) and sets the exit code."""
+def emit(result: Result, output: OutputFormat) -> None:
+    """Print a result on stdout as JSON or as text (a newline added only when the text lacks one)."""
+    if output == "json":
+        echo_json(result.to_json())
+        return
+    text = result.render()
+    if text:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+def say(message: str) -> None:
+    """Progress for the user, on stderr, so that stdout holds the result alone."""
+    click.echo(message, err=True)
+
+
+def run(func: Callable[[], Result | int | None], output: OutputFormat = "text") -> None:
+    """Run a command's call and emit its result; an expected error prints cleanly and sets the exit code."""
     try:
         try:
-            code = func() or 0
+            result = func()
         except KeyboardInterrupt:
             # click would turn Ctrl-C into "Aborted!" and exit 1; it is 130, and JSON with -o json.
             raise Interrupted("interrupted") from None
     except VastjobError as err:
         if output == "json":
-            echo_json({"errors": err.to_json()} if not isinstance(err.to_json(), list) else err.to_json())
+            echo_json({"errors": err.to_json()})
         else:
             click.echo(str(err), err=True)
         sys.exit(err.exit_code)
-    sys.exit(code)
+    if result is None or isinstance(result, int):
+        sys.exit(result or EXIT_OK)
+    emit(result, output)
+    sys.exit(cast(int, getattr(result, "exit_code", EXIT_OK)))

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 
-from vastjob.cli._common import echo_json, output_option, run
+from vastjob.cli._common import OutputFormat, emit, output_option, run
+from vastjob.cli.results import Text
 
 
 def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faults: str, seed: int,
-                   n_offers: int, api_key: str, step_seconds: float, verbose: bool, output: str,
+                   n_offers: int, api_key: str, step_seconds: float, verbose: bool, output: OutputFormat,
                    stop: threading.Event | None = None) -> int:
     """Start the emulator, print where it is, and serve until interrupted (or until `stop` is set)."""
     from vastjob.emulator import Emulator, Faults
@@ -36,14 +37,10 @@ def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faul
         raise UserError(f"cannot listen on 127.0.0.1:{port}: {err.strerror or err}") from None
     info = {"url": emulator.url, "api_key": emulator.api_key, "sandbox": str(emulator.sandbox),
             "offers": len(emulator.market), "faults": knobs.as_dict()}
-    if output == "json":
-        echo_json(info)
-    else:
-        click.echo(f"Vast.ai emulator on {emulator.url} ({info['offers']} offers)")
-        click.echo(f"API key: {emulator.api_key}")
-        click.echo(f"Sandbox: {emulator.sandbox}")
-        click.echo(f"Use it:  VAST_URL={emulator.url} VAST_API_KEY={emulator.api_key} ...")
-        click.echo("Press Ctrl-C to stop.")
+    text = (f"Vast.ai emulator on {emulator.url} ({info['offers']} offers)\nAPI key: {emulator.api_key}\n"
+            f"Sandbox: {emulator.sandbox}\n"
+            f"Use it:  VAST_URL={emulator.url} VAST_API_KEY={emulator.api_key} ...\nPress Ctrl-C to stop.")
+    emit(Text(text, key="", extra=info), output)  # printed before serving: the result is the server
     try:
         (stop or threading.Event()).wait()
     except KeyboardInterrupt:
@@ -71,7 +68,7 @@ def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faul
 @click.option("-v", "--verbose", is_flag=True, help="Print one line per request on stderr.")
 @output_option
 def emulator(port: int, offers: Path | None, sandbox: Path | None, faults: str, seed: int, n_offers: int,
-             api_key: str, step_seconds: float, verbose: bool, output: str) -> None:
+             api_key: str, step_seconds: float, verbose: bool, output: OutputFormat) -> None:
     """Run a local Vast.ai emulator on 127.0.0.1: offers, instances that run their onstart here, faults."""
     run(lambda: serve_emulator(port=port, offers=offers, sandbox=sandbox, faults=faults, seed=seed,
                                n_offers=n_offers, api_key=api_key, step_seconds=step_seconds,

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from vastjob.cli._common import run, set_option
+from vastjob.cli._common import OutputFormat, output_option, run, say, set_option
+
+if TYPE_CHECKING:
+    from vastjob.cli.results import Text
 
 
 def render_job(
@@ -17,31 +21,35 @@ def render_job(
     graph: str | None,
     commit: str | None,
     out: str | None,
-) -> int:
-    """Load the job and print (or write to `out`) the script, the bootstrap or the graph."""
-    from vastjob.compile import build_graph, render_script
-    from vastjob.compile.transport import describe, render_payload
+) -> Text:
+    """The script, the bootstrap or the graph of a job (compiled once); written to `out` when given."""
+    from vastjob.cli.results import Text
+    from vastjob.compile import compile_job
     from vastjob.spec.load import load_job
 
-    job = load_job(path, overrides)
-    sent = None
+    compiled = compile_job(load_job(path, overrides).pinned(commit))
     if graph == "mermaid":
-        text = build_graph(job, commit=commit).to_mermaid()
+        what, text = "mermaid", compiled.graph.to_mermaid()
     elif graph is not None:
-        text = build_graph(job, commit=commit).to_text()
+        what, text = "graph", compiled.graph.to_text()
     elif onstart:
-        sent = render_payload(job, commit=commit)  # refused here when no form can carry it
-        text = sent.onstart
+        # What is sent: refused here only when no form can carry it. The env entries sent beside the onstart
+        # go to stderr (names and sizes, never a value), so stdout stays the onstart itself.
+        from vastjob.compile.transport import describe
+
+        sent = compiled.payload()
+        what, text = "bootstrap", sent.onstart
+        say(describe(sent).rstrip("\n"))
     else:
-        text = render_script(job, commit=commit)
+        what, text = "script", compiled.script
+    info: dict[str, Any] = {"job": compiled.job.name, "spec_hash": compiled.job.spec_hash, "kind": what}
+    if onstart:
+        info["budget"] = sent.budget.to_json()
     if out is None:
-        click.echo(text, nl=False)
-    else:
-        Path(out).write_text(text, encoding="utf-8")
-        click.echo(f"wrote {out} ({len(text)} characters)", err=True)
-    if sent is not None:  # the env entries sent beside it, on stderr so stdout stays the onstart itself
-        click.echo(describe(sent), err=True, nl=False)
-    return 0
+        return Text(text, extra=info)
+    Path(out).write_text(text, encoding="utf-8")
+    say(f"wrote {out} ({len(text)} characters)")
+    return Text("", key="", extra={**info, "file": out, "characters": len(text)})
 
 
 @click.command(name="render")
@@ -63,8 +71,9 @@ def render_job(
 )
 @click.option("--commit", metavar="SHA", help="Pin the clone to this commit (what apply does with the ref).")
 @click.option(
-    "-o", "out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+    "--out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
+@output_option
 def render(
     path: str,
     overrides: tuple[str, ...],
@@ -72,8 +81,9 @@ def render(
     graph: str | None,
     commit: str | None,
     out: str | None,
+    output: OutputFormat,
 ) -> None:
     """Print the onstart script a job runs on its instance: deterministic, every spec value quoted."""
     if onstart and graph:
         raise click.UsageError("--onstart and --graph print different things; give one of them")
-    run(lambda: render_job(path, overrides, onstart=onstart, graph=graph, commit=commit, out=out))
+    run(lambda: render_job(path, overrides, onstart=onstart, graph=graph, commit=commit, out=out), output)

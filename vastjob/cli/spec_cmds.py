@@ -2,48 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
 import click
 
-from vastjob.cli._common import echo_json, output_option, run, set_option
+from vastjob.cli._common import OutputFormat, output_option, run, set_option
+
+if TYPE_CHECKING:
+    from vastjob.spec.load import Checked
 
 
-def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) -> int:
-    """Check the specs; print a one-line summary (or JSON) when all are valid, raise `SpecError` otherwise."""
+@dataclass(frozen=True)
+class Validated:
+    """Specs that passed: the jobs (name, hash, label) and the bases checked on the way."""
+
+    checked: Sequence[Checked]
+    bases_through_jobs: int
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """One entry per job file, then one per base file given."""
+        return [
+            {"file": c.file, "name": c.job.name, "spec_hash": c.job.spec_hash, "label": c.job.label}
+            for c in self.checked
+            if c.job is not None
+        ] + [{"file": c.file, "base": True} for c in self.checked if c.job is None]
+
+    def render(self) -> str:
+        """A one-line summary."""
+        jobs = sum(1 for c in self.checked if c.job is not None)
+        bases = len(self.checked) - jobs + self.bases_through_jobs
+        summary = f"ok: {jobs} job spec{'s' if jobs != 1 else ''} valid"
+        if bases:
+            summary += f" ({bases} base spec{'s' if bases != 1 else ''} checked)"
+        return summary
+
+
+def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...]) -> Validated:
+    """Check the specs; what passed, or `SpecError` with every problem."""
     from vastjob.errors import SpecError
     from vastjob.spec.batch import check_paths
 
     batch = check_paths(paths, overrides)
     if not batch.ok:
         raise SpecError(batch.problems)
-    jobs = [c for c in batch.checked if c.job is not None]
-    if output == "json":
-        echo_json(
-            [
-                {"file": c.file, "name": c.job.name, "spec_hash": c.job.spec_hash, "label": c.job.label}
-                for c in jobs
-                if c.job is not None
-            ]
-            + [{"file": c.file, "base": True} for c in batch.checked if c.job is None]
-        )
-        return 0
-    bases = len(batch.checked) - len(jobs) + len(batch.bases_through_jobs)
-    summary = f"ok: {len(jobs)} job spec{'s' if len(jobs) != 1 else ''} valid"
-    if bases:
-        summary += f" ({bases} base spec{'s' if bases != 1 else ''} checked)"
-    click.echo(summary)
-    return 0
+    return Validated(batch.checked, len(batch.bases_through_jobs))
 
 
 @click.command(name="validate")
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @set_option
 @output_option
-def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: str) -> None:
+def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: OutputFormat) -> None:
     """Check job specs (files, folders or globs) and report every problem as FILE:LINE:COL: $.path: message.
 
     Files whose names start with _ are bases: they are checked through the jobs that extend them.
     """
-    run(lambda: validate_paths(paths, overrides, output), output)
+    run(lambda: validate_paths(paths, overrides), output)
 
 
 @click.command(name="schema")

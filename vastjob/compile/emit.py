@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import posixpath
-import re
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 
 from vastjob import __version__
-from vastjob.compile.graph import StepGraph, build_graph
+from vastjob.compile.graph import StepGraph
 from vastjob.compile.quote import base_dir, env_name, path, word, words
 from vastjob.compile.sources import remote_exports
 from vastjob.errors import RenderError
-from vastjob.spec.model import JobSpec
+from vastjob.spec.model import JOB_NAME, JobSpec
 
-_JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]*")  # it goes into comments: no newline may end it
 _RESERVED_PREFIXES = ("VJ_", "VASTJOB_")
 # Variables the script or its shutdown request rely on: set by a spec, they would break the job or leave
 # the instance unable to end its own billing (bash reads the last four from its environment).
@@ -50,12 +48,8 @@ def _own(name: str, what: str) -> str:
 
 
 def secret_names(job: JobSpec) -> list[str]:
-    """Every secret the script refers to: the job's list, the repo token, remote options; in that order."""
-    names = [*job.secrets]
-    if job.repo and job.repo.token_secret:
-        names.append(job.repo.token_secret)
-    names += [secret for remote in job.remotes for _, secret in remote.secret_options]
-    return [_own(n, "secret") for n in dict.fromkeys(names)]
+    """Every secret the script refers to (the job's `secret_names`), each checked as a variable it may set."""
+    return [_own(n, "secret") for n in job.secret_names]
 
 
 def _climbs(p: str) -> bool:
@@ -73,7 +67,8 @@ def _climbs(p: str) -> bool:
 
 def _check(job: JobSpec) -> None:
     """What the script's shape relies on: a name fit for its comments, paths that stay under the root."""
-    if not _JOB_NAME.fullmatch(job.name):
+    # The name goes into comments: no newline may end it.
+    if not JOB_NAME.fullmatch(job.name):
         raise RenderError(f"job name {job.name!r}: use lowercase letters, digits and '-'")
     base = base_dir(job)
     if _climbs(base):
@@ -85,13 +80,14 @@ def _check(job: JobSpec) -> None:
                 raise RenderError(f"dataset {ds.name}: {what} {p!r} goes above / with '..'{start}")
 
 
-def _header(job: JobSpec, graph: StepGraph) -> list[str]:
+def _header(job: JobSpec) -> list[str]:
     lines = [
         "#!/usr/bin/env bash",
         f"# vastjob {__version__}: job {job.name}, spec {job.spec_hash}",
     ]
-    if secret_names(job):
-        lines.append(f"# secrets from the environment, set by vastjob apply: {words(secret_names(job))}")
+    names = secret_names(job)
+    if names:
+        lines.append(f"# secrets from the environment, set by vastjob apply: {words(names)}")
     return lines
 
 
@@ -131,11 +127,10 @@ def _steps(graph: StepGraph) -> list[str]:
     return lines
 
 
-def render_script(job: JobSpec, *, commit: str | None = None) -> str:
-    """The full onstart script for a job: deterministic bytes, every spec value quoted."""
+def emit_script(job: JobSpec, graph: StepGraph) -> str:
+    """The full onstart script for a job and its graph: deterministic bytes, every spec value quoted."""
     _check(job)
-    graph = build_graph(job, commit=commit)
-    head = "\n".join(_header(job, graph)) + "\n"
+    head = "\n".join(_header(job)) + "\n"
     tail = "\n".join([*_settings(job), *_steps(graph), 'vj_main "$@"']) + "\n"
     calls = {line.split(" ", 1)[0] for s in graph.steps for line in s.body}
     return head + runtime_text(calls) + tail

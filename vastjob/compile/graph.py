@@ -7,9 +7,11 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from vastjob.compile.steps import Step, lower
+from vastjob.compile.lowering import Step
+from vastjob.compile.steps import lower
 from vastjob.errors import Problem, SpecError
 from vastjob.spec.model import JobSpec, canonical_json
+from vastjob.text import format_duration
 
 HASH_CHARS = 8
 
@@ -40,7 +42,7 @@ class StepGraph:
         lines = [f"job {self.job_name}: {len(self.steps)} steps"]
         for s in self.steps:
             needs = ", ".join(s.needs) or "-"
-            timeout = f"{s.timeout_s}s" if s.timeout_s else "none"
+            timeout = format_duration(s.timeout_s) if s.timeout_s else "none"
             resume = "" if s.resumable else ", runs every start"
             lines.append(
                 f"  {s.id:<{width}}  {self.hashes[s.id]}  needs: {needs}; retries: {s.retries}; "
@@ -125,7 +127,7 @@ def _hashes(steps: list[Step]) -> dict[str, str]:
     return hashes
 
 
-def build_graph(job: JobSpec, *, commit: str | None = None) -> StepGraph:
+def build_graph(job: JobSpec) -> StepGraph:
     """Lower a job into its step graph; SpecError lists unknown needs, duplicate ids and cycles."""
-    ordered = _order(job, lower(job, commit))
+    ordered = _order(job, lower(job))
     return StepGraph(job.name, tuple(ordered), _hashes(ordered))

@@ -6,7 +6,6 @@ import base64
 import gzip
 
 from vastjob import __version__
-from vastjob.compile.emit import render_script
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
@@ -37,10 +36,10 @@ def unpack(bootstrap: str) -> str:
     return gzip.decompress(base64.b64decode(data)).decode()
 
 
-def render_bootstrap(job: JobSpec, *, commit: str | None = None) -> str:
-    """The onstart text apply sends; RenderError when it is over BOOTSTRAP_LIMIT, saying by how much."""
+def bootstrap_for(job: JobSpec, script: str) -> str:
+    """The onstart text apply sends for a job's script; RenderError when over BOOTSTRAP_LIMIT, by how much."""
     title = f"vastjob {__version__} {job.name} {job.spec_hash}"
-    text = pack(render_script(job, commit=commit), title)
+    text = pack(script, title)
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(
             f"job {job.name}: the onstart bootstrap is {len(text)} characters, over Vast's limit of "

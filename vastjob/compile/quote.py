@@ -38,11 +38,6 @@ def env_name(name: str, what: str) -> str:
     return name
 
 
-def secret_ref(name: str) -> str:
-    """A reference to a secret by name (its value is only known on the instance)."""
-    return f'"${{{env_name(name, "secret")}-}}"'
-
-
 def base_dir(job: JobSpec) -> str:
     """The folder steps run in, as an absolute path: a relative repo dir or workdir counts from `/`."""
     return posixpath.join("/", job.workdir, job.base_dir)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from vastjob.compile.quote import env_name, path, word
 from vastjob.errors import RenderError
 from vastjob.spec.model import Dataset, JobSpec
+from vastjob.spec.rules import URL_SCHEMES, source_scheme
 
 # The secret a Hugging Face download sends as a bearer token, when the job lists it.
 HF_TOKEN = "HF_TOKEN"
@@ -26,9 +27,10 @@ class Fetch:
 
 
 class SourceKind(Protocol):
-    """One kind of dataset source."""
+    """One kind of dataset source; `scheme` is its `scheme://` (one of the spec's URL_SCHEMES), if any."""
 
     name: ClassVar[str]
+    scheme: ClassVar[str | None]
 
     def matches(self, source: str, job: JobSpec) -> bool:
         """Whether this kind reads `source`."""
@@ -63,13 +65,14 @@ def _check(target: str, dataset: Dataset, *, size: bool = True, sha: bool = True
 
 
 class UrlSource:
-    """`https://` (or `http://`) URLs, fetched with curl; the file is checked against sha256 when given."""
+    """`https://` URLs (or http:// to this machine), fetched with curl; checked against sha256 when given."""
 
     name: ClassVar[str] = "url"
+    scheme: ClassVar[str | None] = "https"
 
     def matches(self, source: str, job: JobSpec) -> bool:
-        """Plain web URLs."""
-        return source.startswith(("https://", "http://"))
+        """Web URLs, as the spec's `source_scheme` reads them."""
+        return source_scheme(source) == "https"
 
     def fetch(self, dataset: Dataset, job: JobSpec) -> Fetch:
         """curl into a partial file, then rename, then check."""
@@ -83,6 +86,7 @@ class HuggingFaceSource:
     """`hf://[datasets/]org/repo[@revision]/path/to/file`: one file of a Hub repo, by its resolve URL."""
 
     name: ClassVar[str] = "hf"
+    scheme: ClassVar[str | None] = "hf"
     _FORM = re.compile(
         r"^hf://(?P<kind>(?:datasets|spaces)/)?(?P<repo>[^/@]+/[^/@]+)(?:@(?P<rev>[^/]+))?/(?P<file>.+)$"
     )
@@ -110,6 +114,7 @@ class WandbSource:
     """`wandb://entity/project/artifact:alias`: a W&B artifact downloaded by the wandb CLI into dest."""
 
     name: ClassVar[str] = "wandb"
+    scheme: ClassVar[str | None] = "wandb"
 
     def matches(self, source: str, job: JobSpec) -> bool:
         """`wandb://` sources."""
@@ -132,6 +137,7 @@ class RcloneSource:
     """`remote:path` for a remote in `remotes` (or an inline `:backend:` remote), copied with rclone."""
 
     name: ClassVar[str] = "rclone"
+    scheme: ClassVar[str | None] = None
 
     def matches(self, source: str, job: JobSpec) -> bool:
         """`name:path` whose name is a configured remote, or rclone's inline `:backend:path` form."""
@@ -166,13 +172,20 @@ SOURCE_KINDS: dict[str, SourceKind] = {
 
 
 def source_kind(dataset: Dataset, job: JobSpec) -> SourceKind:
-    """The kind that reads a dataset's source, or a RenderError naming the ones that exist."""
+    """The kind that reads a dataset's source, or a RenderError naming the ones that exist.
+
+    A `scheme://` source is read only when the spec's URL_SCHEMES lists its scheme, so the compiler
+    accepts exactly what validation does."""
+    scheme = source_scheme(dataset.source)
     for kind in SOURCE_KINDS.values():
+        if scheme is not None and (kind.scheme != scheme or scheme not in URL_SCHEMES):
+            continue
         if kind.matches(dataset.source, job):
             return kind
     remotes = ", ".join(r.name for r in job.remotes) or "none"
+    schemes = ", ".join(f"{s}://" for s in URL_SCHEMES)
     raise RenderError(
-        f"dataset {dataset.name}: cannot read source {dataset.source!r}: use https://, hf://, wandb:// "
+        f"dataset {dataset.name}: cannot read source {dataset.source!r}: use {schemes} "
         f"or remote:path with a remote from `remotes` (configured: {remotes})"
     )
 

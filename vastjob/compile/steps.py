@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Protocol
 
+from vastjob.compile.lowering import Lowering, Step, StepKind
 from vastjob.compile.quote import base_dir, env_name, path, word, words
-from vastjob.compile.sources import source_kind
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
+from vastjob.spec.rules import BUILTIN_STEPS
 
 # Network steps fail transiently; these are retried by default.
 NETWORK_RETRIES = 3
@@ -20,56 +19,6 @@ CLONE_TIMEOUT_S = 1800
 PIP_TIMEOUT_S = 3600
 DATA_TIMEOUT_S = 4 * 3600
 _COMMIT = re.compile(r"[0-9a-fA-F]{7,40}")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One node of the graph. `body` is bash that only calls runtime functions with quoted words, except
-    for command fields (`vj_sh`). `salt` is more content that changes the hash (the env a command sees)."""
-
-    id: str
-    kind: str
-    body: tuple[str, ...]
-    needs: tuple[str, ...] = ()
-    retries: int = 0
-    timeout_s: int | None = None
-    resumable: bool = True
-    summary: str = ""
-    salt: tuple[str, ...] = ()
-    spec_path: str = "$"
-
-
-@dataclass
-class Lowering:
-    """What the kinds share while lowering one job: the pin, and the steps made so far."""
-
-    job: JobSpec
-    commit: str | None
-    steps: list[Step] = field(default_factory=list)
-
-    def has(self, step_id: str) -> bool:
-        """Whether a step with this id exists already."""
-        return any(s.id == step_id for s in self.steps)
-
-    def present(self, ids: Sequence[str]) -> tuple[str, ...]:
-        """The ids among `ids` that exist, in order."""
-        return tuple(i for i in ids if self.has(i))
-
-    def after(self, ids: Sequence[str]) -> tuple[str, ...]:
-        """Needs on the existing steps among `ids`, or on gpu-check alone when none exists."""
-        return self.present(ids) or ("gpu-check",)
-
-    def env_salt(self) -> tuple[str, ...]:
-        """The job's env as hash content for steps that run commands."""
-        return tuple(f"{k}={v}" for k, v in self.job.env)
-
-
-class StepKind(Protocol):
-    """One kind of step: turns its part of the spec into zero or more steps."""
-
-    def lower(self, low: Lowering) -> list[Step]:
-        """The steps this kind adds, given the steps made before it."""
-        ...
 
 
 class GpuCheck:
@@ -92,14 +41,6 @@ class GpuCheck:
         ]
 
 
-def _dataset_fetches(low: Lowering) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    out = []
-    for ds in low.job.datasets:
-        fetch = source_kind(ds, low.job).fetch(ds, low.job)
-        out.append((ds.name, fetch.apt, fetch.pip))
-    return out
-
-
 def _in_base(p: str, job: JobSpec) -> bool:
     """Whether a dataset path lands in the base folder (the repo), so its step must wait for the clone."""
     base = base_dir(job).rstrip("/") + "/"
@@ -115,7 +56,7 @@ class Apt:
 
     def lower(self, low: Lowering) -> list[Step]:
         """One step, or none when nothing is asked for."""
-        pkgs = _unique([*low.job.setup.apt, *(p for _, apt, _ in _dataset_fetches(low) for p in apt)])
+        pkgs = _unique([*low.job.setup.apt, *(p for ds in low.job.datasets for p in low.fetch(ds).apt)])
         if not pkgs:
             return []
         return [
@@ -140,7 +81,7 @@ class Clone:
         repo = low.job.repo
         if repo is None:
             return []
-        commit = low.commit or repo.commit or ""
+        commit = low.job.pinned_commit or ""
         if commit and not _COMMIT.fullmatch(commit):
             raise RenderError(f"commit {commit!r} is not a commit SHA (7 to 40 hex digits)")
         token = (f"vj_token {env_name(repo.token_secret, 'token_secret')}",) if repo.token_secret else ()
@@ -168,7 +109,7 @@ class Pip:
     def lower(self, low: Lowering) -> list[Step]:
         """One step, or none when nothing is asked for."""
         entries = [*low.job.setup.pip]
-        entries += [(p,) for p in _unique([p for _, _, pip in _dataset_fetches(low) for p in pip])]
+        entries += [(p,) for p in _unique([p for ds in low.job.datasets for p in low.fetch(ds).pip])]
         if not entries:
             return []
         body = tuple(f"vj_pip {words(args)}" for args in entries)
@@ -193,7 +134,7 @@ class Data:
         """One step per dataset, with the source kind's bash, then the links."""
         steps = []
         for ds in low.job.datasets:
-            fetch = source_kind(ds, low.job).fetch(ds, low.job)
+            fetch = low.fetch(ds)
             wanted = ["apt"] if fetch.apt else []
             if any(_in_base(p, low.job) for p in (ds.dest, *(link for link, _ in ds.links))):
                 wanted.append("clone")
@@ -268,8 +209,8 @@ class UserSteps:
         return _unique(out)
 
 
-# Built-in steps in the order they wait on each other.
-_BUILTIN = ["gpu-check", "apt", "clone", "pip", "setup"]
+# Built-in steps in the order they wait on each other (run, last, waits on everything).
+_BUILTIN = list(BUILTIN_STEPS[:-1])
 
 
 class Run:
@@ -307,9 +248,9 @@ STEP_KINDS: dict[str, StepKind] = {
 }
 
 
-def lower(job: JobSpec, commit: str | None = None) -> list[Step]:
+def lower(job: JobSpec) -> list[Step]:
     """Every step of a job, in lowering order (not yet checked for unknown needs or cycles)."""
-    low = Lowering(job, commit)
+    low = Lowering(job)
     for kind in STEP_KINDS.values():
         low.steps.extend(kind.lower(low))
     return low.steps

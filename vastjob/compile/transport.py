@@ -19,7 +19,6 @@ from typing import Any, Literal
 
 from vastjob import __version__
 from vastjob.compile import chunked
-from vastjob.compile.emit import render_script, secret_names
 from vastjob.compile.pack import pack, unpack
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
@@ -125,23 +124,31 @@ def make_payload(
     return _checked(Payload(text, env, "chunked", Budget("chunked", len(text), (*entries, *unread))), job)
 
 
-def render_payload(
+def payload_for(
     job: JobSpec,
+    script: str,
     *,
-    commit: str | None = None,
     secrets: Mapping[str, str] | None = None,
-    api_url: str = DEFAULT_API_URL,
+    api_url: str | None = None,
 ) -> Payload:
-    """What apply sends for `job` (the script rendered with `commit`), checked against the whole budget."""
-    title = f"vastjob {__version__} {job.name} {job.spec_hash}"
+    """What apply sends for `job` and its rendered `script`, checked against the whole budget."""
     return make_payload(
-        render_script(job, commit=commit),
-        title,
+        script,
+        f"vastjob {__version__} {job.name} {job.spec_hash}",
         secrets=secrets,
-        names=secret_names(job),
-        settings={"VASTJOB_API_URL": api_url},
+        names=job.secret_names,
+        settings={"VASTJOB_API_URL": api_url or DEFAULT_API_URL},
         job=job.name,
     )
+
+
+def render_payload(
+    job: JobSpec, *, secrets: Mapping[str, str] | None = None, api_url: str | None = None
+) -> Payload:
+    """The payload of a job compiled now (`Compiled.payload`), for callers that hold only the spec."""
+    from vastjob.compile.job import compile_job
+
+    return compile_job(job).payload(secrets, api_url)
 
 
 def carried(payload: Payload) -> str:

@@ -6,9 +6,14 @@ import hashlib
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any, Literal
 
+# The instance label `vastjob:<name>:<spec hash>` and the job names it can hold (what the schema allows).
+LABEL_PREFIX = "vastjob:"
+JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
+ShutdownVerb = Literal["destroy", "stop", "keep"]
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -191,8 +196,8 @@ class RunSpec:
 class ShutdownSpec:
     """What happens to the instance when the job ends: destroy | stop | keep."""
 
-    on_success: str = "destroy"
-    on_failure: str = "stop"
+    on_success: ShutdownVerb = "destroy"
+    on_failure: ShutdownVerb = "stop"
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ShutdownSpec:
@@ -216,7 +221,7 @@ class JobSpec:
     secrets: tuple[str, ...] = ()
     steps: tuple[UserStep, ...] = ()
     shutdown: ShutdownSpec = ShutdownSpec()
-    version: int = 1
+    commit: str | None = None  # the commit apply pinned repo.ref to; see `pinned`
     source: str = "<memory>"
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -226,7 +231,6 @@ class JobSpec:
         workdir = doc.get("workdir", "/workspace")
         return cls(
             name=doc["name"],
-            version=int(doc.get("version", 1)),
             offer=OfferSpec.from_dict(doc["offer"]),
             instance=InstanceSpec.from_dict(doc["instance"]),
             run=RunSpec.from_dict(doc["run"]),
@@ -243,7 +247,20 @@ class JobSpec:
             document=doc,
         )
 
+    def pinned(self, commit: str | None) -> JobSpec:
+        """This job with its clone pinned to `commit` (None: as the spec says); the spec hash is unchanged."""
+        if commit == self.commit:
+            return self
+        pinned = replace(self, commit=commit)
+        pinned.__dict__["spec_hash"] = self.spec_hash  # the document is the same: hashed once
+        return pinned
+
     @property
+    def pinned_commit(self) -> str | None:
+        """The commit the clone checks out: the one apply pinned, else the spec's `repo.commit`."""
+        return self.commit or (self.repo.commit if self.repo else None)
+
+    @cached_property
     def spec_hash(self) -> str:
         """12 hex digits over the resolved document: what the instance label pins."""
         return hashlib.sha256(canonical_json(self.document).encode()).hexdigest()[:12]
@@ -251,7 +268,16 @@ class JobSpec:
     @property
     def label(self) -> str:
         """The Vast instance label that makes apply idempotent."""
-        return f"vastjob:{self.name}:{self.spec_hash}"
+        return f"{LABEL_PREFIX}{self.name}:{self.spec_hash}"
+
+    @property
+    def secret_names(self) -> tuple[str, ...]:
+        """Every secret the job needs: `secrets`, the repo token, remote options; in that order, once each."""
+        names = [*self.secrets]
+        if self.repo is not None and self.repo.token_secret:
+            names.append(self.repo.token_secret)
+        names += [secret for remote in self.remotes for _, secret in remote.secret_options]
+        return tuple(dict.fromkeys(names))
 
     @property
     def base_dir(self) -> str:

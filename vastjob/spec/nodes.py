@@ -33,11 +33,6 @@ class Node:
     )
     keys: dict[str, Origin] = field(default_factory=dict)  # for maps: where each key was written
 
-    @property
-    def is_map(self) -> bool:
-        """True for a mapping."""
-        return isinstance(self.value, dict)
-
     def child(self, key: str | int) -> Node | None:
         """The child at a map key or a list index, or None."""
         if isinstance(self.value, dict) and isinstance(key, str):

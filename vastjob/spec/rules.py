@@ -15,6 +15,17 @@ BUILTIN_STEPS = ("gpu-check", "apt", "clone", "pip", "setup", "run")
 URL_SCHEMES = ("https", "hf", "wandb")
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+# Plain http only to this machine (a local server, for `apply --local`), where nothing crosses a network.
+_LOOPBACK_HTTP = re.compile(r"^http://(?:127(?:\.[0-9]{1,3}){3}|localhost|\[::1\])(?:[:/]|$)")
+
+
+def source_scheme(source: str) -> str | None:
+    """The scheme of a `scheme://` dataset source as URL_SCHEMES names it (http to this machine counts as
+    https), or None for any other source (`remote:path`)."""
+    match = _SCHEME.match(source)
+    if match is None:
+        return None
+    return "https" if _LOOPBACK_HTTP.match(source) else match.group(1)
 
 # Memory per GPU in GB of the models people rent most, to catch a VRAM floor no named GPU can meet.
 GPU_VRAM_GB: dict[str, float] = {
@@ -96,12 +107,12 @@ def _sources(doc: dict[str, Any]) -> Iterator[Finding]:
         if not isinstance(source, str) or not source:
             continue
         path = ("datasets", name, "source")
-        scheme = _SCHEME.match(source)
+        scheme = source_scheme(source)
         if scheme:
-            if scheme.group(1) not in URL_SCHEMES:
+            if scheme not in URL_SCHEMES:
                 yield Finding(
                     path,
-                    f"{scheme.group(1)}:// sources are not supported (use https://, hf://, "
+                    f"{scheme}:// sources are not supported (use https://, hf://, "
                     "wandb:// or an rclone remote)",
                 )
             continue

@@ -139,9 +139,3 @@ def string_slots() -> StringSlots:
     """The tree of places where the schema accepts only strings, or only whole numbers."""
     schema = load_schema()
     return _slots(schema, schema.get("$defs", {}), {})
-
-
-def field_names(schema_at: dict[str, Any]) -> list[str]:
-    """The property names a (sub)schema allows, for did-you-mean."""
-    props = schema_at.get("properties", {})
-    return list(props) if isinstance(props, dict) else []

@@ -1,14 +1,16 @@
-"""`vastjob apply`: rent an instance for a job, in DESIGN.md's order, so that money is only spent on purpose.
+"""`vastjob apply`: rent an instance for a job, in phases, so that money is only spent on purpose.
 
-1. compile and read secrets, and check the whole create body against Vast's limits: no network yet;
-2. find instances labelled for the job: the same spec hash running is "up to date"; stopped or dead, or
-   another hash, needs `--replace`;
-3. pin the repo's branch, search, rank, show the plan, ask (`--dry-run` stops here);
-4. create with `cancel_unavail`; a gone offer moves to the next; a lost answer is checked by label first;
-5. re-read the price and destroy an instance over the cap at once;
-6. with `--wait`, follow to `running`, replacing an instance that reaches exited/unknown/offline.
-With `--replace` the new instance is created first and the old ones destroyed after: should anything go wrong
-on the way, the old instance (and whatever it holds) is still there, at the price of a short overlap.
+1. preflight: compile and read secrets, and check the whole create body against Vast's limits: no network
+   yet;
+2. reconcile: find instances labelled for the job: the same spec hash running is "up to date"; stopped or
+   dead, or another hash, needs `--replace`;
+3. prepare: pin the repo's branch, compile the pinned job once, search, rank, show the plan, ask
+   (`--dry-run` stops here);
+4. launch: create with `cancel_unavail` (the at-most-once protocol of `vastjob.vast.create`); re-read the
+   price and destroy an instance over the cap at once; with `--wait`, follow it to `running`, replacing
+   an instance that reaches exited/unknown/offline;
+5. retire: with `--replace`, destroy the old instances, after the new one exists: should anything go wrong
+   on the way, the old instance (and whatever it holds) is still there, at the price of a short overlap.
 A failure or Ctrl-C after a create was sent says what it leaves behind.
 """
 
@@ -17,21 +19,25 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
-from vastjob.vast.client import AnswerLost, VastClient
+from vastjob.vast.client import VastClient
+from vastjob.vast.create import Ledger, create_body, create_once, labelled
+from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
-from vastjob.vast.plan import Plan
-from vastjob.vast.query import Candidate, build_query, select
-from vastjob.vast.secrets import read_secrets
+from vastjob.vast.plan import Plan, make_plan
+from vastjob.vast.query import Candidate
+from vastjob.vast.result import ApplyOptions, ApplyResult
+from vastjob.vast.secrets import Secrets, read_secrets
 
 if TYPE_CHECKING:
-    from vastjob.compile.transport import Payload
+    from vastjob.compile import Compiled
 
-DEAD_STATES = frozenset({"exited", "unknown", "offline"})
+__all__ = ["Applier", "ApplyOptions", "ApplyResult", "PriceCapError"]
+
 # Stands in for a pinned commit while checking the bootstrap's size before anything is resolved.
 _PLACEHOLDER_SHA = "5f0c3d9a81b27e4c6d3a90f1e28b74c5a6d90e13"
 
@@ -40,55 +46,13 @@ class PriceCapError(ApiError):
     """An instance came back priced over the job's cap (it has been destroyed)."""
 
 
-@dataclass(frozen=True)
-class ApplyOptions:
-    """The flags of `vastjob apply` and the patience of its waits."""
-
-    yes: bool = False
-    dry_run: bool = False
-    replace: bool = False
-    wait: bool = False
-    pin: bool = True
-    wait_timeout_s: float = 1800.0
-    poll_s: float = 5.0
-    max_replacements: int = 3
-    create_attempts: int = 6
-
-
-@dataclass
-class ApplyResult:
-    """What apply did: `up_to_date`, `dry_run`, `declined` or `created` (then the instance and its state)."""
-
-    action: str
-    label: str
-    instance_id: int | None = None
-    state: str | None = None
-    plan: Plan | None = None
-    existing: list[dict[str, Any]] = field(default_factory=list)
-    replaced: list[int] = field(default_factory=list)
-    discarded: list[int] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready summary (secret names only, never values)."""
-        return {
-            "action": self.action,
-            "label": self.label,
-            "instance_id": self.instance_id,
-            "state": self.state,
-            "existing": [_brief(i) for i in self.existing],
-            "replaced": self.replaced,
-            "discarded": self.discarded,
-            "plan": self.plan.to_json() if self.plan else None,
-        }
-
-
 @dataclass
 class Applier:
     """One apply run; the client factory, git runner, output and clock are passed in."""
 
     job: JobSpec
     connect: Callable[[], VastClient]
-    options: ApplyOptions = ApplyOptions()
+    options: ApplyOptions = field(default_factory=ApplyOptions)
     environ: Mapping[str, str] | None = None
     runner: Runner = run_git
     say: Callable[[str], None] = lambda _msg: None
@@ -96,90 +60,33 @@ class Applier:
     show_plan: Callable[[Plan], None] = lambda _plan: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
-    # Instances this run created and has not destroyed, and the offer of a create whose answer is pending:
-    # what a failure or Ctrl-C would leave behind, so the user is told.
-    _left: list[int] = field(default_factory=list, init=False)
-    _in_flight: int | None = field(default=None, init=False)
-    _kept: list[int] = field(default_factory=list, init=False)  # old instances --replace has not destroyed
+    _ledger: Ledger = field(init=False)
     _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
 
     def run(self) -> ApplyResult:
         """Apply the job; raises a VastjobError for every refusal or failure."""
-        from vastjob.compile.transport import render_payload
-
-        job, opts = self.job, self.options
-        needs_pin = job.repo is not None and opts.pin and not job.repo.commit
-        secrets = read_secrets(job, self.environ)
-        # The whole create body against Vast's limits, secrets included, before any request.
-        render_payload(job, commit=_PLACEHOLDER_SHA if needs_pin else None, secrets=secrets.values)
-
+        self._ledger = Ledger(self.job.name)
+        compiled, secrets = self._preflight()
         with self.connect() as client:
-            existing = labels.of_job(client.list_instances(), job.name)
-            same = [i for i in existing if i.get("label") == job.label]
-            alive = [i for i in same if is_alive(i)]
-            if alive:
-                inst = alive[-1]
-                return ApplyResult(
-                    "up_to_date", job.label, _id(inst), inst.get("actual_status"), existing=existing
-                )
-            if same and not opts.replace:
-                # Its job is not running (it ended, failed or the host died), yet the disk still bills:
-                # "up to date" would hide that, and a second instance needs the user's word.
-                inst = same[-1]
-                state = inst.get("actual_status")
-                state = state if state == "stopped" or state in DEAD_STATES else "stopping"
-                raise UserError(
-                    f"instance {_id(inst)} of this same spec ({job.label}) is {state}: its job is not "
-                    f"running, and its disk is still billed. Pass --replace to create a new instance "
-                    f"and then destroy this one, or run `vastjob destroy {job.name}` and apply again"
-                )
-            if existing and not opts.replace:
-                ids = ", ".join(str(_id(i)) for i in existing)
-                raise UserError(
-                    f"job {job.name} already runs from a different spec (instance {ids}, label "
-                    f"{existing[0].get('label')}); pass --replace to create the new instance and "
-                    "then destroy the old"
-                )
-            commit = None
-            if needs_pin and job.repo is not None:
-                token = secrets.values.get(job.repo.token_secret or "")
-                commit = resolve_commit(job.repo, token=token, runner=self.runner)
-                self.say(f"pinned {job.repo.ref} to {commit[:12]}")
-            payload = render_payload(job, commit=commit, secrets=secrets.values, api_url=client.base_url)
-
-            offers = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-            candidates = select(offers, job.offer, job.instance.disk_gb)
-            plan = Plan(
-                job, candidates, searched=len(offers), commit=commit, secrets=secrets, budget=payload.budget
-            )
-            if not candidates:
-                raise UserError(
-                    f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
-                    f"({len(offers)} found by the search, none passed the region and price filters)"
-                )
-            self.show_plan(plan)
-            if opts.dry_run:
-                return ApplyResult("dry_run", job.label, plan=plan, existing=existing)
-            if not opts.yes and not self.confirm(plan):
-                return ApplyResult("declined", job.label, plan=plan, existing=existing)
-
-            self._kept = [_id(old) for old in existing]
-            self._known = {_id(old) for old in existing}
+            existing = self._reconcile(client)
+            if isinstance(existing, ApplyResult):
+                return existing
+            plan = self._prepare(client, compiled, secrets)
+            if self.options.dry_run:
+                return ApplyResult("dry_run", self.job.label, plan=plan, existing=existing)
+            if not self.options.yes and not self.confirm(plan):
+                return ApplyResult("declined", self.job.label, plan=plan, existing=existing)
+            self._ledger.kept = [old.id for old in existing]
+            self._known = {old.id for old in existing}
             try:
-                result = self._launch(client, candidates, payload, plan)
+                result = self._launch(client, plan, secrets)
                 result.existing = existing
-                self._left = []  # the new instance is the result now, not something left behind
-                for old in existing:
-                    client.destroy_instance(_id(old))
-                    self._kept.remove(_id(old))
-                    result.replaced.append(_id(old))
-                    self.say(
-                        f"destroyed instance {_id(old)}, which the new one replaces ({old.get('label')})"
-                    )
+                self._ledger.left = []  # the new instance is the result now, not something left behind
+                self._retire(client, existing, result)
             except KeyboardInterrupt:
-                raise Interrupted(_join("interrupted", self._leftovers())) from None
+                raise Interrupted(_join("interrupted", self._ledger.note())) from None
             except ApiError as err:
-                note = self._leftovers()
+                note = self._ledger.note()
                 if not note:
                     raise
                 raise type(err)(
@@ -187,66 +94,116 @@ class Applier:
                 ) from None
             return result
 
-    def _leftovers(self) -> str:
-        """What an apply that stops here leaves behind, and how to see or remove it; empty when nothing."""
-        name = self.job.name
-        notes = []
-        if self._left:
-            ids = ", ".join(map(str, self._left))
-            notes.append(
-                f"instance {ids} was created and is still there, billed: `vastjob status {name}` shows it, "
-                f"`vastjob destroy {name}` removes it"
-            )
-        if self._in_flight is not None:
-            notes.append(
-                f"a create on offer {self._in_flight} was sent and its answer not read: it may have made "
-                f"an instance; `vastjob status {name}` shows it"
-            )
-        if self._kept:
-            notes.append(f"the instance it was to replace, {', '.join(map(str, self._kept))}, was kept")
-        return "; ".join(notes)
+    # -- the phases ------------------------------------------------------------------------------------
 
-    # -- create, check, wait ---------------------------------------------------------------------------
+    def _needs_pin(self) -> bool:
+        repo = self.job.repo
+        return repo is not None and self.options.pin and not repo.commit
 
-    def _launch(
-        self, client: VastClient, candidates: list[Candidate], payload: Payload, plan: Plan
-    ) -> ApplyResult:
-        queue = list(candidates)
+    def _preflight(self) -> tuple[Compiled | None, Secrets]:
+        """The size check and the secrets, before any network; the compiled job when no pin will change it."""
+        from vastjob.compile import compile_job
+
+        job = self.job.pinned(_PLACEHOLDER_SHA) if self._needs_pin() else self.job
+        compiled = compile_job(job)
+        secrets = read_secrets(self.job, self.environ)
+        compiled.payload(secrets.values)  # the budget, secrets included: what no form can carry stops here
+        return (None if self._needs_pin() else compiled), secrets
+
+    def _reconcile(self, client: VastClient) -> list[Instance] | ApplyResult:
+        """The job's instances, or "up to date"; refuses what needs `--replace`."""
+        job = self.job
+        existing = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
+        same = [i for i in existing if i.label == job.label]
+        alive = [i for i in same if i.alive]
+        if alive:
+            inst = alive[-1]
+            return ApplyResult("up_to_date", job.label, inst.id, inst.actual_status, existing=existing)
+        if same and not self.options.replace:
+            # Its job is not running (it ended, failed or the host died), yet the disk still bills:
+            # "up to date" would hide that, and a second instance needs the user's word.
+            inst = same[-1]
+            state = inst.actual_status if inst.gone else "stopping"
+            raise UserError(
+                f"instance {inst.id} of this same spec ({job.label}) is {state}: its job is not "
+                f"running, and its disk is still billed. Pass --replace to create a new instance "
+                f"and then destroy this one, or run `vastjob destroy {job.name}` and apply again"
+            )
+        if existing and not self.options.replace:
+            ids = ", ".join(str(i.id) for i in existing)
+            raise UserError(
+                f"job {job.name} already runs from a different spec (instance {ids}, label "
+                f"{existing[0].label}); pass --replace to create the new instance and then destroy the old"
+            )
+        return existing
+
+    def _prepare(self, client: VastClient, compiled: Compiled | None, secrets: Secrets) -> Plan:
+        """Pin, compile the pinned job once, search and rank: the plan, shown; refused when nothing fits."""
+        from vastjob.compile import compile_job
+
+        job = self.job
+        if compiled is None:
+            assert job.repo is not None  # only a job with a repo is compiled again, once pinned
+            token = secrets.values.get(job.repo.token_secret or "")
+            commit = resolve_commit(job.repo, token=token, runner=self.runner)
+            self.say(f"pinned {job.repo.ref} to {commit[:12]}")
+            compiled = compile_job(job.pinned(commit))
+        # Rendered before the search: what is shown is what is sent.
+        payload = compiled.payload(secrets.values, client.base_url)
+        plan = make_plan(client, compiled, secrets, payload.budget)
+        if not plan.candidates:
+            raise UserError(
+                f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
+                f"({plan.searched} found by the search, none passed the region and price filters)"
+            )
+        self.show_plan(plan)
+        return plan
+
+    def _launch(self, client: VastClient, plan: Plan, secrets: Secrets) -> ApplyResult:
+        """Create on the best offer, moving on when one is gone or never runs; the new instance."""
+        label, queue = self.job.label, list(plan.candidates)
+        payload = plan.compiled.payload(secrets.values, client.base_url)  # the one _prepare checked
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
             body = create_body(self.job, cand, payload)
-            instance_id = self._create(client, cand, body)
+            instance_id = create_once(
+                client,
+                cand,
+                body,
+                ledger=self._ledger,
+                attempts=self.options.create_attempts,
+                say=self.say,
+            )
             if instance_id is None:
                 continue  # the offer is gone: next one
-            self._left.append(instance_id)
+            self._ledger.left.append(instance_id)
             self._check_price(client, instance_id)
             rival = self._rival(client, instance_id)
             if rival is not None:
                 client.destroy_instance(instance_id)
-                self._left.remove(instance_id)
+                self._ledger.left.remove(instance_id)
                 self.say(
                     f"another apply of this spec created instance {rival} at the same time: kept it, "
                     f"destroyed {instance_id}"
                 )
-                return ApplyResult(
-                    "up_to_date", self.job.label, rival, None, plan=plan, discarded=[*discarded, instance_id]
-                )
-            self.say(
-                f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
-                f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.job.label}"
-            )
+                return ApplyResult("up_to_date", label, rival, plan=plan, discarded=[*discarded, instance_id])
+            self._said_created(instance_id, cand)
             if not self.options.wait:
-                return ApplyResult(
-                    "created", self.job.label, instance_id, "created", plan=plan, discarded=discarded
-                )
-            state = self._wait(client, instance_id)
+                return ApplyResult("created", label, instance_id, "created", plan=plan, discarded=discarded)
+            state = until_running(
+                client,
+                instance_id,
+                poll_s=self.options.poll_s,
+                timeout_s=self.options.wait_timeout_s,
+                say=self.say,
+                sleep=self.sleep,
+                clock=self.clock,
+            )
             if state not in DEAD_STATES:
-                return ApplyResult(
-                    "created", self.job.label, instance_id, state, plan=plan, discarded=discarded
-                )
+                return ApplyResult("created", label, instance_id, state, plan=plan, discarded=discarded)
             client.destroy_instance(instance_id)
-            self._left.remove(instance_id)
+            self._ledger.left.remove(instance_id)
             discarded.append(instance_id)
             self.say(f"instance {instance_id} reached {state}: destroyed it")
             if len(discarded) > self.options.max_replacements:
@@ -260,153 +217,44 @@ class Applier:
             error="no_such_ask",
         )
 
+    def _retire(self, client: VastClient, existing: list[Instance], result: ApplyResult) -> None:
+        """Destroy the instances the new one replaces, saying so for each."""
+        for old in existing:
+            client.destroy_instance(old.id)
+            self._ledger.kept.remove(old.id)
+            result.replaced.append(old.id)
+            self.say(f"destroyed instance {old.id}, which the new one replaces ({old.label})")
+
+    # -- launch's checks -------------------------------------------------------------------------------
+
+    def _said_created(self, instance_id: int, cand: Candidate) -> None:
+        self.say(
+            f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
+            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.job.label}"
+        )
+
     def _rival(self, client: VastClient, instance_id: int) -> int | None:
         """An instance of this same spec that another apply, run at the same moment, created first.
 
         Both applies look after their create; the lower id wins, so exactly one of them destroys its own.
         """
-        others = [
-            _id(i)
-            for i in client.list_instances({"label": {"eq": self.job.label}})
-            if i.get("label") == self.job.label and _id(i) not in self._known and is_alive(i)
-        ]
+        others = [i.id for i in labelled(client, self.job.label) if i.id not in self._known and i.alive]
         first = min(others, default=instance_id)
         return first if first < instance_id else None
 
-    def _create(self, client: VastClient, cand: Candidate, body: Mapping[str, Any]) -> int | None:
-        """The new instance's id, or None when the offer is gone; never leaves two instances behind.
-
-        Every retry goes to the same offer, which leaves the market once rented, so a create that did land
-        turns a resend into "gone" rather than a second instance; "gone" after an uncertain attempt is
-        therefore checked by label before moving on to another offer.
-        """
-        before = {_id(i) for i in client.list_instances({"label": {"eq": self.job.label}})}
-        uncertain = False
-        for attempt in range(self.options.create_attempts):
-            if attempt:
-                client.backoff(attempt - 1)
-            self._in_flight = cand.offer.id  # until an answer says what became of it
-            lost = False
-            try:
-                created = client.create_instance(cand.offer.id, body)
-            except AnswerLost:
-                uncertain = lost = True
-                self.say(f"the answer to the create on offer {cand.offer.id} was lost; checking by label")
-            except ApiError as err:
-                if not uncertain:
-                    self._in_flight = None  # an answer came and nothing earlier is in doubt
-                if err.status in (404, 410) or err.error == "no_such_ask":
-                    landed = self._look(client, before, tries=3) if uncertain else None
-                    self._in_flight = None
-                    if landed is None:
-                        self.say(f"offer {cand.offer.id} is gone ({err.status} {err.error}); trying the next")
-                    return landed
-                if err.status == 429:
-                    continue  # refused before doing anything: safe to send again
-                if err.status is None or err.status < 500:
-                    raise
-                uncertain = True
-                self._in_flight = cand.offer.id
-            else:
-                self._in_flight = None
-                return created
-            # After a 5xx or a lost answer the create may have happened: look before sending it again.
-            # A lost answer may belong to a create still being carried out, so that look is patient.
-            landed = self._look(client, before, tries=3 if lost else 1)
-            if landed is not None:
-                self._in_flight = None
-                return landed
-        raise ApiError(
-            f"create on offer {cand.offer.id} failed {self.options.create_attempts} times",
-            error="create_failed",
-        )
-
-    def _look(self, client: VastClient, before: set[int], tries: int = 1) -> int | None:
-        """A new instance with the job's label (one not in `before`), looking up to `tries` times."""
-        for attempt in range(tries):
-            if attempt:
-                client.backoff(attempt - 1)
-            for inst in client.list_instances({"label": {"eq": self.job.label}}):
-                if inst.get("label") == self.job.label and _id(inst) not in before:
-                    return _id(inst)
-        return None
-
     def _check_price(self, client: VastClient, instance_id: int) -> None:
-        inst = client.show_instance(instance_id)
+        inst = show(client, instance_id)
         cap = self.job.offer.max_price_per_hour
-        dph = float(inst.get("dph_total") or 0.0) if inst else 0.0
+        dph = inst.dph_total if inst else 0.0
         if dph > cap + 1e-6:
             client.destroy_instance(instance_id)
-            self._left.remove(instance_id)
+            self._ledger.left.remove(instance_id)
             raise PriceCapError(
                 f"instance {instance_id} came back at ${dph:.4f}/h, over the cap of "
                 f"${cap:.2f}/h: destroyed it",
                 error="price_over_cap",
             )
 
-    def _wait(self, client: VastClient, instance_id: int) -> str:
-        """Follow an instance until running, dead, stopped or gone; the last state seen."""
-        deadline = self.clock() + self.options.wait_timeout_s
-        polls = 0
-        last: str | None = "?"
-        while True:
-            inst = client.show_instance(instance_id)
-            state = None if inst is None else inst.get("actual_status")
-            if inst is None:
-                self.say(f"instance {instance_id} is gone (finished and destroyed itself, or destroyed)")
-                return "destroyed"
-            if state != last:
-                self.say(
-                    f"instance {instance_id}: {state or 'provisioning'}"
-                    + (f" ({inst['status_msg']})" if inst.get("status_msg") else "")
-                )
-                last = state
-            if state in ("running", "stopped") or state in DEAD_STATES:
-                return str(state)
-            if self.clock() > deadline:
-                raise ApiError(
-                    f"instance {instance_id} did not reach running within "
-                    f"{self.options.wait_timeout_s:.0f}s (last state {state or 'provisioning'})",
-                    error="timeout",
-                )
-            # Early states pass quickly, so look often at first, then every poll_s.
-            self.sleep(min(self.options.poll_s, 0.25 * 2**polls))
-            polls += 1
-
-
-def create_body(job: JobSpec, cand: Candidate, payload: Payload) -> dict[str, Any]:
-    """The create request: the payload's onstart, and its env (the secrets, as one entry each or in parts,
-    the script's parts in the chunked form, the API base URL the script calls back to)."""
-    return {
-        "client_id": "me",
-        "image": job.instance.image,
-        "disk": job.instance.disk_gb,
-        "label": job.label,
-        "onstart": payload.onstart,
-        "env": dict(payload.env),
-        "price": cand.bid,
-        "runtype": "ssh",
-        "cancel_unavail": True,
-        "image_login": None,
-    }
-
-
-def is_alive(inst: Mapping[str, Any]) -> bool:
-    """Whether an instance runs or is on its way to running (not stopped, stopping or dead)."""
-    state = inst.get("actual_status")
-    if state in DEAD_STATES or inst.get("intended_status") == "stopped":
-        return False
-    # A stopped instance asked to run again (a restart, or an interruptible one outbid) is coming back.
-    return state != "stopped" or inst.get("intended_status") == "running"
-
 
 def _join(first: str, note: str) -> str:
     return f"{first}\n{note}" if note else first
-
-
-def _id(inst: Mapping[str, Any]) -> int:
-    return int(inst.get("id") or 0)
-
-
-def _brief(inst: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: inst.get(k) for k in ("id", "label", "actual_status", "dph_total")}

@@ -8,65 +8,20 @@ sent once, and the caller decides what a lost answer means (see `vastjob.vast.ap
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from vastjob.errors import ApiError, UserError
+from vastjob.errors import ApiError
+from vastjob.text import format_duration
+from vastjob.vast.account import DEFAULT_URL
 
-DEFAULT_URL = "https://console.vast.ai"
 _PAGE = 25  # the v1 list's largest page
-
-
-def resolve_api_key(
-    explicit: str | None = None, environ: Mapping[str, str] | None = None, home: Path | None = None
-) -> str:
-    """The key from `--api-key`, else `VAST_API_KEY`, else the official CLI's key files."""
-    env = os.environ if environ is None else environ
-    if explicit:
-        return _checked(explicit.strip(), "--api-key")
-    if env.get("VAST_API_KEY"):
-        return _checked(env["VAST_API_KEY"].strip(), "VAST_API_KEY")
-    home = Path(env.get("HOME", str(Path.home()))) if home is None else home
-    config = Path(env["XDG_CONFIG_HOME"]) if env.get("XDG_CONFIG_HOME") else home / ".config"
-    for path in (config / "vastai" / "vast_api_key", home / ".vast_api_key"):
-        if path.is_file():
-            key = path.read_text(encoding="utf-8", errors="replace").strip()
-            if key:
-                return _checked(key, str(path))
-    raise UserError(
-        "no Vast API key: pass --api-key, set VAST_API_KEY, or write it to ~/.config/vastai/vast_api_key"
-    )
-
-
-def _checked(key: str, origin: str) -> str:
-    # An HTTP header holds printable ASCII only; anything else would end in a traceback mid-request.
-    if not all("!" <= ch <= "~" for ch in key):
-        raise UserError(
-            f"the Vast API key from {origin} contains spaces, line breaks or non-ASCII characters, "
-            "which no API key has: copy it again from your Vast account"
-        )
-    return key
-
-
-def resolve_base_url(environ: Mapping[str, str] | None = None) -> str:
-    """The API base URL from `VAST_URL`, else the public console."""
-    env = os.environ if environ is None else environ
-    url = (env.get("VAST_URL") or DEFAULT_URL).rstrip("/")
-    parts = httpx.URL(url)
-    if parts.scheme not in ("http", "https") or not parts.host:
-        raise UserError(f"VAST_URL {url!r} is not an http(s) URL")
-    if parts.scheme == "http" and parts.host not in ("127.0.0.1", "localhost", "::1"):
-        # The key would cross the network in clear text; plain http is only for a local emulator.
-        raise UserError(f"VAST_URL {url!r} is plain http to another machine: use https")
-    return url
 
 
 @dataclass(frozen=True)
@@ -161,10 +116,6 @@ class VastClient:
     def set_state(self, instance_id: int, state: str) -> None:
         """Stop (`stopped`) or start (`running`) an instance."""
         self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"state": state})
-
-    def set_label(self, instance_id: int, label: str) -> None:
-        """Relabel an instance."""
-        self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"label": label})
 
     def destroy_instance(self, instance_id: int) -> None:
         """Destroy an instance, ending all its charges; destroying a gone one is not an error."""
@@ -303,4 +254,4 @@ def _reset_text(header: str | None) -> str:
     except ValueError:
         return "it resets within a day (no reset time given)"
     left = max(0, int((reset - datetime.now(tz=UTC)).total_seconds()))
-    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {left // 3600}h{left % 3600 // 60:02d}m)"
+    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {format_duration(left - left % 60)})"

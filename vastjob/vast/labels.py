@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from vastjob.errors import UserError
-
-PREFIX = "vastjob:"
-_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+from vastjob.spec.model import JOB_NAME, LABEL_PREFIX
 
 
 @dataclass(frozen=True)
@@ -21,32 +18,27 @@ class Label:
     spec_hash: str
 
     def __str__(self) -> str:
-        return f"{PREFIX}{self.name}:{self.spec_hash}"
-
-
-def make_label(name: str, spec_hash: str) -> str:
-    """The label for a job name and spec hash."""
-    return str(Label(name, spec_hash))
+        return f"{LABEL_PREFIX}{self.name}:{self.spec_hash}"
 
 
 def parse_label(label: str | None) -> Label | None:
     """The job name and hash in a label, or None for a label vastjob did not write."""
-    if not label or not label.startswith(PREFIX):
+    if not label or not label.startswith(LABEL_PREFIX):
         return None
-    parts = label[len(PREFIX) :].split(":")
-    if len(parts) != 2 or not _NAME.match(parts[0]) or not parts[1]:
+    parts = label[len(LABEL_PREFIX) :].split(":")
+    if len(parts) != 2 or not JOB_NAME.fullmatch(parts[0]) or not parts[1]:
         return None
     return Label(parts[0], parts[1])
 
 
 def job_prefix(name: str) -> str:
     """The label prefix shared by every instance of one job, whatever its spec hash."""
-    return f"{PREFIX}{name}:"
+    return f"{LABEL_PREFIX}{name}:"
 
 
 def check_name(name: str) -> str:
     """A job name as given on the command line, refused when it cannot be one."""
-    if not _NAME.match(name):
+    if not JOB_NAME.fullmatch(name):
         raise UserError(
             f"{name!r} is neither a spec file nor a job name ([a-z0-9][a-z0-9-]*, at most 48 chars)"
         )

@@ -7,19 +7,19 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from vastjob.errors import ApiError, UserError
+from vastjob.text import format_duration, table
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
+from vastjob.vast.instance import Instance, looks
 from vastjob.vast.query import HOURS_PER_MONTH
 
-GONE_STATES = frozenset({"stopped", "exited", "offline", "unknown"})
 
-
-def find(client: VastClient, name: str | None) -> list[dict[str, Any]]:
+def find(client: VastClient, name: str | None) -> list[Instance]:
     """The instances of job `name`, or of every vastjob job when name is None, oldest first."""
-    return labels.of_job(client.list_instances(), name)
+    return [Instance.from_api(i) for i in labels.of_job(client.list_instances(), name)]
 
 
-def require(client: VastClient, name: str) -> list[dict[str, Any]]:
+def require(client: VastClient, name: str) -> list[Instance]:
     """Like `find`, but a job with no instance is a user error."""
     found = find(client, name)
     if not found:
@@ -27,31 +27,30 @@ def require(client: VastClient, name: str) -> list[dict[str, Any]]:
     return found
 
 
-def status_row(inst: Mapping[str, Any], now: float, spec_hash: str | None = None) -> dict[str, Any]:
+def status_row(inst: Instance, now: float, spec_hash: str | None = None) -> dict[str, Any]:
     """One instance's state, price, uptime and an estimate of what it has cost since it started."""
-    parsed = labels.parse_label(inst.get("label"))
-    start = inst.get("start_date")
+    parsed = labels.parse_label(inst.label)
+    start = inst.raw.get("start_date")
     uptime = max(0.0, now - float(start)) if isinstance(start, int | float) and start else None
-    dph = float(inst.get("dph_total") or 0.0)
-    state = inst.get("actual_status")
+    dph = inst.dph_total
     # Stopped (or dead) instances bill only their disk, and nothing says how long they ran before: the
     # running estimate would charge them $/h for all their life, so they get no estimate.
-    disk_only = state in GONE_STATES
-    billing = disk_per_hour(inst) if disk_only else dph
+    disk_only = inst.gone
+    billing = disk_per_hour(inst.raw) if disk_only else dph
     return {
-        "id": inst.get("id"),
+        "id": inst.raw.get("id"),
         "job": parsed.name if parsed else None,
         "spec_hash": parsed.spec_hash if parsed else None,
         "current": None if spec_hash is None or parsed is None else parsed.spec_hash == spec_hash,
-        "state": inst.get("actual_status") or "provisioning",
-        "intended": inst.get("intended_status"),
-        "gpu": f"{inst.get('num_gpus') or '?'}x {inst.get('gpu_name') or '?'}",
+        "state": inst.state,
+        "intended": inst.intended_status,
+        "gpu": f"{inst.raw.get('num_gpus') or '?'}x {inst.raw.get('gpu_name') or '?'}",
         "dph_total": dph,
         "billing_per_hour": None if billing is None else round(billing, 6),
         "disk_only": disk_only,
         "uptime_s": None if uptime is None else int(uptime),
         "cost_so_far": None if uptime is None or disk_only else round(dph * uptime / 3600, 4),
-        "status_msg": inst.get("status_msg"),
+        "status_msg": inst.status_msg,
     }
 
 
@@ -70,12 +69,12 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Status rows as an aligned table."""
     if not rows:
         return "(no vastjob instance)"
-    table = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far"]]
+    rows_out = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far"]]
     for r in rows:
         spec = str(r["spec_hash"]) + (
             "" if r["current"] is None else (" (current)" if r["current"] else " (old)")
         )
-        table.append(
+        rows_out.append(
             [
                 str(r["id"]),
                 str(r["job"]),
@@ -83,29 +82,22 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 str(r["state"]),
                 str(r["gpu"]),
                 _rate(r),
-                "-" if r["disk_only"] else _duration(r["uptime_s"]),
+                "-" if r["disk_only"] or r["uptime_s"] is None else format_duration(r["uptime_s"]),
                 "-" if r["cost_so_far"] is None else f"~${r['cost_so_far']:.2f}",
             ]
         )
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
-    )
+    return table(rows_out)
 
 
 def stop(client: VastClient, name: str) -> list[int]:
     """Stop every instance of a job that is not stopped yet; their disks are kept (and still billed)."""
-    ids = [
-        int(inst["id"])
-        for inst in require(client, name)
-        if inst.get("actual_status") != "stopped" or inst.get("intended_status") == "running"
-    ]
+    ids = [inst.id for inst in require(client, name) if inst.stoppable]
     return _each(ids, lambda i: client.set_state(i, "stopped"), "stop", name)
 
 
 def destroy(client: VastClient, name: str, ids: Sequence[int] | None = None) -> list[int]:
     """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges."""
-    targets = list(ids) if ids is not None else [int(inst["id"]) for inst in require(client, name)]
+    targets = list(ids) if ids is not None else [inst.id for inst in require(client, name)]
     return _each(targets, client.destroy_instance, "destroy", name)
 
 
@@ -137,7 +129,7 @@ def _each(ids: Sequence[int], action: Callable[[int], None], verb: str, name: st
     return done
 
 
-def newest(client: VastClient, name: str) -> dict[str, Any]:
+def newest(client: VastClient, name: str) -> Instance:
     """The job's most recent instance (the highest id)."""
     return require(client, name)[-1]
 
@@ -152,8 +144,7 @@ def follow_logs(
 ) -> Iterator[str]:
     """New log lines of an instance as they come, until it is stopped or gone."""
     seen: list[str] = []
-    while True:
-        inst = client.show_instance(instance_id)
+    for inst in looks(client, instance_id, poll_s=poll_s, sleep=sleep):
         if inst is None:
             return
         try:
@@ -166,9 +157,8 @@ def follow_logs(
             raise
         yield from new_lines(seen, lines)
         seen = lines
-        if inst.get("actual_status") in GONE_STATES:
+        if inst.gone:
             return
-        sleep(poll_s)
 
 
 def new_lines(previous: Sequence[str], current: Sequence[str]) -> Sequence[str]:
@@ -190,10 +180,3 @@ def _rate(row: Mapping[str, Any]) -> str:
         return f"{row['dph_total']:.3f}"
     billing = row["billing_per_hour"]
     return "disk only" if billing is None else f"{billing:.3f} (disk)"
-
-
-def _duration(seconds: int | None) -> str:
-    if seconds is None:
-        return "-"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if hours else f"{rest // 60}m{rest % 60:02d}s"

@@ -7,17 +7,20 @@ only the wire format, like the rest of `vastjob.vast`.
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from vastjob.spec.model import JobSpec
+from vastjob.errors import EXIT_OK, EXIT_USER
+from vastjob.spec.model import JobSpec, ShutdownVerb
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.instance import wait_for
 from vastjob.vast.plan import Plan
+
+Outcome = Literal["succeeded", "failed", "ended", "not_started"]
 
 LOG_PATH = Path("var/log/vastjob/job.log")  # under the instance's sandbox, where the runtime writes it
 TAIL = 20
@@ -43,7 +46,7 @@ class LocalOutcome:
     sandbox: str
     instance_id: int | None
     final_state: str | None
-    outcome: str  # succeeded | failed | ended | not_started
+    outcome: Outcome
     log_path: str | None
     log_tail: list[str]
 
@@ -52,9 +55,38 @@ class LocalOutcome:
         return dataclasses.asdict(self)
 
 
-def outcome_of(job: JobSpec, final_state: str) -> str:
+@dataclass
+class LocalResult:
+    """What `apply --local` did: the apply, then how the job ended on this machine."""
+
+    job_name: str
+    applied: ApplyResult
+    local: LocalOutcome
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the job failed; a job that ended otherwise, or never started, is not an error."""
+        return EXIT_USER if self.local.outcome == "failed" else EXIT_OK
+
+    def to_json(self) -> dict[str, Any]:
+        """The apply's summary with the local outcome under `local`."""
+        return {**self.applied.to_json(), "local": self.local.to_json()}
+
+    def render(self) -> str:
+        """The last lines of the job's log, then how it ended and where its sandbox is."""
+        out = self.local
+        lines = [f"--- last lines of {out.log_path}", *out.log_tail] if out.log_tail else []
+        lines.append(
+            f"job {self.job_name} {out.outcome} (instance {out.instance_id} ended "
+            f"{out.final_state}); sandbox kept at {out.sandbox}"
+        )
+        return "\n".join(lines)
+
+
+def outcome_of(job: JobSpec, final_state: str) -> Outcome:
     """Whether an end state means success or failure, read through the job's shutdown actions."""
-    action = {"destroyed": "destroy", "stopped": "stop", "running": "keep"}.get(final_state)
+    verbs: dict[str, ShutdownVerb] = {"destroyed": "destroy", "stopped": "stop", "running": "keep"}
+    action = verbs.get(final_state)
     ok, bad = job.shutdown.on_success, job.shutdown.on_failure
     if action == ok != bad:
         return "succeeded"
@@ -75,7 +107,7 @@ def run_local(
     show_plan: Callable[[Plan], None] = lambda _p: None,
     poll_s: float = 0.5,
     timeout_s: float | None = None,
-) -> tuple[ApplyResult, LocalOutcome]:
+) -> LocalResult:
     """Apply `job` with `--wait` against an emulator started for the call, follow it, report how it ended."""
     sandbox.mkdir(parents=True, exist_ok=True)
     with start(sandbox) as server:
@@ -97,13 +129,17 @@ def run_local(
             server.url, str(sandbox), result.instance_id, result.state, "not_started", None, []
         )
         if result.instance_id is None:
-            return result, outcome
+            return LocalResult(job.name, result, outcome)
         log = sandbox / str(result.instance_id) / LOG_PATH
         outcome.log_path = str(log)
         say(f"instance {result.instance_id}: sandbox {log.parents[3]}; its log: {log}")
         limit = timeout_s if timeout_s is not None else (job.run.max_runtime_s or 3600) + 600
         with connect() as client:
-            state = _follow(client, result.instance_id, poll_s, time.monotonic() + limit)
+            # Followed until it destroys or stops itself (or dies), as its shutdown says it ends.
+            waited = wait_for(
+                client, result.instance_id, lambda inst: inst.gone, poll_s=poll_s, timeout_s=limit
+            )
+            state = waited.state + (" (timed out)" if waited.timed_out else "")
             outcome.final_state = state
             if state != "destroyed":
                 # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
@@ -112,18 +148,4 @@ def run_local(
         outcome.outcome = outcome_of(job, state)
         if log.is_file():
             outcome.log_tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-TAIL:]
-        return result, outcome
-
-
-def _follow(client: VastClient, instance_id: int, poll_s: float, deadline: float) -> str:
-    """Wait until the instance is destroyed or stopped (or the deadline passes); the state it ended in."""
-    while True:
-        inst = client.show_instance(instance_id)
-        if inst is None:
-            return "destroyed"
-        state = str(inst.get("actual_status") or "provisioning")
-        if state in ("stopped", "exited", "offline", "unknown"):
-            return state
-        if time.monotonic() > deadline:
-            return f"{state} (timed out)"
-        time.sleep(poll_s)
+        return LocalResult(job.name, result, outcome)

@@ -1,4 +1,7 @@
-"""What apply is about to do, as text and as JSON: the job, its steps, the offers, the secret names."""
+"""What apply is about to do, as text and as JSON: the job, its steps, the offers, the secret names.
+
+`make_plan` is the one search -> select -> plan that `offers`, `plan` and `apply` share.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +10,32 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
-from vastjob.vast.query import Candidate
-from vastjob.vast.secrets import Secrets, required_names
+from vastjob.text import format_duration, table
+from vastjob.vast.query import Candidate, build_query, select
+from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
+    from vastjob.compile import Compiled, StepGraph
     from vastjob.compile.transport import Budget
+    from vastjob.vast.client import VastClient
 
 RUNNERS_UP = 4
 
 
 @dataclass(frozen=True)
 class Plan:
-    """A job, the offers that passed every filter (best first), and what will be sent."""
+    """A compiled job, the offers that passed every filter (best first), and what will be sent."""
 
-    job: JobSpec
+    compiled: Compiled
     candidates: Sequence[Candidate]
     searched: int = 0
-    commit: str | None = None
     secrets: Secrets | None = None
     budget: Budget | None = None  # what the create body takes of Vast's limits
+
+    @property
+    def job(self) -> JobSpec:
+        """The job, pinned when apply pinned it."""
+        return self.compiled.job
 
     @property
     def chosen(self) -> Candidate | None:
@@ -34,14 +44,14 @@ class Plan:
 
     def secret_names(self) -> list[str]:
         """The names of the secrets that travel in the instance's env (never their values)."""
-        return required_names(self.job)
+        return list(self.job.secret_names)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready plan."""
         job, runtime = self.job, self.job.run.max_runtime_s
         return {
-            "job": job_summary(job, self.commit),
-            "steps": graph_rows(job, self.commit),
+            "job": job_summary(job),
+            "steps": graph_rows(self.compiled.graph),
             "searched": self.searched,
             "matched": len(self.candidates),
             "chosen": self.chosen.to_json(runtime) if self.chosen else None,
@@ -56,7 +66,7 @@ class Plan:
     def render(self) -> str:
         """The plan as text."""
         job = self.job
-        s = job_summary(job, self.commit)
+        s = job_summary(job)
         lines = [
             f"job {job.name} ({job.source})",
             f"  label     {job.label}",
@@ -68,7 +78,7 @@ class Plan:
             f"  run       {job.run.command}",
             "  runtime   "
             + (
-                f"at most {_hours(job.run.max_runtime_s)}"
+                f"at most {format_duration(job.run.max_runtime_s)}"
                 if job.run.max_runtime_s
                 else "no limit: a run that hangs bills until stopped (set run.max_runtime)"
             ),
@@ -78,8 +88,8 @@ class Plan:
             "",
             "steps",
         ]
-        for row in graph_rows(job, self.commit):
-            timeout = f", timeout {_hours(row['timeout_s'])}" if row["timeout_s"] else ""
+        for row in graph_rows(self.compiled.graph):
+            timeout = f", timeout {format_duration(row['timeout_s'])}" if row["timeout_s"] else ""
             lines.append(
                 f"  {row['id']:<24} needs {', '.join(row['needs']) or '-'}; retries {row['retries']}{timeout}"
             )
@@ -97,11 +107,21 @@ class Plan:
         return "\n".join(lines)
 
 
-def job_summary(job: JobSpec, commit: str | None = None) -> dict[str, Any]:
-    """The resolved job in a few fields."""
+def make_plan(
+    client: VastClient, compiled: Compiled, secrets: Secrets | None = None, budget: Budget | None = None
+) -> Plan:
+    """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan
+    (with the budget of the create body, when given)."""
+    job = compiled.job
+    found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
+    return Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets, budget)
+
+
+def job_summary(job: JobSpec) -> dict[str, Any]:
+    """The resolved job in a few fields; `commit` is the one apply pinned, if any."""
     repo = None
     if job.repo is not None:
-        pinned = commit or job.repo.commit
+        pinned = job.pinned_commit
         repo = f"{job.repo.url} @ {job.repo.ref}" + (
             f" (pinned to {pinned[:12]})" if pinned else " (not pinned)"
         )
@@ -113,7 +133,7 @@ def job_summary(job: JobSpec, commit: str | None = None) -> dict[str, Any]:
         "image": job.instance.image,
         "disk_gb": job.instance.disk_gb,
         "repo": repo,
-        "commit": commit,
+        "commit": job.commit,
         "gpu": {
             "names": list(job.offer.gpu.names),
             "count": job.offer.gpu.count,
@@ -125,11 +145,8 @@ def job_summary(job: JobSpec, commit: str | None = None) -> dict[str, Any]:
     }
 
 
-def graph_rows(job: JobSpec, commit: str | None = None) -> list[dict[str, Any]]:
-    """Each step of the job's graph in the compiler's order: id, needs, retries, timeout."""
-    from vastjob.compile import build_graph
-
-    graph = build_graph(job, commit=commit)
+def graph_rows(graph: StepGraph) -> list[dict[str, Any]]:
+    """Each step of a job's graph in the compiler's order: id, needs, retries, timeout."""
     return [
         {"id": s.id, "needs": list(s.needs), "retries": s.retries, "timeout_s": s.timeout_s}
         for s in graph.steps
@@ -140,7 +157,7 @@ def offers_table(
     candidates: Sequence[Candidate], max_runtime_s: int | None, *, mark_first: bool = False
 ) -> str:
     """Candidates as a table: id, GPUs, VRAM, $/h, reliability, inet, location, cost for the runtime."""
-    cost_head = f"cost/{_hours(max_runtime_s)}" if max_runtime_s else "cost"
+    cost_head = f"cost/{format_duration(max_runtime_s)}" if max_runtime_s else "cost"
     rows = [["", "offer", "gpus", "vram", "$/h", "reliab", "inet", "location", cost_head]]
     for index, c in enumerate(candidates):
         o = c.offer
@@ -158,18 +175,4 @@ def offers_table(
                 "-" if cost is None else f"${cost:.2f}",
             ]
         )
-    if not candidates:
-        return "(no offer matches)"
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows
-    )
-
-
-def _hours(seconds: int | None) -> str:
-    if seconds is None:
-        return "unbounded"
-    if seconds < 3600:
-        return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}h{rest // 60:02d}m" if rest else f"{hours}h"
+    return table(rows) if candidates else "(no offer matches)"

@@ -26,16 +26,6 @@ class Secrets:
         return f"Secrets(names={sorted(self.values)})"
 
 
-def required_names(job: JobSpec) -> list[str]:
-    """Every secret the job needs: `secrets`, the repo token and remote options, in that order, once each."""
-    names = list(job.secrets)
-    if job.repo is not None and job.repo.token_secret:
-        names.append(job.repo.token_secret)
-    for remote in job.remotes:
-        names.extend(secret for _, secret in remote.secret_options)
-    return list(dict.fromkeys(names))
-
-
 def dotenv_path(job: JobSpec) -> Path | None:
     """The `.env` file next to the job's spec, when the job came from a file."""
     if job.source.startswith("<"):
@@ -82,7 +72,7 @@ def find_secrets(job: JobSpec, environ: Mapping[str, str] | None = None) -> tupl
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
     missing: list[str] = []
-    for name in required_names(job):
+    for name in job.secret_names:
         if env.get(name):
             values[name], origins[name] = env[name], "environment"
         elif dotenv.get(name):

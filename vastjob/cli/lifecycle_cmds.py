@@ -1,0 +1,113 @@
+"""The commands that look after a job's instances, found by label: status, logs, stop, destroy."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from vastjob.cli._common import OutputFormat, output_option, run, set_option
+from vastjob.cli._vast import api_key_option, ask, connect, job_options, job_ref
+
+if TYPE_CHECKING:
+    from vastjob.cli._common import Result
+
+
+@click.command()
+@click.argument("job", metavar="[JOB]", required=False)
+@set_option
+@click.option("--all", "all_jobs", is_flag=True, help="Every vastjob instance of the account.")
+@api_key_option
+@output_option
+def status(
+    job: str | None, overrides: tuple[str, ...], all_jobs: bool, api_key: str | None, output: OutputFormat
+) -> None:
+    """Show JOB's instances (or every job's with --all): state, $/h, uptime, cost so far."""
+
+    def go() -> Result:
+        from vastjob.cli.results import StatusRows
+        from vastjob.errors import UserError
+        from vastjob.vast.lifecycle import find, status_row
+
+        if not job and not all_jobs:
+            raise UserError("name a JOB (spec path or job name), or pass --all")
+        name, spec_hash = job_ref(job, overrides) if job else (None, None)
+        with connect(api_key) as client:
+            return StatusRows([status_row(i, time.time(), spec_hash) for i in find(client, name)])
+
+    run(go, output)
+
+
+@click.command()
+@job_options
+@click.option("--tail", default=100, show_default=True, help="How many of the last lines to print.")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the instance stops.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --follow.")
+def logs(
+    job: str,
+    overrides: tuple[str, ...],
+    tail: int,
+    follow: bool,
+    interval: float,
+    api_key: str | None,
+    output: OutputFormat,
+) -> None:
+    """Print the log of JOB's newest instance (--follow: as it grows, text only)."""
+
+    def go() -> Result | None:
+        from vastjob.cli.results import Logs
+        from vastjob.vast.lifecycle import follow_logs, newest
+
+        name, _ = job_ref(job, overrides)
+        with connect(api_key) as client:
+            inst = newest(client, name)
+            if follow and output == "text":
+                # Lines print as they come: the result is the stream itself.
+                for line in follow_logs(client, inst.id, poll_s=interval):
+                    click.echo(line)
+                return None
+            return Logs(inst.id, inst.label, client.instance_logs(inst.id, tail=tail))
+
+    run(go, output)
+
+
+@click.command()
+@job_options
+def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
+    """Stop JOB's instances: GPU billing ends, the disk is kept (and still billed) until destroy."""
+
+    def go() -> Result:
+        from vastjob.cli.results import Acted
+        from vastjob.vast.lifecycle import stop as stop_job
+
+        name, _ = job_ref(job, overrides)
+        with connect(api_key) as client:
+            return Acted("stopped", stop_job(client, name), f"job {name}: nothing left to stop")
+
+    run(go, output)
+
+
+@click.command()
+@job_options
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
+def destroy(
+    job: str, overrides: tuple[str, ...], yes: bool, api_key: str | None, output: OutputFormat
+) -> None:
+    """Destroy JOB's instances and their disks, ending all charges."""
+
+    def go() -> Result:
+        from vastjob.cli.results import Acted
+        from vastjob.vast.lifecycle import destroy as destroy_job
+        from vastjob.vast.lifecycle import require
+
+        name, _ = job_ref(job, overrides)
+        with connect(api_key) as client:
+            ids = [i.id for i in require(client, name)]
+            listed = ", ".join(map(str, ids))
+            if not yes and not ask(f"destroy instance {listed} of job {name}, disk included?"):
+                return Acted("destroyed", [], "nothing destroyed")
+            # Only what the user was shown: an instance created since is not theirs to lose unasked.
+            return Acted("destroyed", destroy_job(client, name, ids), "nothing destroyed")
+
+    run(go, output)
