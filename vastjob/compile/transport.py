@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from vastjob import __version__
 from vastjob.compile import chunked
-from vastjob.compile.pack import pack, unpack
+from vastjob.compile.pack import bootstrap_for, pack, unpack
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.limits import ENV_ENTRY_MAX, ENV_TOTAL_MAX, ONSTART_MAX, entry_size
@@ -27,6 +27,13 @@ from vastjob.vast.limits import ENV_ENTRY_MAX, ENV_TOTAL_MAX, ONSTART_MAX, entry
 Form = Literal["inline", "chunked"]
 EntryKind = Literal["script", "secret", "secret part", "setting"]
 DEFAULT_API_URL = "https://console.vast.ai"  # what apply sets VASTJOB_API_URL to, unless told otherwise
+
+
+class _Packed:
+    """The default of `make_payload(inline=...)`: make the inline bootstrap with `pack`."""
+
+
+PACK = _Packed()
 
 
 @dataclass(frozen=True)
@@ -93,17 +100,20 @@ def make_payload(
     names: Sequence[str] = (),
     settings: Mapping[str, str] | None = None,
     job: str = "",
+    inline: str | _Packed | None = PACK,
 ) -> Payload:
     """The payload for `script`: inline when it fits, else chunked; `secrets` are the values read (when
     None, `names` are listed with unknown sizes and decide nothing); `settings` are plain entries sent
-    beside them (VASTJOB_API_URL); `job` names the job in errors. RenderError only for what no form
+    beside them (VASTJOB_API_URL); `job` names the job in errors; `inline` is the inline bootstrap, or
+    None when it is over the limit (by default, `pack` makes it here). RenderError only for what no form
     can carry."""
     known = dict(secrets or {})
     extra = dict(settings if settings is not None else {"VASTJOB_API_URL": DEFAULT_API_URL})
     unread = [Entry(n, None, "secret") for n in names if n not in known]
     long = [n for n, v in known.items() if entry_size(n, v) > ENV_ENTRY_MAX]
-    inline = pack(script, title)
-    if len(inline) <= ONSTART_MAX and not long:
+    if isinstance(inline, _Packed):
+        inline = pack(script, title)
+    if inline is not None and len(inline) <= ONSTART_MAX and not long:
         env = {**known, **extra}
         entries = [Entry(k, entry_size(k, v), _kind(k, known)) for k, v in env.items()]
         budget = Budget("inline", len(inline), (*entries, *unread))
@@ -131,7 +141,12 @@ def payload_for(
     secrets: Mapping[str, str] | None = None,
     api_url: str | None = None,
 ) -> Payload:
-    """What apply sends for `job` and its rendered `script`, checked against the whole budget."""
+    """What apply sends for `job` and its rendered `script`, checked against the whole budget; the inline
+    form is exactly the job's bootstrap (`pack.bootstrap_for`)."""
+    try:
+        inline: str | None = bootstrap_for(job, script)
+    except RenderError:
+        inline = None  # over the onstart's limit: the chunked form carries it
     return make_payload(
         script,
         f"vastjob {__version__} {job.name} {job.spec_hash}",
@@ -139,6 +154,7 @@ def payload_for(
         names=job.secret_names,
         settings={"VASTJOB_API_URL": api_url or DEFAULT_API_URL},
         job=job.name,
+        inline=inline,
     )
 
 
