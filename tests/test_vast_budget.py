@@ -108,3 +108,16 @@ def test_the_script_sent_is_the_script_rendered(tmp_path: Path) -> None:
 
     job = make_job(tmp_path, run={"command": f"echo {NOISE}"})
     assert carried(render_payload(job)) == render_script(job)
+
+
+@pytest.mark.parametrize(("instance", "message"), [
+    ({"image": "registry.example.invalid/" + "i" * 1000, "disk_gb": 20}, r"the image is 1025 characters"),
+    ({"image": "python:3.11-slim", "disk_gb": 4}, r"disk_gb is 4; Vast rents at least 8 GB"),
+])
+def test_the_instance_fields_are_checked_before_any_request(
+    emu: Emulator, tmp_path: Path, instance: dict[str, object], message: str
+) -> None:
+    recorder = Recorder()
+    with pytest.raises(RenderError, match=message):
+        _apply(emu, make_job(tmp_path, instance=instance), {}, recorder)
+    assert recorder.sent == [] and emu.instances == {}

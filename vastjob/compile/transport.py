@@ -22,7 +22,15 @@ from vastjob.compile import chunked
 from vastjob.compile.pack import bootstrap_for, pack, unpack
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
-from vastjob.vast.limits import ENV_ENTRY_MAX, ENV_TOTAL_MAX, ONSTART_MAX, entry_size
+from vastjob.vast.limits import (
+    DISK_MIN_GB,
+    ENV_ENTRY_MAX,
+    ENV_TOTAL_MAX,
+    IMAGE_MAX,
+    LABEL_MAX,
+    ONSTART_MAX,
+    entry_size,
+)
 
 Form = Literal["inline", "chunked"]
 EntryKind = Literal["script", "secret", "secret part", "setting"]
@@ -143,6 +151,7 @@ def payload_for(
 ) -> Payload:
     """What apply sends for `job` and its rendered `script`, checked against the whole budget; the inline
     form is exactly the job's bootstrap (`pack.bootstrap_for`)."""
+    _check_instance(job)
     try:
         inline: str | None = bootstrap_for(job, script)
     except RenderError:
@@ -220,6 +229,20 @@ def _checked(payload: Payload, job: str) -> Payload:
             f"{ONSTART_MAX} by {budget.onstart - ONSTART_MAX}; fewer long secrets would shorten it"
         )
     return payload
+
+
+def _check_instance(job: JobSpec) -> None:
+    """The create body's other limits that the spec decides: the image, the disk, the label."""
+    image, disk, label = job.instance.image, job.instance.disk_gb, job.label
+    problem = None
+    if len(image) > IMAGE_MAX:
+        problem = f"the image is {len(image)} characters; Vast takes at most {IMAGE_MAX}"
+    elif disk < DISK_MIN_GB:
+        problem = f"instance.disk_gb is {disk:g}; Vast rents at least {DISK_MIN_GB:g} GB"
+    elif len(label) > LABEL_MAX:
+        problem = f"the label is {len(label)} characters; Vast takes at most {LABEL_MAX}"
+    if problem:
+        raise RenderError(f"job {job.name}: {problem}")
 
 
 def _kind(name: str, secrets: Mapping[str, str]) -> EntryKind:
