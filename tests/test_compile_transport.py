@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from scriptkit import job_of
 
+from tests.support.jobs import job_of
 from vastjob.compile import render_bootstrap, render_script
 from vastjob.compile.chunked import SCRIPT_PREFIX, join
 from vastjob.compile.emit import secret_names

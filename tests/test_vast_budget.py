@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.jobs import make_job, rented_doc
+from tests.support.wire import Recorder, fast_client
 from vastjob.cli import cli
 from vastjob.compile import render_script
 from vastjob.compile.transport import carried
@@ -19,11 +21,6 @@ from vastjob.emulator import Emulator
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client, job_doc, make_job
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client, job_doc, make_job  # type: ignore[no-redef]
 
 NOISE = pysecrets.token_hex(3000)  # 6000 hex digits: the inline bootstrap cannot carry them
 
@@ -90,7 +87,7 @@ def test_render_onstart_shows_the_env_entries_by_name_and_size(tmp_path: Path) -
     import yaml
 
     spec = tmp_path / "big.yaml"
-    spec.write_text(yaml.safe_dump(job_doc(run={"command": f"echo {NOISE}"}, secrets=["B2_KEY_ID"])))
+    spec.write_text(yaml.safe_dump(rented_doc(run={"command": f"echo {NOISE}"}, secrets=["B2_KEY_ID"])))
     result = CliRunner().invoke(cli, ["render", str(spec), "--onstart"])
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("#!/bin/bash\n")
@@ -98,7 +95,7 @@ def test_render_onstart_shows_the_env_entries_by_name_and_size(tmp_path: Path) -
     assert "(the script, " in result.stderr
     assert "# env B2_KEY_ID (secret, its size known at apply)" in result.stderr
     over = tmp_path / "over.yaml"
-    over.write_text(yaml.safe_dump(job_doc(run={"command": f"echo {pysecrets.token_hex(30000)}"})))
+    over.write_text(yaml.safe_dump(rented_doc(run={"command": f"echo {pysecrets.token_hex(30000)}"})))
     refused = CliRunner().invoke(cli, ["render", str(over), "--onstart"])
     assert refused.exit_code == 1 and "over Vast's limit of 32768 by" in refused.output
 

@@ -16,19 +16,15 @@ import yaml
 from click.testing import CliRunner
 
 from bench.fig_capacity import capacity_doc
+from tests.support.wire import Recorder, fast_client
 from vastjob.cli import cli
 from vastjob.compile.transport import render_payload
 from vastjob.emulator import Emulator
-from vastjob.emulator.instances import FIRST_INSTANCE_ID
+from vastjob.emulator.fleet import FIRST_INSTANCE_ID
 from vastjob.errors import RenderError
 from vastjob.spec.load import load_job
 from vastjob.spec.model import JobSpec
 from vastjob.vast.apply import Applier, ApplyOptions
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.slow
 
