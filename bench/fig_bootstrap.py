@@ -43,9 +43,8 @@ def breakdown(script: str, top: int = 6) -> list[str]:
 
 def measure(*, jobs: Path = JOBS) -> Figure:
     """Render every job (files not starting with _) and measure what would be sent."""
-    from vastjob import __version__
     from vastjob.compile import BOOTSTRAP_LIMIT, render_script
-    from vastjob.compile.pack import pack
+    from vastjob.compile.pack import bootstrap_for
     from vastjob.compile.transport import render_payload
     from vastjob.errors import RenderError
     from vastjob.spec.load import load_job
@@ -59,8 +58,12 @@ def measure(*, jobs: Path = JOBS) -> Figure:
             continue
         job = load_job(path)
         script = render_script(job)
-        # pack() as render_bootstrap() does it, so that an oversized job is measured rather than refused.
-        size = len(pack(script, f"vastjob {__version__} {job.name} {job.spec_hash}"))
+        # The inline bootstrap as apply would send it; an oversized one is measured from the refusal.
+        try:
+            size = len(bootstrap_for(job, script))
+        except RenderError as err:
+            found = re.search(r"bootstrap is (\d+) characters", str(err))
+            size = int(found[1]) if found else 0
         sizes[job.name] = size
         if job.name == "burgers512":
             notes = breakdown(script)
