@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
-from vastjob.vast.query import Candidate, build_query, select
+from vastjob.vast.query import Candidate, build_query, select, with_disk
 from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
@@ -117,8 +117,9 @@ def make_plan(
     """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan
     (with the budget of the create body, when given)."""
     job = compiled.job
-    found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-    return Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets, budget=budget)
+    disk = job.instance.disk_gb
+    found = client.search_offers(build_query(job.offer, disk))
+    return Plan(compiled, select(with_disk(found, disk), job.offer, disk), len(found), secrets, budget=budget)
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:
