@@ -19,6 +19,7 @@ from vastjob.vast.apply import Applier, ApplyOptions
 from vastjob.vast.client import RetryPolicy, VastClient
 from vastjob.vast.instance import Instance, wait_for
 from vastjob.vast.labels import spec_of
+from vastjob.vast.limits import ENV_ENTRY_MAX, entry_size
 from vastjob.vast.multinode import MultiResult, delete_job_overlays, overlay_name, rank_of
 
 VARS = (
@@ -105,6 +106,9 @@ def test_every_step_of_every_node_sees_the_variables_and_apply_is_idempotent(
     nodes = [Instance.from_api(emu.state.instances[i].to_wire()) for i in applied.nodes]
     assert [rank_of(i) for i in nodes] == [0, 1]
     assert all(spec_of(i.label) == job.label and i.label and ":priced" in i.label for i in nodes)
+    for node in applied.nodes:  # the helper travels in entries Vast takes, as the script's chunks do
+        parts = {k: v for k, v in emu.state.instances[node].env.items() if k.startswith("VJ_MN")}
+        assert len(parts) > 1 and all(entry_size(k, v) <= ENV_ENTRY_MAX for k, v in parts.items())
     with _client(emu) as client:
         for node in applied.nodes:
             waited = wait_for(client, node, lambda inst: inst.gone, poll_s=0.1, timeout_s=60)

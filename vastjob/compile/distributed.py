@@ -20,7 +20,7 @@ from vastjob.spec.distributed import PROVIDED
 from vastjob.spec.model import JobSpec
 
 RENDEZVOUS = "rendezvous"
-HELPER_ENV = "VASTJOB_PEERS"  # the helper, gzip+base64, in each node's env
+HELPER_PREFIX = "VJ_MN"  # the helper, gzip+base64, in env entries VJ_MN000, VJ_MN001, ...
 # Beyond the rendezvous timeout, the step's own bound leaves the helper time to say why it failed.
 _STEP_MARGIN_S = 60
 _DOCSTRING = re.compile(r'^\s*"""[^\n]*"""$')
@@ -52,9 +52,12 @@ def helper_source() -> str:
 
 
 def helper_env() -> dict[str, str]:
-    """The create env that carries the helper to every node: too big for the onstart, it travels beside."""
-    data = gzip.compress(helper_source().encode(), compresslevel=9, mtime=0)
-    return {HELPER_ENV: base64.b64encode(data).decode()}
+    """The create env entries that carry the helper to every node, gzip+base64 cut in Vast-sized parts
+    (`VJ_MN000`, `VJ_MN001`, ...): too big for the onstart, it travels beside it."""
+    from vastjob.compile import chunked
+
+    data = base64.b64encode(gzip.compress(helper_source().encode(), compresslevel=9, mtime=0)).decode()
+    return chunked.cut(data, HELPER_PREFIX)
 
 
 def fragment(job: JobSpec) -> str:

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # The part of the onstart script only multi-node jobs carry: the rendezvous step and the run step's peer
-# check, over the helper apply sends gzip+base64 in VASTJOB_PEERS (vastjob/compile/peers.py). Rendered
+# check, over the helper apply sends gzip+base64 in env entries VJ_MN000... (vastjob/compile/peers.py). Rendered
 # like runtime.sh (comments, blank lines and indentation dropped); every character counts.
 
-# vj_mn_py MODE...: the helper, handed the script's own variables it reads.
+# vj_mn_py MODE...: the helper (joined from VJ_MN000, VJ_MN001, ...), handed the script's variables it reads.
 vj_mn_py() {
-  VJ_RUN=$VJ_RUN VJ_PEER=$VJ_PEER VJ_RDV=$VJ_RDV python3 -c "$(base64 -d <<<"$VASTJOB_PEERS" | gunzip)" "$@"
+  local i=0 k s=
+  while printf -v k 'VJ_MN%03d' $i; [[ ${!k+x} ]]; do
+    s+=${!k}
+    i=$((i + 1))
+  done
+  VJ_RUN=$VJ_RUN VJ_PEER=$VJ_PEER VJ_RDV=$VJ_RDV python3 -c "$(base64 -d <<<"$s" | gunzip)" "$@"
 }
 
 # The last heartbeat's reply: the verdict v (run, ok, fail), ranks rank 0 has heard n, ranks done d.

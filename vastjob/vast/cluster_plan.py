@@ -5,7 +5,7 @@ per-node cap, chosen where the whole job costs least; the cluster, the N offers 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from vastjob.errors import UserError
@@ -95,11 +95,9 @@ def cluster_plan(plan: Plan) -> ClusterPlan:
     # The nodes lead the offers shown (rank 0 is the one marked), then every other match as ranked.
     taken = {c.offer.id for c in members[:n]}
     ordered = [*members[:n], *(c for c in plan.candidates if c.offer.id not in taken)]
+    shared = {f.name: getattr(plan, f.name) for f in fields(Plan)}
     return ClusterPlan(
-        plan.compiled,
-        ordered,
-        plan.searched,
-        plan.secrets,
+        **{**shared, "candidates": ordered},
         cluster_id=best,
         nodes=tuple(members[:n]),
         spares=tuple(members[n:]),

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vastjob.compile.distributed import helper_env
-from vastjob.errors import ApiError, Interrupted, UserError
+from vastjob.errors import ApiError, Interrupted, RenderError, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.checks import confirm_price, mark_priced
@@ -20,6 +20,7 @@ from vastjob.vast.client import VastClient
 from vastjob.vast.cluster_plan import ClusterPlan
 from vastjob.vast.create import Creator, create_body
 from vastjob.vast.instance import DEAD_STATES, Instance, until_running
+from vastjob.vast.limits import ENV_TOTAL_MAX, entry_size
 from vastjob.vast.proof import Looker, destroy_sure
 from vastjob.vast.result import ApplyResult
 from vastjob.vast.secrets import Secrets
@@ -191,9 +192,23 @@ def _launch(
 ) -> MultiResult:
     job, opts, say = plan.job, applier.options, applier.say
     name = overlay_name(job)
+    payload = plan.compiled.payload(secrets.values, client.base_url)  # the one the plan checked
+    job_nonce = random.token_hex(8)  # the nodes of this job answer only each other
+    extra = {
+        **helper_env(),
+        f"-n {name}": "1",
+        "VASTJOB_NODE_RANK": "0",
+        "VASTJOB_NONCE": job_nonce,
+        "VASTJOB_SUBNET": "255.255.255.255/32",
+    }  # the longest subnet text stands in for the real one
+    size = sum(entry_size(k, v) for k, v in {**payload.env, **extra}.items())
+    if size > ENV_TOTAL_MAX:  # refused before anything is made
+        raise RenderError(
+            f"job {job.name}: a node's create env would be {size} characters, over Vast's "
+            f"limit of {ENV_TOTAL_MAX} (the peer helper and node settings add {size - payload.budget.env})"
+        )
     net = ensure_overlay(client, plan.cluster_id, name)
     say(f"overlay {name} on cluster {plan.cluster_id}, subnet {net['subnet']}")
-    job_nonce = random.token_hex(8)  # the nodes of this job answer only each other
     queue = [*plan.nodes, *plan.spares]
     for rank in range(job.nodes):
         label = node_label(job, rank, applier._nonce)
@@ -209,13 +224,11 @@ def _launch(
                     f"cluster {plan.cluster_id} has no offer left for rank {rank}", error="no_such_ask"
                 )
             cand = queue.pop(0)
-            body = create_body(job, cand, plan.compiled.bootstrap, secrets, client.base_url, label)
+            body = create_body(job, cand, payload, label)
             body["env"] = {
                 **body["env"],
-                **helper_env(),
-                f"-n {name}": "1",
+                **extra,
                 "VASTJOB_NODE_RANK": str(rank),
-                "VASTJOB_NONCE": job_nonce,
                 "VASTJOB_SUBNET": str(net["subnet"]),
             }
             instance_id = creator.create(cand, body)
