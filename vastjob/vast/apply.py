@@ -24,7 +24,8 @@ from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
-from vastjob.vast.create import Ledger, create_body, create_once, labelled
+from vastjob.vast.create import Ledger, create_body, create_once, of_spec
+from vastjob.vast.deadline import label_for
 from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
@@ -59,6 +60,7 @@ class Applier:
     show_plan: Callable[[Plan], None] = lambda _plan: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time  # the epoch clock deadlines are written in
     _ledger: Ledger = field(init=False)
     _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
 
@@ -113,7 +115,7 @@ class Applier:
         """The job's instances, or "up to date"; refuses what needs `--replace`."""
         job = self.job
         existing = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
-        same = [i for i in existing if i.label == job.label]
+        same = [i for i in existing if labels.identity(i.label) == job.label]
         alive = [i for i in same if i.alive]
         if alive:
             inst = alive[-1]
@@ -163,7 +165,9 @@ class Applier:
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
-            body = create_body(self.job, cand, plan.compiled.bootstrap, secrets, client.base_url)
+            # The deadline counts from now, a moment before Vast's own creation time: never later than it.
+            dated = label_for(self.job, self.wall())
+            body = create_body(self.job, cand, plan.compiled.bootstrap, secrets, client.base_url, dated)
             instance_id = create_once(
                 client,
                 cand,
@@ -235,7 +239,7 @@ class Applier:
 
         Both applies look after their create; the lower id wins, so exactly one of them destroys its own.
         """
-        others = [i.id for i in labelled(client, self.job.label) if i.id not in self._known and i.alive]
+        others = [i.id for i in of_spec(client, self.job) if i.id not in self._known and i.alive]
         first = min(others, default=instance_id)
         return first if first < instance_id else None
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from vastjob.errors import ApiError
 from vastjob.spec.model import JobSpec
+from vastjob.vast import labels
 from vastjob.vast.client import AnswerLost, VastClient
 from vastjob.vast.instance import Instance
 from vastjob.vast.query import Candidate
@@ -17,14 +18,15 @@ from vastjob.vast.secrets import Secrets
 
 
 def create_body(
-    job: JobSpec, cand: Candidate, bootstrap: str, secrets: Secrets, base_url: str
+    job: JobSpec, cand: Candidate, bootstrap: str, secrets: Secrets, base_url: str, label: str | None = None
 ) -> dict[str, Any]:
-    """The create request: secrets only in `env`, beside the API base URL the script calls back to."""
+    """The create request: secrets only in `env`, beside the API base URL the script calls back to; the
+    label is the job's, with the new instance's deadline when given (`vastjob.vast.deadline.label_for`)."""
     return {
         "client_id": "me",
         "image": job.instance.image,
         "disk": job.instance.disk_gb,
-        "label": job.label,
+        "label": label or job.label,
         "onstart": bootstrap,
         "env": {**secrets.values, "VASTJOB_API_URL": base_url},
         "price": cand.bid,
@@ -68,6 +70,12 @@ def labelled(client: VastClient, label: str) -> list[Instance]:
     """The account's instances with exactly this label, oldest first."""
     found = [Instance.from_api(i) for i in client.list_instances({"label": {"eq": label}})]
     return [i for i in found if i.label == label]
+
+
+def of_spec(client: VastClient, job: JobSpec) -> list[Instance]:
+    """The account's instances of this very spec (its label's identity), whatever their label's fields."""
+    found = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
+    return [i for i in found if labels.identity(i.label) == job.label]
 
 
 def create_once(

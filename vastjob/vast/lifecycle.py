@@ -8,7 +8,7 @@ from typing import Any
 
 from vastjob.errors import ApiError, UserError
 from vastjob.text import format_duration, table
-from vastjob.vast import labels
+from vastjob.vast import deadline, labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.instance import Instance, looks
 from vastjob.vast.query import HOURS_PER_MONTH
@@ -51,6 +51,20 @@ def status_row(inst: Instance, now: float, spec_hash: str | None = None) -> dict
         "uptime_s": None if uptime is None else int(uptime),
         "cost_so_far": None if uptime is None or disk_only else round(dph * uptime / 3600, 4),
         "status_msg": inst.status_msg,
+        **deadline_fields(parsed, now),
+    }
+
+
+def deadline_fields(parsed: labels.Label | None, now: float) -> dict[str, Any]:
+    """The deadline the label carries and the seconds left; None for both when it carries none (an
+    instance created before labels had deadlines) or an unreadable one."""
+    try:
+        found = deadline.of_label(parsed) if parsed is not None else None
+    except deadline.BadDeadline:
+        found = None
+    return {
+        "deadline": None if found is None else found.deadline,
+        "left_s": None if found is None else found.left(now),
     }
 
 
@@ -69,7 +83,7 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Status rows as an aligned table."""
     if not rows:
         return "(no vastjob instance)"
-    rows_out = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far"]]
+    rows_out = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far", "deadline"]]
     for r in rows:
         spec = str(r["spec_hash"]) + (
             "" if r["current"] is None else (" (current)" if r["current"] else " (old)")
@@ -84,6 +98,7 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 _rate(r),
                 "-" if r["disk_only"] or r["uptime_s"] is None else format_duration(r["uptime_s"]),
                 "-" if r["cost_so_far"] is None else f"~${r['cost_so_far']:.2f}",
+                _deadline(r),
             ]
         )
     return table(rows_out)
@@ -173,6 +188,13 @@ def new_lines(previous: Sequence[str], current: Sequence[str]) -> Sequence[str]:
         if previous[-k] == current[0] and previous[-k:] == current[:k]:
             return current[k:]
     return current
+
+
+def _deadline(row: Mapping[str, Any]) -> str:
+    if row.get("deadline") is None:
+        return "-"
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["deadline"]))
+    return f"{when} UTC ({deadline.describe_left(int(row['left_s']))})"
 
 
 def _rate(row: Mapping[str, Any]) -> str:
