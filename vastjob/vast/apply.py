@@ -26,6 +26,7 @@ from vastjob.vast import labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Ledger, create_body, create_once, of_spec
 from vastjob.vast.deadline import label_for
+from vastjob.vast.destroy import destroy_verified
 from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
@@ -182,7 +183,7 @@ class Applier:
             self._check_price(client, instance_id)
             rival = self._rival(client, instance_id)
             if rival is not None:
-                client.destroy_instance(instance_id)
+                self._destroy(client, instance_id)
                 self._ledger.left.remove(instance_id)
                 self.say(
                     f"another apply of this spec created instance {rival} at the same time: kept it, "
@@ -203,7 +204,7 @@ class Applier:
             )
             if state not in DEAD_STATES:
                 return ApplyResult("created", label, instance_id, state, plan=plan, discarded=discarded)
-            client.destroy_instance(instance_id)
+            self._destroy(client, instance_id)
             self._ledger.left.remove(instance_id)
             discarded.append(instance_id)
             self.say(f"instance {instance_id} reached {state}: destroyed it")
@@ -221,12 +222,16 @@ class Applier:
     def _retire(self, client: VastClient, existing: list[Instance], result: ApplyResult) -> None:
         """Destroy the instances the new one replaces, saying so for each."""
         for old in existing:
-            client.destroy_instance(old.id)
+            self._destroy(client, old.id)
             self._ledger.kept.remove(old.id)
             result.replaced.append(old.id)
             self.say(f"destroyed instance {old.id}, which the new one replaces ({old.label})")
 
     # -- launch's checks -------------------------------------------------------------------------------
+
+    def _destroy(self, client: VastClient, instance_id: int) -> None:
+        """Destroy and read back until gone for good (NotGone, exit 3, when it would not go)."""
+        destroy_verified(client, instance_id, patience=self.options.destroy_patience, sleep=self.sleep)
 
     def _said_created(self, instance_id: int, cand: Candidate) -> None:
         self.say(
@@ -248,7 +253,7 @@ class Applier:
         cap = self.job.offer.max_price_per_hour
         dph = inst.dph_total if inst else 0.0
         if dph > cap + 1e-6:
-            client.destroy_instance(instance_id)
+            self._destroy(client, instance_id)
             self._ledger.left.remove(instance_id)
             raise PriceCapError(
                 f"instance {instance_id} came back at ${dph:.4f}/h, over the cap of "

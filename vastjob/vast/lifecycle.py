@@ -10,6 +10,8 @@ from vastjob.errors import ApiError, UserError
 from vastjob.text import format_duration, table
 from vastjob.vast import deadline, labels
 from vastjob.vast.client import VastClient
+from vastjob.vast.destroy import DEFAULT as DEFAULT_PATIENCE
+from vastjob.vast.destroy import Patience, destroy_all
 from vastjob.vast.instance import Instance, looks
 from vastjob.vast.query import HOURS_PER_MONTH
 
@@ -110,10 +112,31 @@ def stop(client: VastClient, name: str) -> list[int]:
     return _each(ids, lambda i: client.set_state(i, "stopped"), "stop", name)
 
 
-def destroy(client: VastClient, name: str, ids: Sequence[int] | None = None) -> list[int]:
-    """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges."""
+def destroy(
+    client: VastClient,
+    name: str,
+    ids: Sequence[int] | None = None,
+    *,
+    patience: Patience = DEFAULT_PATIENCE,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[int]:
+    """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges;
+    each is read back until it is gone for good (`vastjob.vast.destroy`)."""
     targets = list(ids) if ids is not None else [inst.id for inst in require(client, name)]
-    return _each(targets, client.destroy_instance, "destroy", name)
+    outcome = destroy_all(client, targets, patience=patience, sleep=sleep)
+    done = ", ".join(map(str, outcome.gone)) or "none"
+    if outcome.errors:
+        first = next(iter(outcome.errors.values()))
+        left = ", ".join(str(i) for i in [*outcome.errors, *outcome.left])
+        raise ApiError(
+            f"could not destroy instance {left} of job {name} (still billed as before; run "
+            f"`vastjob destroy {name}` again); destroy done for: {done}\n{first}",
+            status=first.status,
+            error=first.error,
+            msg=first.msg,
+        )
+    outcome.raise_if_left(f" (job {name}; destroy done for: {done})")
+    return outcome.gone
 
 
 def _each(ids: Sequence[int], action: Callable[[int], None], verb: str, name: str) -> list[int]:

@@ -17,6 +17,7 @@ from vastjob.errors import EXIT_OK, EXIT_USER
 from vastjob.spec.model import JobSpec, ShutdownVerb
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.destroy import Patience, destroy_verified
 from vastjob.vast.instance import wait_for
 from vastjob.vast.plan import Plan
 
@@ -143,7 +144,7 @@ def run_local(
             outcome.final_state = state
             if state != "destroyed":
                 # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
-                client.destroy_instance(result.instance_id)
+                destroy_verified(client, result.instance_id, patience=Patience(poll_s=poll_s))
                 say(f"destroyed local instance {result.instance_id} (it ended {state})")
         outcome.outcome = outcome_of(job, state)
         if log.is_file():

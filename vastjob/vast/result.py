@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vastjob.vast.destroy import DEFAULT as DEFAULT_PATIENCE
+from vastjob.vast.destroy import Patience
 from vastjob.vast.instance import Instance
 from vastjob.vast.plan import Plan
 
@@ -24,6 +26,7 @@ class ApplyOptions:
     poll_s: float = 5.0
     max_replacements: int = 3
     create_attempts: int = 6
+    destroy_patience: Patience = DEFAULT_PATIENCE
 
 
 @dataclass
