@@ -13,6 +13,10 @@ from typing import Any
 ROUTES = ("search", "create", "list", "show", "manage", "destroy", "logs")
 RATE_LIMIT_BODIES = ("text", "detail", "error")
 FAIL_STATUSES = ("exited", "offline", "unknown")
+FAIL_MSG = (
+    "Error response from daemon: failed to create task for container: OCI runtime create failed: "
+    "unable to start container process: error during container init"
+)
 
 
 @dataclass
@@ -29,6 +33,12 @@ class Faults:
     fail_instances: int = 0  # the next N instances reach fail_status instead of running
     fail_status: str = "exited"  # exited | offline | unknown
     delay: float = 0.0  # seconds added before each answer
+    resurrect: int = 0  # the next N destroys answer success; the instance is back resurrect_after s later
+    resurrect_after: float = 0.0
+    kill_script: int = 0  # the next N instances' onstart is SIGKILLed kill_script_after s into each start
+    kill_script_after: float = 0.0  # (the container keeps running, and billing)
+    fail_msg: int = 0  # the next N instances stop at loading with status_msg fail_msg_text, for ever
+    fail_msg_text: str = FAIL_MSG
     route: str = ""  # comma-separated routes (search, create, list, show, manage, destroy, logs); empty = all
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _rotation: int = field(default=0, init=False, repr=False, compare=False)
@@ -48,7 +58,8 @@ class Faults:
         unknown = [r for r in self.routes() if r not in ROUTES]
         if unknown:
             raise ValueError(f"unknown route {unknown[0]!r}; routes are {', '.join(ROUTES)}")
-        for name in ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay"):
+        for name in ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay",
+                     "resurrect", "resurrect_after", "kill_script", "kill_script_after", "fail_msg"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
 

@@ -39,6 +39,7 @@ class Instance:
     actual_status: str | None = None
     intended_status: str = "running"
     fail_status: str | None = None  # where provisioning ends instead of running (a fault)
+    fault_msg: str | None = None  # a status_msg that never recovers: it stays loading (a fault)
     start_date: float = field(default_factory=time.time)
     changed_at: float = field(default_factory=time.monotonic)
     billed_until: float = field(default_factory=time.monotonic)
@@ -78,7 +79,7 @@ class Instance:
             "intended_status": self.intended_status,
             "cur_state": self.intended_status,
             "next_state": self.intended_status,
-            "status_msg": _status_msg(status, self.intended_status),
+            "status_msg": self.fault_msg or _status_msg(status, self.intended_status),
             "dph_total": round(self.dph_total, 6),
             "dph_base": round(self.dph_gpu, 6),
             "storage_cost": o.get("storage_cost"),
@@ -227,6 +228,8 @@ class Fleet:
                 following = PROVISIONING.get(inst.actual_status)
                 if following == "running" and inst.fail_status:
                     following = inst.fail_status
+                if following == "running" and inst.fault_msg:
+                    continue
                 if following is not None:
                     self.set_status(inst, following)
 

@@ -97,6 +97,10 @@ def create_instance(emu: Emulator, req: Request) -> Reply:
             return problem
         fail = emu.faults.fail_status if emu.faults.take("fail_instances") else None
         inst = emu.fleet.create(offer, body, fail)
+        if emu.faults.take("fail_msg"):
+            inst.fault_msg = emu.faults.fail_msg_text
+        if emu.faults.take("kill_script"):
+            emu.afterlife.doom(inst.id, emu.faults.kill_script_after)
         emu.market.pop(ask_id)
     if emu.faults.take("lose_create"):
         return Reply(200, drop=True)
@@ -206,8 +210,11 @@ def destroy_instance(emu: Emulator, req: Request) -> Reply:
         inst = emu.fleet.get(instance_id)
         if inst is None:
             return _missing(instance_id)
+        previous = inst.actual_status
         emu.fleet.destroy(inst, emu.kill_delay if req.instance_id == instance_id else 0.0)
         emu.market[int(inst.offer["id"])] = inst.offer
+        if emu.faults.take("resurrect"):
+            emu.afterlife.bury(inst, previous, emu.faults.resurrect_after)
     return ok(msg=f"Instance {instance_id} destroyed.")
 
 

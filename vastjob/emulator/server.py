@@ -17,6 +17,7 @@ from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 from vastjob.emulator import admin, routes
+from vastjob.emulator.afterlife import Afterlife
 from vastjob.emulator.faults import Faults
 from vastjob.emulator.instances import Fleet, Instance, container_env
 from vastjob.emulator.market import generate_offers
@@ -41,6 +42,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, routes.Handler, str]] = [
         ("POST", r"/_emulator/faults", "", admin.set_faults, "open"),
         ("GET", r"/_emulator/billing", "", admin.billing, "open"),
         ("POST", r"/_emulator/advance", "", admin.advance, "open"),
+        ("POST", r"/_emulator/kill-script", "", admin.kill_script, "open"),
     )
 ]
 
@@ -76,6 +78,7 @@ class Emulator:
         self.sandbox.mkdir(parents=True, exist_ok=True)
         self.fleet = Fleet(self.sandbox, lambda inst: container_env(inst, self.url))
         self.lock = self.fleet.lock
+        self.afterlife = Afterlife()
         self.log_results: dict[str, tuple[float, str]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
@@ -131,6 +134,15 @@ class Emulator:
         while not self._stopping.wait(min(0.05, self.step_seconds / 4)):
             if self.auto_advance:
                 self.fleet.tick(self.step_seconds)
+            self.wake()
+            self.afterlife.tick(self.fleet)
+
+    def wake(self) -> None:
+        """Bring back instances whose destroy did not last (the `resurrect` fault); their offers leave
+        the market again."""
+        with self.lock:
+            for inst in self.afterlife.wake(self.fleet):
+                self.market.pop(int(inst.offer["id"]), None)
 
     def advance(self, instance_id: int, status: str | None) -> None:
         """Put an instance in a status by hand (running starts its onstart, others kill it)."""
@@ -145,8 +157,11 @@ class Emulator:
                 self.fleet.set_status(inst, status)
 
     def billing(self, instance_id: int) -> dict[str, Any]:
-        """The meter of one instance: running and GPU seconds, storage seconds, cost so far."""
-        return self.fleet.billing(self.fleet.instances[instance_id])
+        """The meter of one instance: running and GPU seconds, storage seconds, cost so far, and the
+        GPU-seconds billed past the deadline its label carries."""
+        inst = self.fleet.instances[instance_id]
+        self.afterlife.sample(self.fleet)
+        return {**self.fleet.billing(inst), **self.afterlife.meter(inst)}
 
     def dispatch(self, method: str, target: str, headers: Mapping[str, str], body: Any) -> Reply:
         """Answer one request: route, faults, auth, then the endpoint."""
@@ -160,6 +175,7 @@ class Emulator:
                 return error(405, "method_not_allowed", f"{method} is not allowed on {path}")
             return error(404, "not_found", f"No route for {method} {path}")
         (_, _, name, handler, who), match = found[0]
+        self.wake()
         request = Request(method, path, query, body, match)
         if who != "open":
             fault = self._fault(name)
