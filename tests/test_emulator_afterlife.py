@@ -67,7 +67,7 @@ def test_an_instance_comes_back_after_one_destroy(emu: Emulator, api: httpx.Clie
     assert show(api, iid) is None and emu.faults.resurrect == 0  # the second destroy lasts
 
 
-def test_a_sigkilled_script_leaves_the_container_running_and_billing(emu: Emulator, api: httpx.Client) -> None:
+def test_a_sigkilled_script_leaves_the_container_running_billing(emu: Emulator, api: httpx.Client) -> None:
     emu.faults.update({"kill_script": 1, "kill_script_after": 0.1})
     iid = create(api, onstart="trap 'echo trapped' EXIT; echo started; sleep 60")
     emu.advance(iid, "running")
