@@ -173,6 +173,6 @@ def test_never_started_hosts_are_remembered(emu: Emulator, tmp_path: Path) -> No
     dead = make(emu, dated(time.time()), status="exited")
     late = make(emu, dated(time.time() - 2 * HOUR))
     machine = emu.instances[dead].offer["machine_id"]
-    once(emu, time.time(), on_bad_host=hosts.remember)
+    once(emu, time.time(), hosts=hosts)
     assert list(hosts.active()) == [machine]
     assert emu.instances[late].offer["machine_id"] not in hosts.active()  # it ran: not the host's fault

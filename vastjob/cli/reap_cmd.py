@@ -27,6 +27,6 @@ def reap(dry_run: bool, api_key: str | None, output: OutputFormat) -> None:
 
         hosts = BadHosts.default()
         with connect(api_key) as client:
-            return reap_once(client, dry_run=dry_run, on_bad_host=hosts.remember)
+            return reap_once(client, dry_run=dry_run, hosts=hosts)
 
     run(go, output)

@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool) -> Plan:
     """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan."""
     from vastjob.compile import compile_job
+    from vastjob.vast.hosts import BadHosts
     from vastjob.vast.plan import make_plan
     from vastjob.vast.secrets import find_secrets
 
     compiled = compile_job(load(job, overrides))
     found = find_secrets(compiled.job)[0] if secrets else None
     with connect(api_key) as client:
-        return make_plan(client, compiled, found)
+        return make_plan(client, compiled, found, BadHosts.default().active())
 
 
 @click.command()
@@ -116,8 +117,16 @@ def _apply(
         return ask("rent the offer marked *?")
 
     if not local:
+        from vastjob.vast.hosts import BadHosts
+
         return Applier(
-            spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
+            spec,
+            lambda: connect(api_key),
+            options=opts,
+            say=say,
+            confirm=confirm,
+            show_plan=show,
+            hosts=BadHosts.default(),
         ).run()
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local

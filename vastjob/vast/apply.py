@@ -23,11 +23,13 @@ from typing import TYPE_CHECKING
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
+from vastjob.vast.backstop import NEVER_RAN, wait_running
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Ledger, create_body, create_once, of_spec
 from vastjob.vast.deadline import label_for
 from vastjob.vast.destroy import destroy_verified
-from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
+from vastjob.vast.hosts import BadHosts
+from vastjob.vast.instance import Instance, show
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
 from vastjob.vast.query import Candidate
@@ -62,6 +64,7 @@ class Applier:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     wall: Callable[[], float] = time.time  # the epoch clock deadlines are written in
+    hosts: BadHosts | None = None  # machines to skip, and where to remember one that never ran
     _ledger: Ledger = field(init=False)
     _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
 
@@ -151,7 +154,7 @@ class Applier:
             self.say(f"pinned {job.repo.ref} to {commit[:12]}")
             compiled = compile_job(job.pinned(commit))
             _ = compiled.bootstrap  # rendered before the search: what is shown is what is sent
-        plan = make_plan(client, compiled, secrets)
+        plan = make_plan(client, compiled, secrets, self.hosts.active() if self.hosts else None)
         if not plan.candidates:
             raise UserError(
                 f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
@@ -193,21 +196,23 @@ class Applier:
             self._said_created(instance_id, cand)
             if not self.options.wait:
                 return ApplyResult("created", label, instance_id, "created", plan=plan, discarded=discarded)
-            state = until_running(
+            state = wait_running(
                 client,
                 instance_id,
+                self.job,
                 poll_s=self.options.poll_s,
-                timeout_s=self.options.wait_timeout_s,
+                wait_timeout_s=self.options.wait_timeout_s,
                 say=self.say,
                 sleep=self.sleep,
                 clock=self.clock,
             )
-            if state not in DEAD_STATES:
+            if state not in NEVER_RAN:
                 return ApplyResult("created", label, instance_id, state, plan=plan, discarded=discarded)
             self._destroy(client, instance_id)
             self._ledger.left.remove(instance_id)
             discarded.append(instance_id)
             self.say(f"instance {instance_id} reached {state}: destroyed it")
+            self._remember(cand, f"instance {instance_id} reached {state}")
             if len(discarded) > self.options.max_replacements:
                 raise ApiError(
                     f"gave up after {len(discarded)} instances never reached running "
@@ -228,6 +233,11 @@ class Applier:
             self.say(f"destroyed instance {old.id}, which the new one replaces ({old.label})")
 
     # -- launch's checks -------------------------------------------------------------------------------
+
+    def _remember(self, cand: Candidate, why: str) -> None:
+        machine = cand.offer.raw.get("machine_id")
+        if self.hosts is not None and isinstance(machine, int):
+            self.hosts.remember(machine, why)
 
     def _destroy(self, client: VastClient, instance_id: int) -> None:
         """Destroy and read back until gone for good (NotGone, exit 3, when it would not go)."""

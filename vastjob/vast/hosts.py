@@ -11,13 +11,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from vastjob.vast.query import Candidate
 
 REMEMBER_S = 24 * 3600  # how long a machine is skipped after its instance failed
+# The runtime's log line when the gpu-check step fails (`TIME [gpu-check] failed, exit code N`).
+GPU_CHECK_FAILED = re.compile(r"\[gpu-check\] failed")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,23 @@ class BadHost:
     def to_json(self) -> dict[str, Any]:
         """JSON-ready."""
         return {"machine_id": self.machine_id, "at": int(self.at), "why": self.why}
+
+
+def gpu_check_failed(log: str) -> bool:
+    """Whether a job's log says its gpu-check failed: the host does not have the GPUs it offers."""
+    return bool(GPU_CHECK_FAILED.search(log))
+
+
+def avoid(
+    candidates: Sequence[Candidate], bad: Mapping[int, BadHost]
+) -> tuple[list[Candidate], list[Candidate]]:
+    """The candidates on machines not remembered as bad, and those skipped, both in their order."""
+    kept: list[Candidate] = []
+    skipped: list[Candidate] = []
+    for cand in candidates:
+        machine = cand.offer.raw.get("machine_id")
+        (skipped if isinstance(machine, int) and machine in bad else kept).append(cand)
+    return kept, skipped
 
 
 @dataclass

@@ -5,12 +5,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
+from vastjob.vast.hosts import BadHost, avoid
 from vastjob.vast.query import Candidate, build_query, select
 from vastjob.vast.secrets import Secrets
 
@@ -29,6 +30,8 @@ class Plan:
     candidates: Sequence[Candidate]
     searched: int = 0
     secrets: Secrets | None = None
+    skipped: Sequence[Candidate] = ()  # offers on machines remembered as bad hosts
+    bad_hosts: Mapping[int, BadHost] = field(default_factory=dict)
 
     @property
     def job(self) -> JobSpec:
@@ -57,6 +60,10 @@ class Plan:
             "secrets": [
                 {"name": n, "from": (self.secrets.origins.get(n, "missing") if self.secrets else None)}
                 for n in self.secret_names()
+            ],
+            "skipped_bad_hosts": [
+                {"offer": c.offer.id, **self.bad_hosts[int(c.offer.raw["machine_id"])].to_json()}
+                for c in self.skipped
             ],
         }
 
@@ -94,6 +101,9 @@ class Plan:
         lines += [
             "  " + row for row in offers_table(shown, job.run.max_runtime_s, mark_first=True).splitlines()
         ]
+        for c in self.skipped:
+            bad = self.bad_hosts[int(c.offer.raw["machine_id"])]
+            lines.append(f"  skipped offer {c.offer.id}: machine {bad.machine_id} failed lately ({bad.why})")
         origins = self.secrets.origins if self.secrets else {}
         names = [f"{n} ({origins.get(n, 'missing')})" for n in self.secret_names()]
         lines += [
@@ -103,11 +113,19 @@ class Plan:
         return "\n".join(lines)
 
 
-def make_plan(client: VastClient, compiled: Compiled, secrets: Secrets | None = None) -> Plan:
-    """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan."""
+def make_plan(
+    client: VastClient,
+    compiled: Compiled,
+    secrets: Secrets | None = None,
+    bad_hosts: Mapping[int, BadHost] | None = None,
+) -> Plan:
+    """Search the offers for a compiled job, keep and rank those within its filters and cap, and skip
+    those on machines remembered as bad hosts: the plan."""
     job = compiled.job
     found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-    return Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets)
+    ranked = select(found, job.offer, job.instance.disk_gb)
+    kept, skipped = avoid(ranked, bad_hosts or {})
+    return Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}))
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:

@@ -14,17 +14,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from vastjob.errors import EXIT_API, EXIT_OK
+from vastjob.errors import EXIT_API, EXIT_OK, ApiError
 from vastjob.text import table
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.destroy import DEFAULT, Patience, destroy_all
+from vastjob.vast.hosts import BadHosts, gpu_check_failed
 from vastjob.vast.instance import Instance
 from vastjob.vast.lifecycle import disk_per_hour
 from vastjob.vast.reap_rules import Verdict, judge
 
 # The reasons that mean the host never ran the job: its machine is remembered as a bad host.
 BAD_HOST_REASONS = frozenset({"never_started", "dead", "failed_status"})
+LOG_TAIL = 200  # lines of a stopped instance's log read to see whether its gpu-check failed
 
 
 @dataclass
@@ -124,12 +126,15 @@ def reap(
     now: Callable[[], float] = time.time,
     patience: Patience = DEFAULT,
     sleep: Callable[[float], None] = time.sleep,
-    on_bad_host: Callable[[int, str], None] = lambda _machine, _why: None,
+    hosts: BadHosts | None = None,
 ) -> ReapResult:
-    """One pass over the account's instances; `on_bad_host` hears each machine whose instance never ran."""
+    """One pass over the account's instances; `hosts` remembers each machine whose instance never ran
+    (or whose gpu-check failed), unless this is a dry run."""
     at = now()
     verdicts = [judge(Instance.from_api(i), at) for i in client.list_instances()]
     result = ReapResult(dry_run)
+    if hosts is not None and not dry_run:
+        _check_gpus(client, verdicts, hosts, at)
     for v in verdicts:
         if v.action == "destroy":
             result.reaped.append(Reaped(v, cost_so_far(v.instance, at)))
@@ -145,14 +150,35 @@ def reap(
         inst = r.verdict.instance
         r.outcome = _outcome(inst.id, outcome.gone, outcome.left)
         machine = inst.raw.get("machine_id")
-        if r.verdict.reason in BAD_HOST_REASONS and isinstance(machine, int):
-            on_bad_host(machine, r.verdict.why)
+        if hosts is not None and r.verdict.reason in BAD_HOST_REASONS and isinstance(machine, int):
+            hosts.remember(machine, f"instance {inst.id}: {r.verdict.why}")
     for instance_id, err in outcome.errors.items():
         result.errors.append(f"instance {instance_id}: destroy refused: {err}")
     if outcome.left:
         left = ", ".join(map(str, outcome.left))
         result.errors.append(f"instance {left} would not go: still there, still billed (exit 3)")
     return result
+
+
+def _check_gpus(client: VastClient, verdicts: Sequence[Verdict], hosts: BadHosts, now: float) -> None:
+    """Remember the machine of each recent stopped instance whose log says its gpu-check failed (the job
+    stopped itself): its offer stays the cheapest. One log read per such instance, none once remembered."""
+    known = hosts.active()
+    for v in verdicts:
+        inst, found = v.instance, v.deadline
+        machine = inst.raw.get("machine_id")
+        recent = found is not None and now - found.created < hosts.remember_s
+        if v.action == "left_alone" or inst.actual_status != "stopped" or not recent:
+            continue
+        if not isinstance(machine, int) or machine in known:
+            continue
+        try:
+            log = client.instance_logs(inst.id, tail=LOG_TAIL)
+        except ApiError:
+            continue  # no log to read: nothing learnt, nothing lost
+        if gpu_check_failed(log):
+            hosts.remember(machine, f"instance {inst.id}: gpu-check failed")
+            known = hosts.active()
 
 
 def _outcome(instance_id: int, gone: Sequence[int], left: Sequence[int]) -> str:
