@@ -112,7 +112,8 @@ def test_a_broken_base_is_reported_once_through_its_jobs(tmp_path: Path) -> None
         (tmp_path / f"{name}.yaml").write_text(f"extends: _base.yaml\nname: {name}\n", encoding="utf-8")
     code, _, err = invoke("validate", str(tmp_path))
     assert code == 1
-    assert err.count("_base.yaml:3:1: $: YAML syntax error") == 1
+    # Once, and at the { that is never closed rather than where the parser gave up.
+    assert err.count("_base.yaml:2:8: $: YAML syntax error") == 1
 
 
 def test_a_base_no_job_extends_is_checked_alone(tmp_path: Path) -> None:
@@ -226,3 +227,13 @@ def test_schema_prints_the_packaged_schema() -> None:
     code, out, _ = invoke("schema")
     assert code == 0
     assert json.loads(out) == json.loads((ROOT / "schemas" / "job.schema.json").read_text(encoding="utf-8"))
+
+
+def test_validate_prints_warnings_on_stderr_and_keeps_json_clean(tmp_path: Path) -> None:
+    spec = tmp_path / "slip.yaml"
+    spec.write_text(MINIMAL.replace("max_price_per_hour: 1", "max_price_per_hour: 250"))
+    code, out, err = invoke("validate", str(spec), "-o", "json")
+    assert code == 0
+    assert json.loads(out)[0]["name"] == "t"
+    assert "warning: " in err and "max_price_per_hour" in err and "decimal point" in err
+    assert "no max_runtime" in err

@@ -46,7 +46,10 @@ def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...]) -> Valida
 
     batch = check_paths(paths, overrides)
     if not batch.ok:
-        raise SpecError(batch.problems)
+        raise SpecError(batch.problems)  # errors first: warnings are shown once the specs are valid
+    # Warnings go to stderr in every output format, so `-o json` stays one document on stdout.
+    for warning in batch.warnings:
+        click.echo(f"warning: {warning}", err=True)
     return Validated(batch.checked, len(batch.bases_through_jobs))
 
 

@@ -25,6 +25,7 @@ class Batch:
     checked: list[Checked] = field(default_factory=list)
     bases_through_jobs: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # each once, even from a parent many jobs share
 
     @property
     def ok(self) -> bool:
@@ -75,8 +76,33 @@ def check_paths(paths: Sequence[str], overrides: Sequence[str] = (), *, fast: bo
         problems.extend(result.problems)
     problems.extend(_same_names(batch.checked))
     # A parent shared by many jobs reports its own YAML problems once, not once per job.
-    batch.problems = list(dict.fromkeys(problems))
+    batch.problems = _once_at_parents(list(dict.fromkeys(problems)), batch.checked)
+    batch.warnings = _once_at_parents([w for c in batch.checked for w in c.warnings], batch.checked)
     return batch
+
+
+def _once_at_parents(problems: list[Problem], checked: list[Checked]) -> list[Problem]:
+    """Each problem a parent wrote once, at the parent's own line, naming the jobs that inherit it; the
+    rest as they are. A parent's YAML problems already stand at its own lines, and are kept once."""
+    heirs: dict[Problem, list[str]] = {}
+    moved: dict[Problem, Problem] = {}
+    for result in checked:
+        for problem, at_parent in result.inherited.items():
+            moved[problem] = at_parent
+            heirs.setdefault(at_parent, [])
+            if result.file not in heirs[at_parent]:
+                heirs[at_parent].append(result.file)
+    out: dict[Problem, None] = {}
+    for problem in problems:
+        parent = moved.get(problem)
+        if parent is None:
+            out[problem] = None
+            continue
+        names = heirs[parent]
+        shown = ", ".join(names) if len(names) <= 5 else ", ".join(names[:5]) + f" and {len(names) - 5} more"
+        message = f"{parent.message} (inherited by {shown})"
+        out[Problem(parent.file, parent.line, parent.col, parent.path, message)] = None
+    return list(out)
 
 
 def _same_names(checked: list[Checked]) -> list[Problem]:

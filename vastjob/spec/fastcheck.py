@@ -14,6 +14,7 @@ from typing import Any
 Check = Callable[[Any], bool]
 
 _IGNORED = {"$schema", "$id", "title", "description", "examples", "default", "$comment"}
+_IGNORED |= {"patternErrorMessage", "markdownDescription", "defaultSnippets"}  # for editors
 
 
 def _is_number(x: Any) -> bool:

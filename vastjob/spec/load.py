@@ -16,6 +16,17 @@ from vastjob.spec.reader import read_yaml
 from vastjob.spec.validate import check_document, sort_problems
 
 MAX_EXTENDS = 32  # files in one extends chain; real chains have two or three
+# The largest spec file read: real specs are a few kilobytes, and the cap, checked before the file is read,
+# keeps any input from taking more than a moment or much memory.
+MAX_BYTES = 1024 * 1024
+# (start of the file, encoding), longest first: a UTF-32 byte-order mark begins like UTF-16's. Without a
+# mark, ASCII text in these encodings has NULs in a fixed pattern.
+_WIDE_ENCODINGS = (
+    (b"\xff\xfe\x00\x00", "UTF-32"),
+    (b"\x00\x00\xfe\xff", "UTF-32"),
+    (b"\xff\xfe", "UTF-16"),
+    (b"\xfe\xff", "UTF-16"),
+)
 
 
 @dataclass
@@ -28,22 +39,44 @@ class Reader:
     def read(self, real: str, shown: str) -> tuple[Node | None, list[Problem]]:
         """The tree and the YAML-level problems of one file."""
         if real not in self._cache:
-            try:
-                text = Path(real).read_text(encoding="utf-8")
-            except UnicodeDecodeError as err:
-                self._cache[real] = (None, [_not_utf8(shown, err)])
-            except OSError as err:
-                self._cache[real] = (None, [Problem(shown, 0, 0, "$", f"cannot read: {err.strerror}")])
-            else:
-                self._cache[real] = read_yaml(text, shown, fast=self.fast)
+            self._cache[real] = self._read(real, shown)
         return self._cache[real]
+
+    def _read(self, real: str, shown: str) -> tuple[Node | None, list[Problem]]:
+        try:
+            size = os.stat(real).st_size
+            if size > MAX_BYTES:
+                message = f"the file is {size} bytes; a job spec may have at most {MAX_BYTES} (1 MiB)"
+                return None, [Problem(shown, 1, 1, "$", message)]
+            data = Path(real).read_bytes()[: MAX_BYTES + 1]  # it may have grown since
+        except OSError as err:
+            return None, [Problem(shown, 0, 0, "$", f"cannot read: {err.strerror}")]
+        wide = _wide_encoding(data)
+        if wide:
+            return None, [Problem(shown, 1, 1, "$", f"the file is {wide} text; save it as UTF-8")]
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as err:
+            return None, [_not_utf8(shown, err)]
+        return read_yaml(text, shown, fast=self.fast)
+
+
+def _wide_encoding(data: bytes) -> str | None:
+    """UTF-16 or UTF-32, told by a byte-order mark or by the NULs around ASCII characters; else None."""
+    for mark, name in _WIDE_ENCODINGS:
+        if data.startswith(mark):
+            return name
+    head = data[:4]
+    if len(head) == 4 and ((head[0] and not any(head[1:])) or (head[3] and not any(head[:3]))):
+        return "UTF-32"
+    if len(head) >= 2 and bool(head[0]) != bool(head[1]):
+        return "UTF-16"
+    return None
 
 
 def _not_utf8(shown: str, err: UnicodeDecodeError) -> Problem:
     """Where a file stops being UTF-8, and what to do about it."""
     data = bytes(err.object)
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Problem(shown, 1, 1, "$", "the file is UTF-16 text; save it as UTF-8")
     start = data.rfind(b"\n", 0, err.start) + 1
     line = data.count(b"\n", 0, err.start) + 1
     col = len(data[start : err.start].decode("utf-8", "replace")) + 1
@@ -69,6 +102,9 @@ class Checked:
     document: dict[str, Any] = field(default_factory=dict)
     # Where `name` is set in this file (line, col), or the extends line when it is inherited from a parent.
     name_at: tuple[int, int, bool] = (0, 0, False)  # (line, col, inherited)
+    warnings: list[Problem] = field(default_factory=list)  # valid, but probably not what was meant
+    # A problem (or warning) in a value a parent wrote -> the same problem at the parent's own line.
+    inherited: dict[Problem, Problem] = field(default_factory=dict)
 
 
 def _without_extends(node: Node) -> Node:
@@ -151,16 +187,19 @@ def check_file(
             parts, value = parse_override(arg, shown)
             root = apply_override(root, parts, value)
         except OverrideError as err:
-            problems.append(Problem(shown, 0, 0, "$", f"--set {arg}: {err}"))
-    doc, found = check_document(root, shown, extends_at, base=base)
+            quoted = arg if len(arg) <= 80 else arg[:77] + "..."
+            problems.append(Problem(shown, 0, 0, "$", f"--set {quoted}: {err}"))
+    warnings: list[Problem] = []
+    inherited: dict[Problem, Problem] = {}
+    doc, found = check_document(root, shown, extends_at, base=base, warnings=warnings, inherited=inherited)
     # A value the reader refused (too deep, too big) is null from then on: its type error would only repeat.
     refused = {(p.file, p.line, p.col, p.path) for p in problems}
     found = [p for p in found if (p.file, p.line, p.col, p.path) not in refused]
     problems = sort_problems([*problems, *found], shown)
     if problems or base:
-        return Checked(shown, None, problems, parents, doc)
+        return Checked(shown, None, problems, parents, doc, warnings=warnings, inherited=inherited)
     job = JobSpec.from_document(doc, source=shown)
-    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at))
+    return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at), warnings, inherited)
 
 
 def _name_at(root: Node, shown: str, extends_at: Origin | None) -> tuple[int, int, bool]:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from vastjob.spec.nodes import Node, Origin, describe
 from vastjob.spec.reader import read_yaml
+from vastjob.spec.yaml_problems import MAX_DEPTH
 
 
 def merge(parent: Node, child: Node) -> Node:
@@ -50,6 +51,11 @@ def parse_override(arg: str, file: str) -> tuple[list[str], Node]:
     parts = path_text.strip().split(".")
     if not all(parts):
         raise OverrideError(f"{path_text!r} is not a dotted path such as offer.gpu.count")
+    if len(parts) > MAX_DEPTH:
+        raise OverrideError(f"the path has {len(parts)} parts; a job spec nests only a few levels deep")
+    if parts[0] == "extends":
+        # The parent is read before any --set applies: setting it could only be ignored.
+        raise OverrideError("extends cannot be set with --set; write it in the file, or run the other spec")
     origin = Origin(file, 0, 0, via_set=arg)
     if not value_text.strip():
         return parts, Node(None, origin, "")

@@ -29,7 +29,7 @@ def parse_duration(text: str | int) -> int:
     match = _DURATION.match(text)
     if not text or match is None or not any(match.groups()):
         raise ValueError(f"{text!r} is not a duration such as 90s, 30m, 12h or 1h30m")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
+    days, hours, minutes, seconds = (int(g.lstrip("0") or "0") if g else 0 for g in match.groups())
     return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
 
 

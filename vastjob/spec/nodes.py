@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,3 +104,19 @@ def describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return str(value)
+
+
+def _suspect(char: str, among_ascii: bool) -> bool:
+    """A character a reader cannot see, or one that looks like a Latin letter in a word of Latin letters."""
+    if char.isascii():
+        return False
+    if unicodedata.category(char) in ("Cf", "Cc", "Zs", "Zl", "Zp", "Mn", "Me", "Co", "Cn"):
+        return True
+    return among_ascii and not unicodedata.name(char, "").startswith("LATIN")
+
+
+def named(text: str) -> str:
+    """A name quoted for a message as `repr` quotes it, with invisible characters and look-alikes (a
+    Cyrillic letter in a Latin word) escaped, so that two names that look the same never read the same."""
+    among_ascii = any(c.isascii() and c.isalpha() for c in text)
+    return "".join(f"\\u{ord(c):04x}" if _suspect(c, among_ascii) else c for c in repr(text))

@@ -3,17 +3,26 @@
 Two parsers, one result: libyaml (through PyYAML's C binding) composes the node tree fast, and ruamel.yaml is
 the reference parser, used whenever libyaml is missing or refuses the text, so a syntax error is always
 reported the same way. Scalars are resolved here rather than by either library, which is what keeps the two
-paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a string).
+paths identical (PyYAML speaks YAML 1.1, where `yes` is a boolean and `1e10` a string). The libraries
+themselves are set up in `parsers.py`.
 """
 
 from __future__ import annotations
 
+import gc
 import re
-from functools import cache
 from typing import Any
 
 from vastjob.errors import Problem
 from vastjob.spec.nodes import Node, Origin, Path, Scalar, json_path, to_data
+from vastjob.spec.parsers import (  # has_fast_parser is part of this module's interface
+    IMPLICIT,
+    TAG,
+    compose_deep,
+    compose_fast,
+    compose_reference,
+    has_fast_parser,
+)
 from vastjob.spec.yaml_problems import (
     ESCAPED_ONLY,
     MAX_DEPTH,
@@ -26,9 +35,9 @@ from vastjob.spec.yaml_problems import (
     unmarked_problem,
 )
 
-_TAG = "tag:yaml.org,2002:"
-# Tags a library puts on nodes by itself, or that only restate a core type: they carry no intent of their own.
-_IGNORED_TAGS = {_TAG + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq")}
+# Above this size, text goes to libyaml alone, syntax errors included: the pure-Python reference parser
+# takes seconds per megabyte, which would let one large file stall a whole batch.
+REFERENCE_MAX_CHARS = 64 * 1024
 
 # Text the two parsers may read differently goes to ruamel.yaml alone (found by fuzzing both): line breaks
 # only YAML 1.1 has (and a lone CR), tabs, byte-order marks, a comment glued to a block scalar's header,
@@ -41,6 +50,7 @@ _INT = re.compile(r"^[-+]?[0-9]+$")
 _OCT = re.compile(r"^0o[0-7]+$")
 _HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 _FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_MAX_INT_DIGITS = 64
 _INF = re.compile(r"^[-+]?\.(inf|Inf|INF)$")
 _NAN = re.compile(r"^\.(nan|NaN|NAN)$")
 
@@ -56,7 +66,9 @@ def resolve_plain(text: str) -> Scalar:
     if text in ("false", "False", "FALSE"):
         return False
     if _INT.match(text):
-        return int(text)
+        # Python refuses to read an integer of thousands of digits (and takes quadratic time to): one that
+        # long is a float, infinite past 309 digits, which every number field refuses.
+        return int(text) if len(text) <= _MAX_INT_DIGITS else float(text)
     if _OCT.match(text):
         return int(text[2:], 8)
     if _HEX.match(text):
@@ -90,6 +102,7 @@ class _Builder:
         self._depth = 0
         self._too_deep = False  # reported once, at the first value too deep, as `first_too_deep` does
         self._too_big = False
+        self._built = 0  # nodes built so far: past MAX_VALUES the rest is not worth building
 
     def origin(self, ynode: Any) -> Origin:
         mark = ynode.start_mark
@@ -111,6 +124,9 @@ class _Builder:
             self.problem(ynode, path, "a YAML alias refers to a value that contains it")
             return Node(None, self.origin(ynode))
         nests = type(ynode).__name__ != "ScalarNode"
+        self._built += 1
+        if self._built > MAX_VALUES:  # a value holding this one is too big: it is reported there
+            return Node(None, self.origin(ynode))
         if nests and self._depth >= MAX_DEPTH:
             if not self._too_deep:
                 self._too_deep = True
@@ -133,8 +149,9 @@ class _Builder:
 
     def _build(self, ynode: Any, path: Path) -> Node:
         tag = str(ynode.tag)
-        if tag not in _IGNORED_TAGS and not tag.startswith("tag:yaml.org,2002:") and tag != "!":
-            self.problem(ynode, path, f"YAML tag {tag} is not supported; quote the value instead")
+        if tag not in (IMPLICIT, "!"):
+            shown = "!!" + tag.removeprefix(TAG) if tag.startswith(TAG) else tag
+            self.problem(ynode, path, f"YAML tag {shown} is not supported; quote the value instead")
         kind = type(ynode).__name__
         if kind == "ScalarNode":
             text: str = ynode.value
@@ -161,7 +178,7 @@ class _Builder:
             if knode.style == '"' and ESCAPED_ONLY.search(name):
                 self.problem(knode, path, escape_message(name))
                 continue
-            if str(knode.tag) == _TAG + "merge" or (name == "<<" and not knode.style):
+            if str(knode.tag) == TAG + "merge" or (name == "<<" and not knode.style):
                 self.problem(knode, path, "YAML merge keys (<<) are not supported; use extends")
                 continue
             child_path = (*path, name)
@@ -180,47 +197,6 @@ class _Builder:
         return Node(items, self.origin(ynode), keys=keys)
 
 
-@cache
-def _fast_loader() -> Any:
-    import yaml
-
-    class Loader(yaml.CSafeLoader):
-        """libyaml without PyYAML's YAML 1.1 resolver: scalars are resolved here, and text with tags never
-        takes this path, so every node's tag would be thrown away anyway."""
-
-        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-            return _TAG + "str"
-
-    return Loader
-
-
-def _compose_fast(text: str) -> Any:
-    import yaml
-
-    return yaml.compose(text, Loader=_fast_loader())
-
-
-def _compose_reference(text: str) -> Any:
-    import warnings
-
-    from ruamel.yaml import YAML
-
-    with warnings.catch_warnings():
-        # ruamel.yaml warns of a reused anchor name; the later anchor wins, as YAML says: no problem.
-        warnings.simplefilter("ignore")
-        return YAML(typ="safe", pure=True).compose(text)
-
-
-def _compose_deep(text: str) -> Any:
-    """The libyaml tree of a document too deep for ruamel.yaml, or None when libyaml refuses it too."""
-    if not has_fast_parser():
-        return None
-    try:
-        return _compose_fast(text)
-    except Exception:  # its message would differ from the reference parser's: the caller reports instead
-        return None
-
-
 def read_yaml(
     text: str, file: str, *, fast: bool = True, spec: bool = True
 ) -> tuple[Node | None, list[Problem]]:
@@ -228,11 +204,25 @@ def read_yaml(
 
     `spec` says the document must be a mapping (a job spec) rather than any value (a `--set` value).
     """
+    # Reading makes one object per value and no cycles the collector could free (an alias that contains
+    # itself is refused): its passes over a large document would cost several times the reading itself.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_yaml(text, file, fast=fast, spec=spec)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _read_yaml(text: str, file: str, *, fast: bool, spec: bool) -> tuple[Node | None, list[Problem]]:
     ynode: Any = None
     parsed = False
+    if len(text) > REFERENCE_MAX_CHARS and has_fast_parser():
+        return _read_large(text, file, spec)
     if fast and not _REFERENCE_ONLY.search(text):
         try:
-            ynode = _compose_fast(text)
+            ynode = compose_fast(text)
             # A spec that is not a mapping is wrong anyway: its message comes from the reference parser.
             parsed = not spec or type(ynode).__name__ == "MappingNode"
         except Exception as err:  # any refusal is settled by the reference parser below, which reports it
@@ -243,13 +233,13 @@ def read_yaml(
         from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
         try:
-            ynode = _compose_reference(text)
+            ynode = compose_reference(text)
         except MarkedYAMLError as err:
-            return None, [syntax_problem(file, err)]
+            return None, [syntax_problem(file, err, text)]
         except RecursionError:
             # ruamel.yaml composes by recursion, libyaml (in C) does not and nests up to 1000 levels: a
             # document it reads gets the builder's own depth problem, as on the fast path.
-            ynode = _compose_deep(text)
+            ynode = compose_deep(text)
             if ynode is None:
                 return None, [first_too_deep(text, file)]
         except YAMLError as err:  # errors without a mark, such as a character YAML refuses
@@ -261,10 +251,22 @@ def read_yaml(
     return node, builder.problems(node)
 
 
-def has_fast_parser() -> bool:
-    """Whether libyaml is available (otherwise every file goes through ruamel.yaml)."""
+def _read_large(text: str, file: str, spec: bool) -> tuple[Node | None, list[Problem]]:
+    """A large document read by libyaml alone, its syntax errors as libyaml marks them."""
+    import yaml
+
     try:
-        import yaml
-    except ImportError:
-        return False
-    return bool(getattr(yaml, "__with_libyaml__", False))
+        ynode = compose_fast(text)
+    except yaml.MarkedYAMLError as err:
+        if "maximum nesting depth" in str(err):
+            return None, [Problem(file, 1, 1, "$", TOO_DEEP)]
+        return None, [syntax_problem(file, err, text)]
+    except yaml.YAMLError as err:
+        return None, [unmarked_problem(text, file, err)]
+    if ynode is None:
+        return None, [Problem(file, 1, 1, "$", "the file is empty; a job spec is a YAML mapping")]
+    if spec and type(ynode).__name__ != "MappingNode":
+        return None, [Problem(file, 1, 1, "$", "a job spec is a YAML mapping")]
+    builder = _Builder(file)
+    node = builder.build(ynode, ())
+    return node, builder.problems(node)

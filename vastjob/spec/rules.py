@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from vastjob.spec.model import parse_duration
-from vastjob.spec.nodes import Path, describe
+from vastjob.spec.durations import duration_seconds
+from vastjob.spec.gpus import GPUS
+from vastjob.spec.nodes import Path, describe, named
 
 BUILTIN_STEPS = ("gpu-check", "apt", "clone", "pip", "setup", "run")
 URL_SCHEMES = ("https", "hf", "wandb")
@@ -27,31 +28,8 @@ def source_scheme(source: str) -> str | None:
         return None
     return "https" if _LOOPBACK_HTTP.match(source) else match.group(1)
 
-# Memory per GPU in GB of the models people rent most, to catch a VRAM floor no named GPU can meet.
-GPU_VRAM_GB: dict[str, float] = {
-    "H200 NVL": 141,
-    "H200": 141,
-    "H100 SXM": 80,
-    "H100 NVL": 94,
-    "H100 PCIE": 80,
-    "A100 SXM4": 80,
-    "A100 PCIE": 80,
-    "A100X": 80,
-    "L40S": 48,
-    "L40": 48,
-    "RTX 6000Ada": 48,
-    "A6000": 48,
-    "A40": 48,
-    "RTX 5090": 32,
-    "RTX 4090": 24,
-    "RTX 3090": 24,
-    "RTX 4080": 16,
-    "A10": 24,
-    "L4": 24,
-    "Tesla T4": 16,
-    "Tesla V100": 32,
-    "B200": 180,
-}
+# Memory per GPU in GB of the models whose size Vast's name tells: a VRAM floor no named GPU can meet.
+GPU_VRAM_GB: dict[str, float] = {n: g.vram_gb for n, g in GPUS.items() if g.vram_gb is not None}
 
 
 @dataclass(frozen=True)
@@ -61,6 +39,7 @@ class Finding:
     path: Path
     message: str
     at_key: bool = False
+    warning: bool = False  # reported beside the problems; the spec stays valid
 
 
 def _dict(value: Any) -> dict[str, Any]:
@@ -73,7 +52,7 @@ def _list(value: Any) -> list[Any]:
 
 def _suggest(word: str, choices: list[str]) -> str:
     close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"; did you mean {named(close[0])}?" if close else ""
 
 
 def _names(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -82,21 +61,21 @@ def _names(doc: dict[str, Any]) -> Iterator[Finding]:
         if name in secrets:
             yield Finding(
                 ("env", name),
-                f"{name!r} is both a plain variable and a secret; keep it in one place",
+                f"{named(name)} is both a plain variable and a secret; keep it in one place",
                 at_key=True,
             )
     repo = _dict(doc.get("repo"))
     token = repo.get("token_secret")
     if isinstance(token, str) and _SHELL_NAME.match(token) and token not in secrets:
         yield Finding(
-            ("repo", "token_secret"), f"{token!r} is not listed in secrets{_suggest(token, secrets)}"
+            ("repo", "token_secret"), f"{named(token)} is not listed in secrets{_suggest(token, secrets)}"
         )
     for rname, remote in _dict(doc.get("remotes")).items():
         for option, secret in _dict(_dict(remote).get("secrets")).items():
             if isinstance(secret, str) and _SHELL_NAME.match(secret) and secret not in secrets:
                 yield Finding(
                     ("remotes", rname, "secrets", option),
-                    f"{secret!r} is not listed in secrets{_suggest(secret, secrets)}",
+                    f"{named(secret)} is not listed in secrets{_suggest(secret, secrets)}",
                 )
 
 
@@ -127,7 +106,7 @@ def _sources(doc: dict[str, Any]) -> Iterator[Finding]:
                 if remotes
                 else "; add it under remotes"
             )
-            yield Finding(path, f"remote {remote!r} is not defined{hint}")
+            yield Finding(path, f"remote {named(remote)} is not defined{hint}")
 
 
 def _durations(doc: dict[str, Any]) -> Iterator[Finding]:
@@ -140,10 +119,7 @@ def _durations(doc: dict[str, Any]) -> Iterator[Finding]:
     ]
     for path, value in places:
         if isinstance(value, str):
-            try:
-                seconds = parse_duration(value)
-            except ValueError:
-                continue  # the schema's pattern reports it
+            seconds = duration_seconds(value)  # None: the schema's pattern reports it
             if seconds == 0:
                 yield Finding(path, f"{describe(value)} is zero; a duration must be longer than that")
 
@@ -158,9 +134,9 @@ def _steps(doc: dict[str, Any]) -> Iterator[Finding]:
         if not isinstance(sid, str):
             continue
         if sid in BUILTIN_STEPS or sid.startswith("data:"):
-            yield Finding(("steps", i, "id"), f"{sid!r} is the id of a built-in step; choose another")
+            yield Finding(("steps", i, "id"), f"{named(sid)} is the id of a built-in step; choose another")
         elif sid in seen:
-            yield Finding(("steps", i, "id"), f"step id {sid!r} is already used by step {seen[sid] + 1}")
+            yield Finding(("steps", i, "id"), f"step id {named(sid)} is already used by step {seen[sid] + 1}")
         else:
             seen[sid] = i
     known = [*seen, *BUILTIN_STEPS[:-1], *datasets]
@@ -175,7 +151,7 @@ def _steps(doc: dict[str, Any]) -> Iterator[Finding]:
                     ("steps", i, "needs", j), "a step cannot need 'run': run comes after every step"
                 )
             elif need not in known:
-                yield Finding(("steps", i, "needs", j), f"unknown step {need!r}{_suggest(need, known)}")
+                yield Finding(("steps", i, "needs", j), f"unknown step {named(need)}{_suggest(need, known)}")
         if isinstance(sid, str) and seen.get(sid) == i:
             graph[sid] = [n for n in needs if n in seen]
             index_of[sid] = i

@@ -10,7 +10,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-DURATION_PATTERN = "^(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$"
+# A nonzero digit somewhere: zero is no duration (so that editors flag `0s` too).
+DURATION_PATTERN = "^(?=.*[1-9])(?:[0-9]+d)?(?:[0-9]+h)?(?:[0-9]+m)?(?:[0-9]+s)?$"
 
 
 @cache
@@ -28,6 +29,7 @@ def load_schema() -> dict[str, Any]:
 
 # Keys that only document the schema: dropped from the copy that validates, where they only cost time.
 _ANNOTATIONS = {"$defs", "description", "examples", "default", "title"}
+_ANNOTATIONS |= {"markdownDescription", "defaultSnippets"}  # patternErrorMessage stays: messages use it
 
 
 def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
@@ -61,10 +63,23 @@ def validation_schema(base: bool = False) -> dict[str, Any]:
     loader checks the merged document, which has no `extends` left, so for a job they are always required.
     """
     schema = _inline_refs(load_schema())
-    if base:
-        for key in ("if", "then", "else"):
-            schema.pop(key, None)
+    whole = schema.pop("else", {})
+    for key in ("if", "then"):
+        schema.pop(key, None)
+    if not base:  # a job: what the schema asks only of a file without extends, asked always
+        schema["required"] = whole.get("required", [])
+        for pattern, extra in whole.get("patternProperties", {}).items():
+            _merge_into(schema["properties"][pattern.strip("^$")], extra)
     return schema
+
+
+def _merge_into(target: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Add `extra`'s keywords to `target`, map into map (the `required` of a block joins its properties)."""
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge_into(target[key], value)
+        else:
+            target[key] = value
 
 
 @cache
@@ -124,7 +139,10 @@ def _slots(schema: Any, defs: dict[str, Any], seen: dict[str, StringSlots]) -> S
     types: list[Any] = [raw] if isinstance(raw, str) else list(raw) if isinstance(raw, list) else []
     const = schema.get("const")
     whole = ("integer" in types and "number" not in types) or (type(const) is int)
-    out = StringSlots(here=types == ["string"], whole=whole)
+    # ["string", "number"] is text where an unquoted number is kept as written (what editors must accept;
+    # "null" beside them is a removal in a spec that extends another).
+    text = "string" in types and set(types) <= {"string", "number", "null"}
+    out = StringSlots(here=text, whole=whole)
     for name, sub in schema.get("properties", {}).items():
         out.props[name] = _slots(sub, defs, seen)
     if isinstance(schema.get("additionalProperties"), dict):

@@ -8,24 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from vastjob.errors import Problem
-from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, walk
+from vastjob.spec.durations import MAX_DURATION_TEXT, duration_seconds
+from vastjob.spec.limits import LIMIT_RULES
+from vastjob.spec.nodes import Node, Origin, Path, describe, json_path, named, walk
 from vastjob.spec.rules import Finding, check_rules
 from vastjob.spec.schema import DURATION_PATTERN, StringSlots, gate, load_schema, string_slots, validator
 
-_PATTERN_HELP = {
-    "^[A-Za-z_][A-Za-z0-9_]*$": "is not a shell variable name (letters, digits and _, no leading digit)",
-    "^[a-z0-9][a-z0-9-]*$": "is not a valid name (lower-case letters, digits and -, not starting with -)",
-    "^[A-Za-z0-9][A-Za-z0-9_.-]*$": "is not a valid dataset name (letters, digits, ., - and _)",
-    "^[a-z][a-z0-9_]*$": "is not a valid name (lower-case letters, digits and _, starting with a letter)",
-    DURATION_PATTERN: "is not a duration such as 90s, 30m, 12h or 1h30m",
-    "^/": "is not an absolute path (it must start with /)",
-    "^[0-9a-f]{64}$": "is not a SHA-256 (64 lower-case hex digits)",
-    "^[0-9a-f]{7,40}$": "is not a commit id (7 to 40 lower-case hex digits)",
-    "^[A-Z]{2}$": "is not a two-letter country code such as US",
-    "^[0-9]+(\\.[0-9]+)?$": 'is not a version such as "12.4"',
-    "^[a-z0-9][a-z0-9+.-]*$": "is not a Debian package name",
-    "^[a-z0-9]+$": "is not an rclone backend name such as b2 or s3",
-}
 _TYPE_NAMES = {
     "string": "a string",
     "integer": "an integer",
@@ -36,6 +24,14 @@ _TYPE_NAMES = {
     "null": "null",
 }
 _YAML11_BOOLS = {"yes", "no", "on", "off", "y", "n", "Yes", "No", "On", "Off", "YES", "NO", "ON", "OFF"}
+
+
+def _pattern_help(schema: dict[str, Any]) -> str:
+    """The schema's words for a value its pattern refuses, said of the value: `"x" is not ...`."""
+    words = schema.get("patternErrorMessage")
+    if isinstance(words, str) and words.startswith("Not "):
+        return "is not " + words.removeprefix("Not ")
+    return f"does not match {schema.get('pattern')}"
 
 
 def coerce(node: Node, slots: StringSlots | None, path: Path, out: list[Finding]) -> Any:
@@ -63,7 +59,8 @@ def coerce(node: Node, slots: StringSlots | None, path: Path, out: list[Finding]
     if isinstance(value, float):
         if not math.isfinite(value):
             what = "not a number" if math.isnan(value) else "infinite"
-            out.append(Finding(path, f"{node.text or describe(value)} is {what}; write a finite number"))
+            shown = node.text if node.text and len(node.text) <= 60 else describe(node.text or value)
+            out.append(Finding(path, f"{shown} is {what}; write a finite number"))
         elif slots is not None and slots.whole and value.is_integer():
             return int(value)
     return value
@@ -95,8 +92,8 @@ def _error_findings(err: Any) -> Iterator[Finding]:
             if extra in allowed:
                 continue
             close = difflib.get_close_matches(extra, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
-            yield Finding((*path, extra), f"unknown key {extra!r}{hint}", at_key=True)
+            hint = f"; did you mean {named(close[0])}?" if close else f" (allowed: {', '.join(allowed)})"
+            yield Finding((*path, extra), f"unknown key {named(extra)}{hint}", at_key=True)
     elif kind == "required" and isinstance(inst, dict):
         known = err.schema.get("properties") or (load_schema()["properties"] if not path else {})
         for name in value:
@@ -106,22 +103,30 @@ def _error_findings(err: Any) -> Iterator[Finding]:
         types = [value] if isinstance(value, str) else list(value)
         expected = " or ".join(_TYPE_NAMES.get(t, t) for t in types)
         if err.schema.get("pattern") == DURATION_PATTERN:
-            yield Finding(path, f"{describe(inst)} {_PATTERN_HELP[DURATION_PATTERN]}")
+            yield Finding(path, f"{describe(inst)} {_pattern_help(err.schema)}")
             return
+        if "string" in types and set(types) <= {"string", "number", "null"}:  # a number is kept as text
+            expected = _TYPE_NAMES["string"]
         hint = ""
         if "boolean" in types and isinstance(inst, str) and inst in _YAML11_BOOLS:
             hint = " (YAML 1.2 reads yes/no/on/off as text; write true or false)"
         yield Finding(path, f"expected {expected}, got {describe(inst)}{hint}")
+    elif kind == "pattern" and value == DURATION_PATTERN and duration_seconds(str(inst)) == 0:
+        # The rule's own words, so that the two findings are one.
+        yield Finding(path, f"{describe(inst)} is zero; a duration must be longer than that")
     elif kind == "pattern":
-        help_text = _PATTERN_HELP.get(value, f"does not match {value}")
+        help_text = _pattern_help(err.schema)
         yield Finding(path, f"{'key ' if in_key else ''}{describe(inst)} {help_text}", at_key=in_key)
     elif kind == "enum":
         choices = [str(c) for c in value]
         close = (
             difflib.get_close_matches(str(inst), choices, n=1, cutoff=0.6) if isinstance(inst, str) else []
         )
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        hint = f"; did you mean {named(close[0])}?" if close else ""
         yield Finding(path, f"{describe(inst)} is not one of {', '.join(choices)}{hint}")
+    elif kind == "maximum" and err.schema.get("pattern") == DURATION_PATTERN:
+        longest = f"{MAX_DURATION_TEXT} ({value} seconds)"
+        yield Finding(path, f"{describe(inst)} seconds is longer than {longest}, the longest allowed")
     elif kind == "const":
         yield Finding(path, f"must be {describe(value)}, got {describe(inst)}")
     elif kind == "uniqueItems" and isinstance(inst, list):
@@ -148,14 +153,27 @@ def _locate(root: Node, finding: Finding, file: str, extends_at: Origin | None, 
     return Problem(origin.file, origin.line, origin.col, path, message)
 
 
+def _at_parent(root: Node, finding: Finding, file: str, path: str) -> Problem | None:
+    """The finding at the line of the parent file that wrote the value, or None when this file wrote it."""
+    node, key_origin = walk(root, finding.path)
+    origin = key_origin if finding.at_key and key_origin is not None else node.origin
+    if origin.via_set is not None or origin.file == file:
+        return None
+    return Problem(origin.file, origin.line, origin.col, path, finding.message)
+
+
 def check_document(
     root: Node,
     file: str,
     extends_at: Origin | None,
     *,
     base: bool = False,
+    warnings: list[Problem] | None = None,
+    inherited: dict[Problem, Problem] | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
-    """The plain document and every problem in it, in source order."""
+    """The plain document and every problem in it, in source order; warnings (a spec that is valid but
+    looks wrong) are added to `warnings` when given, and never for a base, which is not a whole job.
+    `inherited` gets, for each problem in a value a parent wrote, the same problem at the parent's line."""
     findings: list[Finding] = []
     doc = coerce(root, string_slots(), (), findings)
     refused = {f.path for f in findings}  # already explained: the schema's view of them would only repeat it
@@ -172,7 +190,19 @@ def check_document(
     if not base and "name" not in doc and not _misspelt("name", doc, load_schema()["properties"]):
         findings.append(Finding((), "missing required key 'name'", at_key=True))
     findings.extend(check_rules(doc))
-    problems = [_locate(root, f, file, extends_at, json_path(f.path, doc)) for f in dict.fromkeys(findings)]
+    findings.extend(finding for rule in LIMIT_RULES for finding in rule(doc))
+    problems: list[Problem] = []
+    for finding in dict.fromkeys(findings):
+        if finding.warning and (base or warnings is None):
+            continue
+        path = json_path(finding.path, doc)
+        problem = _locate(root, finding, file, extends_at, path)
+        (warnings if finding.warning and warnings is not None else problems).append(problem)
+        parent = _at_parent(root, finding, file, path) if inherited is not None else None
+        if parent is not None and inherited is not None:
+            inherited[problem] = parent
+    if warnings is not None:
+        warnings[:] = sort_problems(warnings, file)
     return doc, sort_problems(problems, file)
 
 

@@ -49,9 +49,13 @@ def first_too_deep(text: str, file: str) -> Problem:
     from ruamel.yaml.error import MarkedYAMLError
     from ruamel.yaml.events import CollectionEndEvent, CollectionStartEvent
 
+    from vastjob.spec.tabs import tab_scanner
+
     depth = 0
+    parser = YAML(typ="safe", pure=True)
+    parser.Scanner = tab_scanner()  # tabs read as the reference parser reads them
     try:
-        for event in YAML(typ="safe", pure=True).parse(text):
+        for event in parser.parse(text):
             if isinstance(event, CollectionStartEvent):
                 depth += 1
                 if depth > MAX_DEPTH:
@@ -60,7 +64,7 @@ def first_too_deep(text: str, file: str) -> Problem:
             elif isinstance(event, CollectionEndEvent):
                 depth -= 1
     except MarkedYAMLError as err:
-        return syntax_problem(file, err)
+        return syntax_problem(file, err, text)
     return Problem(file, 1, 1, "$", TOO_DEEP)
 
 
@@ -74,11 +78,48 @@ def unmarked_problem(text: str, file: str, err: Exception) -> Problem:
     return Problem(file, 0, 0, "$", f"YAML error: {str(err).splitlines()[0]}")
 
 
-def syntax_problem(file: str, err: Exception) -> Problem:
-    """A YAML syntax error at the place the parser marked."""
-    mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+def _char_at(text: str | None, line: int, col: int) -> str:
+    """The character at a 1-based line and column of `text`, or "" when unknown."""
+    if text is None or line < 1:
+        return ""
+    start = 0
+    for _ in range(line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    index = start + col - 1
+    return text[index] if index < len(text) else ""
+
+
+def _hint(problem: str, context: str, at_problem: str) -> tuple[str, bool] | None:
+    """Plain words for the common mistakes, and whether they belong at the opening (context) mark."""
+    if "quoted scalar" in context:
+        return "this quote is never closed (or a quote inside it is not escaped)", True
+    if "flow sequence" in context or "flow mapping" in context:
+        bracket = "[" if "sequence" in context else "{"
+        return f"this {bracket} is never closed, or an item in it is missing a comma", True
+    if "mapping values are not allowed" in problem:
+        return "a plain value cannot hold ': ' (as in key: value: more); quote the value", False
+    if at_problem == "\t" or "'\\t'" in problem or "tab character" in problem:
+        return "tabs cannot indent YAML; indent with spaces", False
+    return None
+
+
+def syntax_problem(file: str, err: Exception, text: str | None = None) -> Problem:
+    """A YAML syntax error in plain words where it is a common one, placed where the mistake is: a quote or
+    a bracket that is never closed at its opening, anything else where the parser stopped."""
+    problem_mark, context_mark = getattr(err, "problem_mark", None), getattr(err, "context_mark", None)
+    mark = problem_mark or context_mark
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (0, 0)
     problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    context = getattr(err, "context", None)
+    context = getattr(err, "context", None) or ""
+    hint = _hint(problem, context, _char_at(text, line, col))
+    if hint is not None:
+        words, at_opening = hint
+        if at_opening and context_mark is not None:
+            stopped = f" (the parser stopped at {line}:{col}: {problem})"
+            line, col = context_mark.line + 1, context_mark.column + 1
+            return Problem(file, line, col, "$", f"YAML syntax error: {words}{stopped}")
+        return Problem(file, line, col, "$", f"YAML syntax error: {words}")
     message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
     return Problem(file, line, col, "$", message)
