@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
+from vastjob.vast.deadline import INTERRUPTIBLE_FACTOR, run_bound_s
 from vastjob.vast.hosts import BadHost, avoid
 from vastjob.vast.query import Candidate, build_query, select
 from vastjob.vast.secrets import Secrets
@@ -86,6 +87,7 @@ class Plan:
                 if job.run.max_runtime_s
                 else "no limit: a run that hangs bills until stopped (set run.max_runtime)"
             ),
+            f"  deadline  {deadline_text(job)}",
             f"  shutdown  success: {job.shutdown.on_success}, failure: {job.shutdown.on_failure}",
             f"  cap       ${job.offer.max_price_per_hour:.2f}/h (storage included)",
             "",
@@ -153,7 +155,23 @@ def job_summary(job: JobSpec) -> dict[str, Any]:
         "max_price_per_hour": job.offer.max_price_per_hour,
         "max_runtime_s": job.run.max_runtime_s,
         "shutdown": {"on_success": job.shutdown.on_success, "on_failure": job.shutdown.on_failure},
+        "deadline_after_s": run_bound_s(job) + job.shutdown.boot_allowance_s,
+        "boot_allowance_s": job.shutdown.boot_allowance_s,
+        "keep_stopped_for_s": job.shutdown.keep_stopped_for_s,
     }
+
+
+def deadline_text(job: JobSpec) -> str:
+    """When an instance of the job must be gone, in words: what its label will carry."""
+    bound = format_duration(run_bound_s(job))
+    why = "max_runtime" if job.run.max_runtime_s else "no max_runtime: the default bound"
+    if job.offer.interruptible:
+        why += f" x{INTERRUPTIBLE_FACTOR}, interruptible"
+    return (
+        f"created + {bound} ({why}) + {format_duration(job.shutdown.boot_allowance_s)} boot allowance; "
+        f"`vastjob reap` ends it after that, a stopped one after "
+        f"{format_duration(job.shutdown.keep_stopped_for_s)}"
+    )
 
 
 def graph_rows(graph: StepGraph) -> list[dict[str, Any]]:
