@@ -108,10 +108,10 @@ class ReapResult:
         return "\n".join(lines)
 
 
-def cost_so_far(inst: Instance, now: float) -> float | None:
-    """A rough cost of an instance so far: $/h over its life while it runs, its disk's rate once stopped
-    or dead (nothing says for how long it ran before)."""
-    start = inst.raw.get("start_date")
+def cost_so_far(inst: Instance, now: float, created: int | None = None) -> float | None:
+    """A rough cost of an instance so far: $/h over its life (from `created`, the label's, else Vast's
+    `start_date`) while it runs, its disk's rate once stopped or dead (nothing says how long it ran)."""
+    start = created if created is not None else inst.raw.get("start_date")
     if not isinstance(start, int | float) or not start:
         return None
     hours = max(0.0, now - float(start)) / 3600
@@ -137,7 +137,8 @@ def reap(
         _check_gpus(client, verdicts, hosts, at)
     for v in verdicts:
         if v.action == "destroy":
-            result.reaped.append(Reaped(v, cost_so_far(v.instance, at)))
+            created = v.deadline.created if v.deadline else None
+            result.reaped.append(Reaped(v, cost_so_far(v.instance, at, created)))
         elif v.action == "keep":
             result.kept.append(v)
         else:

@@ -65,8 +65,9 @@ def _judge(inst: Instance, now: float, found: deadline.Deadline | None) -> Verdi
 
     if inst.dead:
         return end("dead", f"the host reports {inst.actual_status}: it will never run")
-    if inst.status_msg and UNRECOVERABLE.search(inst.status_msg):
-        return end("failed_status", f"status {inst.status_msg[:120]!r} never recovers")
+    failure = UNRECOVERABLE.search(inst.status_msg or "")
+    if failure is not None:
+        return end("failed_status", f"status {failure.group(0)!r}, which never recovers")
     # Stopped for good (not an outbid bid waiting to resume): no GPU bills, and the disk may hold what a
     # failed job left for debugging, so the retention decides, not the deadline.
     if inst.actual_status == "stopped" and inst.intended_status != "running":
