@@ -1,4 +1,5 @@
-"""Shared fixtures: every test runs with a temporary HOME and may only open loopback connections."""
+"""Every test runs with a temporary HOME and may only open loopback connections; the shared fixtures
+(the emulator's, the script sandbox's) come from `tests.support`."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ if os.environ.get("CI"):
 _TOOLS = str(Path(sys.executable).parent)
 if _TOOLS not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _TOOLS + os.pathsep + os.environ.get("PATH", "")
+
+pytest_plugins = ["tests.support.emulator", "tests.support.script"]
 
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = ROOT / "jobs"

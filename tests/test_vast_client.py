@@ -2,29 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.wire import Recorder, fast_client
 from vastjob.emulator import Emulator
 from vastjob.errors import ApiError, UserError
 from vastjob.vast.account import resolve_api_key, resolve_base_url
 from vastjob.vast.client import AnswerLost
 
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client  # type: ignore[no-redef]
-
 QUERY = {"gpu_name": {"eq": "RTX 4090"}, "num_gpus": {"eq": 1}, "limit": 5, "order": [["dph_total", "asc"]]}
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=300, auto_advance=False, log_delay=0.1) as e:
-        yield e
+pytestmark = pytest.mark.emulator(n_offers=300, auto_advance=False, log_delay=0.1)
 
 
 def test_key_resolution_order(tmp_path: Path) -> None:

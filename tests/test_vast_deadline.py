@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.jobs import make_job
 from vastjob.vast import deadline, labels
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import make_job
-except ModuleNotFoundError:
-    from vast_helpers import make_job  # type: ignore[no-redef]
 
 NOW = 1_800_000_000
 

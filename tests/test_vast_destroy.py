@@ -10,14 +10,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.support.wire import Recorder, fast_client
 from vastjob.cli import cli
 from vastjob.emulator import Emulator
 from vastjob.vast.destroy import NotGone, Patience, destroy_all, destroy_verified
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client  # type: ignore[no-redef]
 
 QUICK = Patience(rounds=3, looks=3, poll_s=0.15, confirm_looks=1)
 

@@ -14,6 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.support.jobs import make_job
+from tests.support.jobs import rented_doc as job_doc
+from tests.support.wire import fast_client
 from vastjob.cli import cli
 from vastjob.emulator import Emulator
 from vastjob.errors import ApiError
@@ -21,11 +24,6 @@ from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
 from vastjob.vast.destroy import Patience
 from vastjob.vast.hosts import BadHosts, gpu_check_failed
 from vastjob.vast.reap import reap
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import fast_client, job_doc, make_job
-except ModuleNotFoundError:
-    from vast_helpers import fast_client, job_doc, make_job  # type: ignore[no-redef]
 
 QUICK = Patience(rounds=2, looks=2, poll_s=0.05, confirm_looks=1)
 

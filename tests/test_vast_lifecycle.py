@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import rented_doc as job_doc
+from tests.support.wire import fast_client
 from vastjob.cli import cli
 from vastjob.cli._common import run
 from vastjob.emulator import Emulator
@@ -19,18 +21,13 @@ from vastjob.errors import ApiError
 from vastjob.vast import lifecycle
 from vastjob.vast.client import VastClient
 
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import fast_client, job_doc
-except ModuleNotFoundError:
-    from vast_helpers import fast_client, job_doc  # type: ignore[no-redef]
-
 
 @pytest.fixture
-def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, auto_advance=False) as e:
-        monkeypatch.setenv("VAST_URL", e.url)
-        monkeypatch.setenv("VAST_API_KEY", e.api_key)
-        yield e
+def emu(start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    e = start_emulator(n_offers=400, auto_advance=False)
+    monkeypatch.setenv("VAST_URL", e.url)
+    monkeypatch.setenv("VAST_API_KEY", e.api_key)
+    return e
 
 
 def spec_file(tmp_path: Path, **over: Any) -> str:

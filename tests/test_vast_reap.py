@@ -11,16 +11,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from tests.support.wire import fast_client
 from vastjob.cli import cli
 from vastjob.emulator import Emulator
 from vastjob.vast.destroy import Patience
 from vastjob.vast.hosts import BadHosts
 from vastjob.vast.reap import reap
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import fast_client
-except ModuleNotFoundError:
-    from vast_helpers import fast_client  # type: ignore[no-redef]
 
 QUICK = Patience(rounds=3, looks=3, poll_s=0.1, confirm_looks=1)
 HOUR = 3600
@@ -46,7 +42,7 @@ def make(emu: Emulator, label: str | None, status: str | None = "running", **bod
         iid = client.create_instance(offer["id"], {"image": "x", "disk": 10, "label": label, **body})
     if status == "stopped":
         emu.advance(iid, "running")
-        emu.fleet.request(emu.instances[iid], "stopped")
+        emu.state.fleet.request(emu.instances[iid], "stopped")
     elif status is not None:
         emu.advance(iid, status)
     return iid

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from vastjob.emulator.instances import Fleet, Instance
+    from vastjob.emulator.fleet import Fleet
+    from vastjob.emulator.instances import Instance
 
 _DEADLINE = re.compile(r"^vastjob:.*:d=(\d+)(?::|$)")
 
@@ -50,7 +51,7 @@ class Afterlife:
             self._graves[inst.id] = _Grave(time.monotonic() + after, previous, "running")
 
     def wake(self, fleet: Fleet) -> list[Instance]:
-        """Bring back the instances whose time has come; the caller takes their offers off the market."""
+        """Bring back the instances whose time has come (the market follows: their offers are taken)."""
         now = time.monotonic()
         with self._lock:
             due = [i for i, g in self._graves.items() if g.wake_at <= now]
