@@ -172,3 +172,9 @@ def test_never_started_hosts_are_remembered(emu: Emulator, tmp_path: Path) -> No
     once(emu, time.time(), hosts=hosts)
     assert list(hosts.active()) == [machine]
     assert emu.instances[late].offer["machine_id"] not in hosts.active()  # it ran: not the host's fault
+
+
+def test_a_running_instance_with_an_old_error_message_is_kept(emu: Emulator) -> None:
+    emu.faults.update({"fail_msg": 1})
+    iid = make(emu, dated(time.time()), status="running")  # walked to running by hand, message kept
+    assert once(emu, time.time()).reaped == [] and alive(emu) == {iid}

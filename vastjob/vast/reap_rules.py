@@ -65,7 +65,8 @@ def _judge(inst: Instance, now: float, found: deadline.Deadline | None) -> Verdi
 
     if inst.dead:
         return end("dead", f"the host reports {inst.actual_status}: it will never run")
-    failure = UNRECOVERABLE.search(inst.status_msg or "")
+    # Only before running: a running instance's message may be a stale one, and its job is under way.
+    failure = UNRECOVERABLE.search(inst.status_msg or "") if inst.actual_status != "running" else None
     if failure is not None:
         return end("failed_status", f"status {failure.group(0)!r}, which never recovers")
     # Stopped for good (not an outbid bid waiting to resume): no GPU bills, and the disk may hold what a
