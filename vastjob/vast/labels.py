@@ -28,7 +28,7 @@ class Label:
 
     name: str
     spec_hash: str
-    fields: Mapping[str, str] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def identity(self) -> str:
