@@ -50,7 +50,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     """Point HOME and config at a temporary folder, drop real Vast keys, refuse non-loopback sockets."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
+        monkeypatch.setenv(variable, str(home / folder))
     for name in ("VAST_API_KEY", "VAST_URL", "CONTAINER_API_KEY", "CONTAINER_ID"):
         monkeypatch.delenv(name, raising=False)
 

@@ -60,3 +60,12 @@ def api(emu: Emulator) -> Iterator[httpx.Client]:
     """An HTTP client of the emulator's API, with its user key."""
     with client_of(emu) as client:
         yield client
+
+
+@pytest.fixture
+def cli_emu(emu: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    """The test's emulator (options from the `emulator` marker), with VAST_URL and VAST_API_KEY pointing
+    every command at it."""
+    monkeypatch.setenv("VAST_URL", emu.url)
+    monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+    return emu

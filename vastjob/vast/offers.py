@@ -58,6 +58,11 @@ class Offer:
         )
 
     @property
+    def vram_gib(self) -> float:
+        """VRAM per GPU in GiB, as Vast's listings show it (`gpu_ram` is MiB: 24564 is a 24 GB 4090)."""
+        return self.gpu_ram_mb / 1024
+
+    @property
     def country(self) -> str:
         """The country code, the last part of `geolocation` ("Texas, US" -> "US")."""
         return country_of(self.geolocation)
@@ -110,6 +115,7 @@ class Candidate:
             "gpu_name": o.gpu_name,
             "num_gpus": o.num_gpus,
             "gpu_ram_gb": o.gpu_ram_mb / 1000,
+            "vram_gib": round(o.vram_gib, 1),
             "price_per_hour": round(self.price_per_hour, 4),
             "bid": self.bid,
             "reliability": o.reliability,

@@ -19,6 +19,7 @@ from vastjob.vast.secrets import Secrets
 if TYPE_CHECKING:
     from vastjob.compile import Compiled, StepGraph
     from vastjob.vast.client import VastClient
+    from vastjob.vast.decide import Decision
 
 RUNNERS_UP = 4
 
@@ -33,6 +34,7 @@ class Plan:
     secrets: Secrets | None = None
     skipped: Sequence[Candidate] = ()  # offers on machines remembered as bad hosts
     bad_hosts: Mapping[int, BadHost] = field(default_factory=dict)
+    decision: Decision | None = None  # what apply will do with the job's instances, when they were looked at
 
     @property
     def job(self) -> JobSpec:
@@ -53,6 +55,7 @@ class Plan:
         job, runtime = self.job, self.job.run.max_runtime_s
         return {
             "job": job_summary(job),
+            "action": self.decision.to_json() if self.decision else None,
             "steps": graph_rows(self.compiled.graph),
             "searched": self.searched,
             "matched": len(self.candidates),
@@ -75,6 +78,7 @@ class Plan:
         lines = [
             f"job {job.name} ({job.source})",
             f"  label     {job.label}",
+            *(f"  {line}" for line in (self.decision.render() if self.decision else [])),
             f"  image     {s['image']}, disk {s['disk_gb']:g} GB",
         ]
         if job.repo is not None:
@@ -196,7 +200,7 @@ def offers_table(
                 "*" if mark_first and index == 0 else "",
                 str(o.id),
                 f"{o.num_gpus}x {o.gpu_name}",
-                f"{o.gpu_ram_mb / 1000:.0f} GB",
+                f"{o.vram_gib:.0f} GiB",
                 f"{c.price_per_hour:.3f}" + (" bid" if c.bid else ""),
                 f"{o.reliability:.3f}",
                 f"{o.inet_down:.0f}",
