@@ -7,17 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.jobs import make_job
+from tests.support.jobs import job_of, make_job
 from vastjob.vast import deadline, labels
 
 NOW = 1_800_000_000
 
 
-def test_a_new_label_keeps_the_identity_and_adds_the_deadline(tmp_path: Path) -> None:
+def test_a_new_label_keeps_the_spec_and_adds_the_deadline(tmp_path: Path) -> None:
     job = make_job(tmp_path)  # max_runtime 10m, the default boot allowance and retention
     text = deadline.label_for(job, NOW)
     parsed = labels.parse_label(text)
-    assert parsed is not None and parsed.identity == job.label and labels.identity(text) == job.label
+    assert parsed is not None and parsed.spec == job.label and labels.spec_of(text) == job.label
     found = deadline.of_label(parsed)
     assert found == deadline.Deadline(NOW, 900, NOW + 600 + 900, 3 * 86_400)
     assert found.boot_by == NOW + 900 and found.left(NOW + 1600) == -100
@@ -39,43 +39,51 @@ def test_jobs_without_max_runtime_and_interruptible_ones_get_a_documented_bound(
     assert deadline.for_job(bid, NOW).deadline == NOW + 600 * deadline.INTERRUPTIBLE_FACTOR + 900
 
 
-def test_the_longest_label_fits_vast_and_extra_fields_survive() -> None:
+def test_the_longest_label_fits_vast_and_other_tags_survive() -> None:
     name = "a" * 48
-    base = labels.Label(name, "0123456789ab")
+    base = labels.Label(name, "0123456789ab", labels.new_nonce(), True, ("future-tag",))
     full = base.with_fields(**deadline.Deadline(NOW, 900, NOW + 10**6, 259_200).fields(), n="x1y2z3")
     text = str(full)
     assert len(text) <= labels.LABEL_LIMIT
     again = labels.parse_label(text)
     assert again == full and again is not None and again.fields["n"] == "x1y2z3"
+    assert again.priced and again.nonce == base.nonce and "future-tag" in again.extra
+    assert deadline.of_label(again) == deadline.Deadline(NOW, 900, NOW + 10**6, 259_200)
+    # A later relabel (a confirmed price) built from the parsed label keeps the deadline.
+    marked = labels.Label(again.name, again.spec_hash, again.nonce, True, again.extra)
+    assert deadline.of_label(marked) == deadline.of_label(again)
     with pytest.raises(ValueError):
         base.with_fields(d="not a value")
-    with pytest.raises(ValueError):
-        str(base.with_fields(**{f"f{i}": "v" * 60 for i in range(4)}))
+    assert len(deadline.label_for(job_of(name=name), NOW, labels.new_nonce())) <= labels.LABEL_LIMIT
+
+
+@pytest.mark.parametrize("label", ["vastjob:demo::d=1", "vastjob:Demo:abc", "vastjob:"])
+def test_broken_vastjob_labels_do_not_parse(label: str) -> None:
+    assert labels.is_vastjob(label) and labels.parse_label(label) is None
 
 
 @pytest.mark.parametrize(
     "label",
     [
-        "vastjob:demo:abc:d",  # a field without a value
-        "vastjob:demo:abc:d=1:d=2",  # a field twice
-        "vastjob:demo::d=1",  # no hash
-        "vastjob:Demo:abc",  # not a job name
-        "vastjob:demo:abc:D=1",  # not a key
+        "vastjob:demo:abc:c=1:b=2:d=x:k=4",  # not a number
+        "vastjob:demo:abc:d=5",  # incomplete
+        "vastjob:demo:abc:c=9:b=1:d=5:k=1",  # before its creation
+        "vastjob:demo:abc:c=1:b=2:d=5:k=4:d=9",  # a field twice
+        "vastjob:demo:abc:c=1:b=2:d=:k=4",  # empty
     ],
 )
-def test_broken_vastjob_labels_do_not_parse(label: str) -> None:
-    assert labels.is_vastjob(label) and labels.parse_label(label) is None
+def test_unreadable_deadlines_are_refused(label: str) -> None:
+    parsed = labels.parse_label(label)
+    assert parsed is not None
+    with pytest.raises(deadline.BadDeadline):
+        deadline.of_label(parsed)
 
 
-def test_the_older_form_parses_without_a_deadline_and_broken_fields_are_refused() -> None:
+def test_the_older_form_parses_without_a_deadline() -> None:
     old = labels.parse_label("vastjob:demo:0123456789ab")
     assert old is not None and old.fields == {} and deadline.of_label(old) is None
-    broken = ("vastjob:demo:abc:c=1:b=2:d=x:k=4", "vastjob:demo:abc:d=5", "vastjob:demo:abc:c=9:b=1:d=5:k=1")
-    for text in broken:
-        parsed = labels.parse_label(text)
-        assert parsed is not None
-        with pytest.raises(deadline.BadDeadline):
-            deadline.of_label(parsed)
+    tagged = labels.parse_label("vastjob:demo:0123456789ab:apply-1a2b3c4d:priced")
+    assert tagged is not None and deadline.of_label(tagged) is None
 
 
 def test_status_shows_the_deadline_and_time_left(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from vastjob.spec.model import BOOT_ALLOWANCE_S, KEEP_STOPPED_S
 from vastjob.text import format_duration
-from vastjob.vast.labels import Label, parse_label
+from vastjob.vast.labels import LABEL_LIMIT, Label
 
 if TYPE_CHECKING:
     from vastjob.spec.model import JobSpec
@@ -87,11 +87,12 @@ def for_job(job: JobSpec, now: float | None = None) -> Deadline:
     return Deadline(created, boot, created + run_bound_s(job) + boot, job.shutdown.keep_stopped_for_s)
 
 
-def label_for(job: JobSpec, now: float | None = None) -> str:
-    """The label a new instance of `job` is created with: its identity, then its deadline."""
-    base = parse_label(job.label)
-    assert base is not None  # a job's own label always parses
-    return str(base.with_fields(**for_job(job, now).fields()))
+def label_for(job: JobSpec, now: float | None = None, nonce: str | None = None) -> str:
+    """The label a new instance of `job` is created with: the spec's, the apply's nonce, its deadline."""
+    text = str(Label(job.name, job.spec_hash, nonce).with_fields(**for_job(job, now).fields()))
+    if len(text) > LABEL_LIMIT:  # cannot happen for a valid job name; guarded all the same
+        raise ValueError(f"label {text[:40]}... is {len(text)} characters; Vast keeps {LABEL_LIMIT}")
+    return text
 
 
 def of_label(label: Label) -> Deadline | None:
@@ -101,14 +102,17 @@ def of_label(label: Label) -> Deadline | None:
     acted on.
     """
     names = (CREATED, BOOT, DEADLINE, KEEP)
-    present = [n for n in names if n in label.fields]
+    fields = label.fields
+    present = [n for n in names if n in fields]
     if not present:
         return None
-    if len(present) != len(names) or not all(label.fields[n].isdigit() for n in names):
-        raise BadDeadline(f"deadline fields of {label.identity} are incomplete or not numbers")
-    created, boot, deadline, keep = (int(label.fields[n]) for n in names)
+    if len(present) != len(names) or not all(fields[n].isdigit() for n in names):
+        raise BadDeadline(f"deadline fields of {label.spec} are incomplete or not numbers")
+    if any(label.duplicated(n) for n in names):
+        raise BadDeadline(f"deadline fields of {label.spec} appear twice")
+    created, boot, deadline, keep = (int(fields[n]) for n in names)
     if deadline < created:
-        raise BadDeadline(f"deadline of {label.identity} is before its creation")
+        raise BadDeadline(f"deadline of {label.spec} is before its creation")
     return Deadline(created, boot, deadline, keep)
 
 

@@ -56,6 +56,13 @@ def avoid(
     return kept, skipped
 
 
+def remember_offer(hosts: BadHosts | None, cand: Candidate, why: str) -> None:
+    """Remember the machine of an offer whose instance never ran (nothing without a store or a machine)."""
+    machine = cand.offer.raw.get("machine_id")
+    if hosts is not None and isinstance(machine, int):
+        hosts.remember(machine, why)
+
+
 @dataclass
 class BadHosts:
     """The remembered machines in one state file; entries older than `remember_s` are forgotten."""

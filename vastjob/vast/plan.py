@@ -13,7 +13,7 @@ from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
 from vastjob.vast.deadline import INTERRUPTIBLE_FACTOR, run_bound_s
 from vastjob.vast.hosts import BadHost, avoid
-from vastjob.vast.query import Candidate, build_query, select
+from vastjob.vast.query import Candidate, build_query, select, with_disk
 from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
@@ -128,8 +128,9 @@ def make_plan(
     """Search the offers for a compiled job, keep and rank those within its filters and cap, and skip
     those on machines remembered as bad hosts: the plan."""
     job = compiled.job
-    found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-    ranked = select(found, job.offer, job.instance.disk_gb)
+    disk = job.instance.disk_gb
+    found = client.search_offers(build_query(job.offer, disk))
+    ranked = select(with_disk(found, disk), job.offer, disk)
     kept, skipped = avoid(ranked, bad_hosts or {})
     return Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}))
 
