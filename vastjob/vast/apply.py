@@ -185,7 +185,7 @@ class Applier:
         while queue:
             cand = queue.pop(0)
             # The deadline counts from now, a moment before Vast's own creation time: never later than it.
-            dated = label_for(self.job, self.wall(), self._nonce)
+            dated = self._ledger.label = label_for(self.job, self.wall(), self._nonce)
             body = create_body(self.job, cand, plan.compiled.bootstrap, secrets, client.base_url, dated)
             try:
                 instance_id = creator.create(cand, body)
@@ -281,7 +281,7 @@ class Applier:
     def _said_created(self, instance_id: int, cand: Candidate) -> None:
         self.say(
             f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
-            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.create_label}"
+            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self._ledger.label}"
         )
 
     def _discard(self, client: VastClient, instance_id: int, discarded: list[int] | None, why: str) -> None:
