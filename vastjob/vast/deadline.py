@@ -88,7 +88,10 @@ def for_job(job: JobSpec, now: float | None = None) -> Deadline:
 
 
 def label_for(job: JobSpec, now: float | None = None, nonce: str | None = None) -> str:
-    """The label a new instance of `job` is created with: the spec's, the apply's nonce, its deadline."""
+    """The label a new instance of `job` is created with: the spec's, the apply's nonce, its deadline.
+
+    `now` is taken just before the create is sent, a moment before Vast's own creation time, so the
+    deadline is never later than the one counted from that."""
     text = str(Label(job.name, job.spec_hash, nonce).with_fields(**for_job(job, now).fields()))
     if len(text) > LABEL_LIMIT:  # cannot happen for a valid job name; guarded all the same
         raise ValueError(f"label {text[:40]}... is {len(text)} characters; Vast keeps {LABEL_LIMIT}")

@@ -18,6 +18,7 @@ from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
     from vastjob.compile import Compiled, StepGraph
+    from vastjob.compile.transport import Budget
     from vastjob.vast.client import VastClient
     from vastjob.vast.decide import Decision
 
@@ -35,6 +36,7 @@ class Plan:
     skipped: Sequence[Candidate] = ()  # offers on machines remembered as bad hosts
     bad_hosts: Mapping[int, BadHost] = field(default_factory=dict)
     decision: Decision | None = None  # what apply will do with the job's instances, when they were looked at
+    budget: Budget | None = None  # what the create body takes of Vast's limits
 
     @property
     def job(self) -> JobSpec:
@@ -69,6 +71,7 @@ class Plan:
                 {"offer": c.offer.id, **self.bad_hosts[int(c.offer.raw["machine_id"])].to_json()}
                 for c in self.skipped
             ],
+            "budget": self.budget.to_json() if self.budget else None,
         }
 
     def render(self) -> str:
@@ -94,6 +97,7 @@ class Plan:
             f"  deadline  {deadline_text(job)}",
             f"  shutdown  success: {job.shutdown.on_success}, failure: {job.shutdown.on_failure}",
             f"  cap       ${job.offer.max_price_per_hour:.2f}/h (storage included)",
+            *([f"  budget    {self.budget.summary()} ({self.budget.form} form)"] if self.budget else []),
             "",
             "steps",
         ]
@@ -123,16 +127,17 @@ def make_plan(
     client: VastClient,
     compiled: Compiled,
     secrets: Secrets | None = None,
+    budget: Budget | None = None,
     bad_hosts: Mapping[int, BadHost] | None = None,
 ) -> Plan:
     """Search the offers for a compiled job, keep and rank those within its filters and cap, and skip
-    those on machines remembered as bad hosts: the plan."""
+    those on machines remembered as bad hosts: the plan (with the budget of the create body, when given)."""
     job = compiled.job
     disk = job.instance.disk_gb
     found = client.search_offers(build_query(job.offer, disk))
     ranked = select(with_disk(found, disk), job.offer, disk)
     kept, skipped = avoid(ranked, bad_hosts or {})
-    return Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}))
+    return Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}), budget=budget)
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:
