@@ -75,3 +75,12 @@ def test_the_destroy_command_exits_3_for_an_instance_that_would_not_go(emu: Emul
     emu.faults.update({"resurrect": 0})
     again = CliRunner().invoke(cli, ["destroy", "tiny", "--yes", "-o", "json"])
     assert again.exit_code == 0 and json.loads(again.stdout) == {"destroyed": [iid]}
+
+
+def test_an_unreadable_read_back_is_never_taken_for_gone(emu: Emulator) -> None:
+    (iid,) = created(emu)
+    emu.faults.update({"garble": 1000, "garble_body": "html", "route": "show"})
+    with fast_client(emu.url, emu.api_key, attempts=1) as client:
+        outcome = destroy_all(client, [iid], patience=QUICK)
+    # The DELETE went through, but no answer proved it: reported as still there, not as destroyed.
+    assert outcome.gone == [] and outcome.left == [iid]
