@@ -141,6 +141,8 @@ def test_the_models_defaults_are_the_schemas() -> None:
         "distributed.port": job.distributed.port,
         "distributed.peer_timeout": format_duration(job.distributed.peer_timeout_s),
         "distributed.rendezvous_timeout": format_duration(job.distributed.rendezvous_timeout_s),
+        "shutdown.boot_allowance": format_duration(job.shutdown.boot_allowance_s),
+        "shutdown.keep_stopped_for": format_duration(job.shutdown.keep_stopped_for_s),
     }
     schema = load_schema()
     assert dict(_defaults(schema, schema["$defs"])) == in_model

@@ -16,7 +16,9 @@ from typing import Any, Literal, Protocol
 from vastjob.errors import EXIT_OK, EXIT_USER
 from vastjob.spec.model import JobSpec, ShutdownVerb
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
+from vastjob.vast.backstop import follow_limit_s
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.destroy import Patience, destroy_verified
 from vastjob.vast.instance import wait_for
 from vastjob.vast.plan import Plan
 
@@ -136,7 +138,8 @@ def run_local(
         log = sandbox / str(result.instance_id) / LOG_PATH
         outcome.log_path = str(log)
         say(f"instance {result.instance_id}: sandbox {log.parents[3]}; its log: {log}")
-        limit = timeout_s if timeout_s is not None else (job.run.max_runtime_s or 3600) + 600
+        # Followed no longer than the deadline its label carries; past it, it is destroyed below.
+        limit = timeout_s if timeout_s is not None else follow_limit_s(job)
         with connect() as client:
             # Every node of a multi-node job (rank 0 first, whose end is the job's), else the one instance.
             nodes = getattr(result, "nodes", None) or [result.instance_id]
@@ -147,7 +150,7 @@ def run_local(
                 states.append(waited.state + (" (timed out)" if waited.timed_out else ""))
                 if states[-1] != "destroyed":
                     # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
-                    client.destroy_instance(node)
+                    destroy_verified(client, node, patience=Patience(poll_s=poll_s))
                     say(f"destroyed local instance {node} (it ended {states[-1]})")
             state = outcome.final_state = states[0]
             if getattr(result, "overlay", None):

@@ -19,6 +19,7 @@ from vastjob.vast.checks import confirm_price, mark_priced
 from vastjob.vast.client import VastClient
 from vastjob.vast.cluster_plan import ClusterPlan
 from vastjob.vast.create import Creator, create_body
+from vastjob.vast.deadline import label_for
 from vastjob.vast.instance import DEAD_STATES, Instance, until_running
 from vastjob.vast.limits import ENV_TOTAL_MAX, entry_size
 from vastjob.vast.proof import Looker, destroy_sure
@@ -31,11 +32,11 @@ if TYPE_CHECKING:
 RANK_TAG = "rank-"  # the label tag naming a node's rank
 
 
-def node_label(job: JobSpec, rank: int, nonce: str | None = None) -> str:
-    """The label of one node: the job's spec, then (as tags) the apply's nonce for this rank and the rank;
-    every node stays an instance of the job for status, stop and destroy."""
+def node_label(job: JobSpec, rank: int, nonce: str | None = None, now: float | None = None) -> str:
+    """The label of one node: a single job's label (spec, nonce, deadline), its nonce made the rank's, and
+    the rank as a tag; every node stays an instance of the job for status, stop, destroy and reap."""
     per_rank = None if nonce is None else f"{nonce}n{rank}"
-    return str(labels.Label(job.name, job.spec_hash, per_rank, extra=(f"{RANK_TAG}{rank}",)))
+    return f"{label_for(job, now, per_rank)}:{RANK_TAG}{rank}"
 
 
 def rank_of(inst: Instance) -> int | None:
@@ -211,7 +212,7 @@ def _launch(
     say(f"overlay {name} on cluster {plan.cluster_id}, subnet {net['subnet']}")
     queue = [*plan.nodes, *plan.spares]
     for rank in range(job.nodes):
-        label = node_label(job, rank, applier._nonce)
+        label = applier._ledger.label = node_label(job, rank, applier._nonce, applier.wall())
         # Each rank's creates carry a nonce of their own, so a lost answer is found as that rank's node.
         looker = Looker(client, job.label, f"{applier._nonce}n{rank}", opts.settle_s, applier.sleep, say)
         creator = Creator(
@@ -246,7 +247,7 @@ def _launch(
             client,
             instance_id,
             poll_s=opts.poll_s,
-            timeout_s=opts.wait_timeout_s,
+            timeout_s=job.shutdown.boot_allowance_s,
             say=say,
             sleep=applier.sleep,
             clock=applier.clock,
