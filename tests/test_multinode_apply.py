@@ -17,10 +17,13 @@ from vastjob.spec.model import JobSpec
 from vastjob.vast import lifecycle
 from vastjob.vast.apply import Applier, ApplyOptions
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.destroy import Patience
 from vastjob.vast.instance import Instance, wait_for
 from vastjob.vast.labels import spec_of
 from vastjob.vast.limits import ENV_ENTRY_MAX, entry_size
-from vastjob.vast.multinode import MultiResult, delete_job_overlays, overlay_name, rank_of
+from vastjob.vast.multinode import MultiResult, overlay_name, rank_of
+from vastjob.vast.overlays import delete_job_overlays
+from vastjob.vast.reap import reap
 
 VARS = (
     "MASTER_ADDR",
@@ -145,5 +148,20 @@ def test_destroy_of_a_multi_node_job_ends_every_node_and_its_overlay(start_emula
     assert isinstance(applied, MultiResult)
     with _client(emu) as client:
         assert sorted(lifecycle.destroy(client, "tiny")) == sorted(applied.nodes)
+    assert all(emu.state.instances[i].destroyed for i in applied.nodes)
+    assert emu.state.overlays.by_name == {}
+
+
+def test_reap_of_one_dead_node_ends_the_other_and_the_overlay(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(n_offers=2000)
+    job = _multi(2, run={"command": "sleep 60", "max_runtime": "5m"})
+    applied = Applier(job, lambda: _client(emu), options=ApplyOptions(yes=True, poll_s=0.05)).run()
+    assert isinstance(applied, MultiResult)
+    emu.state.advance(applied.nodes[1], "offline")  # rank 1's host died; rank 0 is well within its deadline
+    with _client(emu) as client:
+        result = reap(client, patience=Patience(poll_s=0.05))
+    by_id = {r.verdict.instance.id: r.verdict for r in result.reaped}
+    assert sorted(by_id) == sorted(applied.nodes)
+    assert "a node of its job" in by_id[applied.nodes[0]].why
     assert all(emu.state.instances[i].destroyed for i in applied.nodes)
     assert emu.state.overlays.by_name == {}

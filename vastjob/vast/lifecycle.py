@@ -137,7 +137,8 @@ def destroy(
             msg=first.msg,
         )
     outcome.raise_if_left(f" (job {name}; destroy done for: {done})")
-    from vastjob.vast.multinode import delete_job_overlays, rank_of
+    from vastjob.vast.multinode import rank_of
+    from vastjob.vast.overlays import delete_job_overlays
 
     if any(rank_of(inst) is not None for inst in found):
         delete_job_overlays(client, name)  # a multi-node job's overlay goes with its last node

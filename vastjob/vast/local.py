@@ -154,7 +154,7 @@ def run_local(
                     say(f"destroyed local instance {node} (it ended {states[-1]})")
             state = outcome.final_state = states[0]
             if getattr(result, "overlay", None):
-                from vastjob.vast.multinode import delete_overlay
+                from vastjob.vast.overlays import delete_overlay
 
                 delete_overlay(client, str(getattr(result, "overlay", "")))
         outcome.outcome = outcome_of(job, state)

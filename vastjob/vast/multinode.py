@@ -8,7 +8,7 @@ Re-applying finds the nodes by their labels (`<job label>.n<rank>`): all of them
 from __future__ import annotations
 
 import secrets as random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from vastjob.compile.distributed import helper_env
@@ -22,12 +22,14 @@ from vastjob.vast.create import Creator, create_body
 from vastjob.vast.deadline import label_for
 from vastjob.vast.instance import DEAD_STATES, Instance, until_running
 from vastjob.vast.limits import ENV_TOTAL_MAX, entry_size
+from vastjob.vast.overlays import delete_job_overlays, delete_overlay, ensure_overlay
 from vastjob.vast.proof import Looker, destroy_sure
 from vastjob.vast.result import ApplyResult
 from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
     from vastjob.vast.apply import Applier
+    from vastjob.vast.reap_rules import Verdict
 
 RANK_TAG = "rank-"  # the label tag naming a node's rank
 
@@ -70,59 +72,28 @@ class MultiResult(ApplyResult):
         return f"{len(self.nodes)} nodes ({ids}) on overlay {self.overlay} run {self.label}"
 
 
-# -- the overlay endpoints -------------------------------------------------------------------------------
+def with_whole_jobs(verdicts: list[Verdict]) -> list[Verdict]:
+    """Reap's verdicts, with every node of a multi-node job ended once one of its nodes is: the job cannot
+    go on without it, and the others would bill while they wait for it."""
+    ended = {
+        labels.spec_of(v.instance.label): v
+        for v in verdicts
+        if v.action == "destroy" and rank_of(v.instance) is not None
+    }
+    out = []
+    for v in verdicts:
+        first = ended.get(labels.spec_of(v.instance.label))
+        if v.action != "destroy" and first is not None and rank_of(v.instance) is not None:
+            why = f"a node of its job (instance {first.instance.id}) is reaped: {first.why}"
+            v = replace(v, action="destroy", reason=first.reason, why=why)
+        out.append(v)
+    return out
 
 
-def list_overlays(client: VastClient) -> list[dict[str, Any]]:
-    """The account's overlays (`GET /api/v0/overlay/`): each with its name, cluster, subnet, instances."""
-    answer = client._call("GET", "/api/v0/overlay/")
-    found = answer.get("overlays", [])
-    return [o for o in found if isinstance(o, dict)] if isinstance(found, list) else []
-
-
-def find_overlay(client: VastClient, name: str) -> dict[str, Any] | None:
-    """The overlay of this name, or None."""
-    return next((o for o in list_overlays(client) if o.get("name") == name), None)
-
-
-def ensure_overlay(client: VastClient, cluster_id: int, name: str) -> dict[str, Any]:
-    """The overlay `name` on `cluster_id`, created unless it exists; ApiError when its subnet is unknown."""
-    found = find_overlay(client, name)
-    if found is not None and found.get("cluster_id") not in (None, cluster_id):
-        raise UserError(
-            f"overlay {name} exists on cluster {found.get('cluster_id')}, not {cluster_id}: "
-            f"delete it (`vastjob destroy`) and apply again"
-        )
-    if found is None:
-        client._call(
-            "POST", "/api/v0/overlay/", json_body={"cluster_id": cluster_id, "name": name}, idempotent=False
-        )
-        found = find_overlay(client, name)
-    if found is None or not isinstance(found.get("subnet"), str):
-        raise ApiError(f"overlay {name} was asked for, but the list shows no subnet for it", error="overlay")
-    return found
-
-
-def delete_overlay(client: VastClient, name: str) -> None:
-    """Delete the overlay (gone already is not an error)."""
-    try:
-        client._call("DELETE", "/api/v0/overlay/", json_body={"overlay_name": name})
-    except ApiError as err:
-        if err.status != 404:
-            raise
-
-
-def delete_job_overlays(client: VastClient, name: str) -> list[str]:
-    """Delete the overlays of job `name` (any spec of it) that no instance is on any more; their names."""
-    prefix = f"vastjob-{name}-"
-    gone = []
-    for net in list_overlays(client):
-        net_name = str(net.get("name") or "")
-        # The hash after the prefix has no dash: another job's name that merely starts alike does.
-        if net_name.startswith(prefix) and "-" not in net_name[len(prefix) :] and not net.get("instances"):
-            delete_overlay(client, net_name)
-            gone.append(net_name)
-    return gone
+def reap_overlays(client: VastClient, reaped: list[Instance]) -> list[str]:
+    """Delete the overlays of the multi-node jobs whose nodes reap destroyed; their names."""
+    names = {p.name for i in reaped if rank_of(i) is not None and (p := labels.parse_label(i.label))}
+    return [gone for name in sorted(names) for gone in delete_job_overlays(client, name)]
 
 
 def teardown(client: VastClient, ids: list[int], overlay: str | None, say: Any) -> None:
