@@ -1,10 +1,10 @@
 """Multi-node jobs with the real engine: `apply --local` of a 2-node job whose run is torchrun (gloo, CPU)
 doing an all_reduce across both nodes, and the same job with one node killed mid-run.
 
-The sandboxes of one overlay talk over their own loopback addresses (127.77.K.x), which the emulator gives
-each as its eth0. Torch's rendezvous store listens on every interface, so each scenario runs in a network
-namespace of its own (`unshare -rn`: only loopback there) where the system allows one; elsewhere it runs
-in a plain process (tests/support/multinode.py).
+The sandboxes of one overlay talk over their own loopback addresses, which the emulator gives each as its
+eth0 (a /24 of 127.64.0.0/10 per overlay). Torch's rendezvous store listens on every interface, so each
+scenario runs in a network namespace of its own (`unshare -rn`: only loopback there) where the system
+allows one; elsewhere it runs in a plain process (tests/support/multinode.py).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def test_two_nodes_all_reduce_with_torchrun_then_everything_is_destroyed(tmp_pat
     assert out["states"] == ["destroyed", "destroyed"]
     assert out["overlays"] == []
     for log in out["logs"]:  # each node found rank 0 on the overlay by itself
-        assert "rank 0: 127.77." in log and "2 met" in log
+        assert "rank 0: 127." in log and "2 met" in log
         assert "job success, exit code 0: destroy" in log
 
 

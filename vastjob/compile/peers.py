@@ -68,28 +68,40 @@ def ask(addr: str, status: str, wait: float = 3.0) -> str:
 def serve(addr: str) -> None:
     """Rank 0: answer heartbeats and keep the verdict until the job script ends."""
     os.setpgrp()  # its own group: what ends the step leaves it; a container stop ends it
-    start, verdict = time.monotonic(), ["run"]
+    start, verdict, lock = time.monotonic(), ["run"], threading.Lock()
     seen: dict[int, tuple[float, str]] = {}
+    ok_at: list[float] = []
+
+    def answer(conn: socket.socket) -> None:
+        # One thread per heartbeat: a slow or silent peer never holds up the others.
+        with conn:
+            conn.settimeout(2.0)
+            try:
+                words = conn.makefile().readline().split()
+                if len(words) != 3 or words[0] != NONCE:
+                    return  # another job on this overlay, or not a heartbeat: no answer
+                with lock:
+                    seen[int(words[1])] = (time.monotonic(), words[2])
+                    judge(verdict, seen, time.monotonic() - start)
+                    # Done: ranks that succeeded and have been told the job did (heard since rank 0's ok).
+                    if verdict[0] == "ok" and not ok_at:
+                        ok_at.append(seen[0][0])  # the heartbeat that said rank 0 succeeded
+                    done = sum(1 for t, s in seen.values() if s == "ok" and ok_at and t >= ok_at[0])
+                    reply = f"{NONCE} {verdict[0]} {len(seen)} {done}\n"
+                conn.sendall(reply.encode())
+            except (OSError, ValueError):
+                return
+
     server = socket.create_server((addr, PORT))
     server.settimeout(1.0)
     while alive():
         try:
             conn, _ = server.accept()
         except TimeoutError:
-            judge(verdict, seen, time.monotonic() - start)
-            continue
-        with conn:
-            conn.settimeout(2.0)
-            try:
-                words = conn.makefile().readline().split()
-                if len(words) != 3 or words[0] != NONCE:
-                    continue  # another job on this overlay, or not a heartbeat: no answer
-                seen[int(words[1])] = (time.monotonic(), words[2])
+            with lock:
                 judge(verdict, seen, time.monotonic() - start)
-                done = sum(1 for _, s in seen.values() if s == "ok")
-                conn.sendall(f"{NONCE} {verdict[0]} {len(seen)} {done}\n".encode())
-            except (OSError, ValueError):
-                continue
+            continue
+        threading.Thread(target=answer, args=(conn,), daemon=True).start()
 
 
 def judge(verdict: list[str], seen: dict[int, tuple[float, str]], age: float) -> None:
@@ -129,7 +141,7 @@ def find() -> str:
 def beat() -> None:
     """Heartbeats to rank 0 while the job script lives; the last reply lands in RUN/mn-verdict."""
     os.setpgrp()
-    master, heard = ENV["MASTER_ADDR"], time.monotonic()
+    master, heard, told_ok = ENV["MASTER_ADDR"], time.monotonic(), False
     while True:
         running = alive()
         try:
@@ -142,7 +154,9 @@ def beat() -> None:
         if not running:
             return
         if reply:
-            heard = time.monotonic()
+            heard, told_ok = time.monotonic(), told_ok or reply.startswith("ok ")
+        elif told_ok:
+            reply = "ok 0 0"  # rank 0 said the job succeeded: that stands, even once it is gone
         else:
             reply = "fail 0 0" if time.monotonic() - heard > PEER else "run 0 0"
         with open(f"{RUN}/mn-verdict.new", "w") as f:

@@ -63,7 +63,7 @@ vj_mn_run() {
   echo $v >"$VJ_RUN/mn-status"
   vj_mn_py ask $v >/dev/null
   ((r)) && return $r
-  # Rank 0 stays until every peer is done (a peer timeout at most), so that each hears its ok.
+  # Rank 0 stays until every peer is done and has heard its ok (d counts those), a peer timeout at most.
   while vj_mn_read; ((!NODE_RANK && d < NNODES && t++ < VJ_PEER)); do sleep 1; done
   ((NODE_RANK)) || { sleep 2; return 0; }
   while vj_mn_read; [[ $v == run ]]; do sleep 1; done

@@ -2,13 +2,14 @@
 and each member instance's own loopback address standing in for its `eth0`.
 
 An overlay joins instances of one cluster; an instance joins by the create env key `-n NAME` (a Docker
-option, never a variable of the container). Each overlay gets a /24 of 127.0.0.0/8 and each member one
+option, never a variable of the container). Each overlay gets a /24 of 127.64.0.0/10 and each member one
 address in it, given to the container as VASTJOB_ETH0, so that N sandboxes on one machine really talk.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -73,12 +74,20 @@ class Overlays:
 
     by_name: dict[str, Overlay] = field(default_factory=dict)
     _next: int = 1
+    _rng: random.Random = field(default_factory=random.Random)
 
     def create(self, cluster_id: int, name: str) -> Overlay:
-        """A new overlay with a /24 of its own inside 127.0.0.0/8 (127.77.K.0/24)."""
+        """A new overlay with a /24 of its own, drawn at random inside 127.64.0.0/10: emulators running
+        side by side (parallel test runs) then do not hand out the same addresses and ports."""
         k = self._next
         self._next += 1
-        subnet = ipaddress.IPv4Network(f"127.{77 + k // 256}.{k % 256}.0/24")
+        taken = {net.subnet for net in self.by_name.values()}
+        while True:
+            subnet = ipaddress.IPv4Network(
+                f"127.{self._rng.randrange(64, 128)}.{self._rng.randrange(256)}.0/24"
+            )
+            if subnet not in taken:
+                break
         self.by_name[name] = Overlay(k, name, cluster_id, subnet)
         return self.by_name[name]
 
