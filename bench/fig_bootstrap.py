@@ -45,14 +45,14 @@ def measure(*, jobs: Path = JOBS) -> Figure:
     from vastjob import __version__
     from vastjob.compile import BOOTSTRAP_LIMIT, render_script
     from vastjob.compile.pack import pack
-    from vastjob.spec.load import load_job
+    from vastjob.spec.load import check_file, load_job
 
     rows = []
     sizes: dict[str, int] = {}
     notes: list[str] = []
     for path in sorted(jobs.glob("*.yaml")):
-        if path.name.startswith("_"):
-            continue
+        if path.name.startswith("_") or check_file(path).sweep is not None:
+            continue  # a sweep's runs are jobs of the same shape as the single ones
         job = load_job(path)
         script = render_script(job)
         # pack() as render_bootstrap() does it, so that an oversized job is measured rather than refused.

@@ -49,8 +49,16 @@ def offers(
 @click.command()
 @job_options
 def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
-    """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
-    run(lambda: _plan(job, overrides, api_key, secrets=True), output)
+    """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up.
+
+    For a sweep: each run's offer and worst case, refused when the worst case is over the budget."""
+    from vastjob.cli.sweep_cmds import plan_sweep, sweep_at
+
+    def go() -> Result:
+        sweep = sweep_at(job, overrides)
+        return plan_sweep(sweep, api_key) if sweep else _plan(job, overrides, api_key, secrets=True)
+
+    run(go, output)
 
 
 @click.command()
@@ -65,6 +73,9 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 @click.option("--wait-timeout", default=1800, show_default=True, help="Seconds --wait waits for running.")
 @click.option("--local", is_flag=True, help="Run the job on this machine against a local emulator.")
 @click.option("--sandbox", type=click.Path(file_okay=False), help="With --local: where instances run.")
+@click.option(
+    "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
+)
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -76,10 +87,14 @@ def apply(
     wait_timeout: int,
     local: bool,
     sandbox: str | None,
+    within_budget: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
-    """Rent an instance for JOB and start it; re-applying the same spec creates nothing."""
+    """Rent an instance for JOB and start it; re-applying the same spec creates nothing.
+
+    For a sweep: launch its runs, max_parallel at a time within its budget, follow them to their end and
+    sum them up; Ctrl-C detaches, and applying it again resumes."""
     from vastjob.vast.apply import ApplyOptions
 
     opts = ApplyOptions(
@@ -90,7 +105,17 @@ def apply(
         pin=not no_pin,
         wait_timeout_s=float(wait_timeout),
     )
-    run(lambda: _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox), output)
+    from vastjob.cli.sweep_cmds import apply_sweep, sweep_at
+
+    def go() -> Result:
+        sweep = sweep_at(job, overrides)
+        if sweep is not None:
+            return apply_sweep(
+                sweep, opts, api_key, within_budget=within_budget, local=local, sandbox=sandbox
+            )
+        return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox)
+
+    run(go, output)
 
 
 def _apply(
