@@ -1,4 +1,5 @@
-"""Shared fixtures: every test runs with a temporary HOME and may only open loopback connections."""
+"""Every test runs with a temporary HOME and may only open loopback connections; the shared fixtures
+(the emulator's, the script sandbox's) come from `tests.support`."""
 
 from __future__ import annotations
 
@@ -25,6 +26,8 @@ _TOOLS = str(Path(sys.executable).parent)
 if _TOOLS not in os.environ.get("PATH", "").split(os.pathsep):
     os.environ["PATH"] = _TOOLS + os.pathsep + os.environ.get("PATH", "")
 
+pytest_plugins = ["tests.support.emulator", "tests.support.script"]
+
 ROOT = Path(__file__).resolve().parent.parent
 JOBS = ROOT / "jobs"
 
@@ -47,7 +50,13 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPath
     """Point HOME and config at a temporary folder, drop real Vast keys, refuse non-loopback sockets."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for variable, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
+        monkeypatch.setenv(variable, str(home / folder))
     for name in ("VAST_API_KEY", "VAST_URL", "CONTAINER_API_KEY", "CONTAINER_ID"):
         monkeypatch.delenv(name, raising=False)
 

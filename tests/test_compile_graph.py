@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from scriptkit import job_of
 
+from tests.support.jobs import job_of
 from vastjob.compile import build_graph, render_script
 from vastjob.compile.sources import SOURCE_KINDS, remote_exports
 from vastjob.errors import RenderError, SpecError

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scriptkit import SHIMS, FakeVast, Sandbox, job_of
 
+from tests.support.jobs import job_of
+from tests.support.script import Sandbox
 from vastjob.compile import render_script
 
 pytestmark = pytest.mark.slow
@@ -31,7 +32,7 @@ NASTY = [
     "é中🙂",
     ";:",
 ]
-CHARS = st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
+CHARS = st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00")
 TEXT = st.one_of(
     st.sampled_from(NASTY),
     st.text(CHARS, min_size=1, max_size=20),
@@ -40,7 +41,7 @@ TEXT = st.one_of(
 SEGMENT = st.one_of(
     st.sampled_from([s for s in NASTY if "/" not in s]),
     st.text(
-        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00/"), min_size=1, max_size=12
+        st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00/"), min_size=1, max_size=12
     ),
 ).filter(lambda s: s not in (".", ".."))
 PATH = st.lists(SEGMENT, min_size=1, max_size=3).map("/".join)
@@ -57,13 +58,7 @@ RECORDERS = {
 
 
 def _sandbox(folder: Path) -> Sandbox:
-    box = Sandbox(folder, FakeVast(url="http://127.0.0.1:9"))  # never called: shutdown is keep
-    box.bin.mkdir()
-    (folder / "home").mkdir()
-    for name, body in {**SHIMS, **RECORDERS}.items():
-        box.shim(name, body)
-    box.gpus("NVIDIA GeForce RTX 4090, 24564")
-    return box
+    return Sandbox.create(folder, None, RECORDERS)  # shutdown is keep: no API to call
 
 
 @settings(max_examples=50, deadline=None)

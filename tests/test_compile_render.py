@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from scriptkit import job_of
 from syrupy.assertion import SnapshotAssertion
 
+from tests.support.jobs import job_of
 from vastjob import __version__
 from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script
@@ -22,6 +22,7 @@ from vastjob.compile.emit import runtime_text
 from vastjob.compile.pack import unpack
 from vastjob.errors import RenderError
 from vastjob.spec.load import check_file, load_job
+from vastjob.spec.model import JobSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 # The single jobs (a sweep's runs are rendered in tests/test_sweep_spec.py).
@@ -33,7 +34,7 @@ _BESIDE = Path(sys.executable).parent / "shellcheck"
 SHELLCHECK = str(_BESIDE) if _BESIDE.exists() else shutil.which("shellcheck") or "shellcheck"
 
 
-def _load(path: Path):
+def _load(path: Path) -> JobSpec:
     return load_job(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else load_job(path)
 
 

@@ -13,16 +13,17 @@ import signal
 import subprocess
 import threading
 import time
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
-from scriptkit import CONTAINER_ID, CONTAINER_KEY, Origin, Sandbox, job_of, origin, sandbox
 
+from tests.support.jobs import job_of
+from tests.support.script import Origin, Sandbox
 from vastjob.compile import render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
-
-__all__ = ["origin", "sandbox"]  # fixtures used by name below
+from vastjob.spec.model import JobSpec
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +57,7 @@ def _gone(pid: int) -> bool:
 
 
 def _shutdowns(box: Sandbox) -> list[tuple[str, str, str, bytes]]:
-    return [(r.method, r.path, r.headers.get("Authorization", ""), r.body) for r in box.api.requests]
+    return [(r.method, r.path, r.headers.get("Authorization", ""), r.body) for r in box.requests]
 
 
 def test_full_job_reaches_run_with_env_and_pinned_commit(
@@ -78,7 +79,7 @@ def test_full_job_reaches_run_with_env_and_pinned_commit(
         env={"TRAIN_STAGE": "all", "QUOTED": "it's $HOME `x`"},
         run={"command": 'printf "%s|%s" "$TRAIN_STAGE" "$QUOTED" > env.txt; git rev-parse HEAD > head.txt'},
     )
-    (sandbox.dir / "installed.txt").write_text("git\n")
+    sandbox.installed("git")
     result = sandbox.run(render_script(job.pinned(origin.first)))
     assert result.returncode == 0, result.stdout + result.stderr
     proj = sandbox.root / "workspace/proj"
@@ -88,15 +89,15 @@ def test_full_job_reaches_run_with_env_and_pinned_commit(
     assert (proj / "data/train.h5").read_bytes() == (store / "train.h5").read_bytes()
     assert os.readlink(proj / "data/latest.h5") == "train.h5"
     # apt: only the missing package, after exactly one update.
-    assert sandbox.read("apt-get.log").splitlines() == ["update", "install -y rclone"]
+    assert sandbox.apt_calls() == ["update", "install -y rclone"]
     assert sandbox.read("pip.log").splitlines() == ["-m pip install -e ."]
     # The log has timestamped lines per step, on stdout as well as in the file.
     assert any(line.endswith(" [run] done") for line in sandbox.log().splitlines())
     assert "[data:train] " in result.stdout
     assert _shutdowns(sandbox) == [
-        ("DELETE", f"/api/v0/instances/{CONTAINER_ID}/", f"Bearer {CONTAINER_KEY}", b"{}")
+        ("DELETE", f"/api/v0/instances/{sandbox.api_id}/", f"Bearer {sandbox.api_key}", b"{}")
     ]
-    assert CONTAINER_KEY not in sandbox.log() + result.stdout + result.stderr
+    assert sandbox.api_key not in sandbox.log() + result.stdout + result.stderr
 
 
 def test_steps_run_in_order_and_datasets_download_while_pip_runs(
@@ -176,9 +177,11 @@ def test_a_permanent_failure_stops_the_others_and_stops_the_instance(sandbox: Sa
     assert _gone(int(sandbox.read("slow.pid")))
     assert not (sandbox.dir / "slow.finished").exists()
     method, path, auth, body = _shutdowns(sandbox)[0]
-    assert (method, path, auth) == ("PUT", f"/api/v0/instances/{CONTAINER_ID}/", f"Bearer {CONTAINER_KEY}")
+    assert (method, path, auth) == (
+        "PUT", f"/api/v0/instances/{sandbox.api_id}/", f"Bearer {sandbox.api_key}"
+    )
     assert json.loads(body) == {"state": "stopped"}
-    assert len(sandbox.api.requests) == 1
+    assert len(sandbox.requests) == 1
 
 
 def test_the_watchdog_ends_a_run_past_max_runtime(sandbox: Sandbox) -> None:
@@ -195,8 +198,8 @@ def test_the_watchdog_ends_a_run_past_max_runtime(sandbox: Sandbox) -> None:
     run_hash = next(line.split()[2] for line in script.splitlines() if line.startswith("vj_def run "))
     assert not (sandbox.root / "var/lib/vastjob/markers" / run_hash).exists()
     assert (sandbox.root / "var/lib/vastjob/markers").is_dir()
-    assert [(r.method, r.path) for r in sandbox.api.requests] == [
-        ("DELETE", f"/api/v0/instances/{CONTAINER_ID}/")
+    assert [(r.method, r.path) for r in sandbox.requests] == [
+        ("DELETE", f"/api/v0/instances/{sandbox.api_id}/")
     ]
 
 
@@ -220,11 +223,11 @@ def test_gpu_check_fails_fast_on_a_bad_host(sandbox: Sandbox, gpus: tuple[str, .
     assert [line for line in lines if line.startswith("start")] == ["start, attempt 1"]
     assert lines[-1] == "failed, exit code 1"
     assert sandbox.log_lines("apt") == []
-    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]
+    assert [(r.method, r.body) for r in sandbox.requests] == [("PUT", b'{"state": "stopped"}')]
 
 
 def test_a_second_start_skips_done_steps_and_reruns_a_changed_one(sandbox: Sandbox, origin: Origin) -> None:
-    def job(prepare: str):
+    def job(prepare: str) -> JobSpec:
         return job_of(
             repo=_repo(origin),
             setup={"commands": ["echo setup >> ../setup.count"]},
@@ -253,7 +256,7 @@ def test_a_second_start_skips_done_steps_and_reruns_a_changed_one(sandbox: Sandb
     assert sandbox.run(render_script(changed)).returncode == 0
     counts = [(work / f"{n}.count").read_text().count("\n") for n in ("setup", "prepare", "other", "run")]
     assert counts == [1, 2, 1, 2]  # prepare changed: it and run (after it) rerun; setup and other do not
-    assert sandbox.api.requests == []  # shutdown: keep
+    assert sandbox.requests == []  # shutdown: keep
 
 
 def test_the_bootstrap_writes_the_same_script_and_starts_it_detached(sandbox: Sandbox) -> None:
@@ -323,7 +326,7 @@ def test_steps_end_when_the_container_kills_the_script_outright(sandbox: Sandbox
     finally:
         proc.wait()
     assert _gone(int(sandbox.read("run.pid")))
-    assert sandbox.api.requests == []
+    assert sandbox.requests == []
 
 
 def test_url_datasets_are_checked_for_size_and_sha256(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -333,7 +336,7 @@ def test_url_datasets_are_checked_for_size_and_sha256(sandbox: Sandbox, tmp_path
     (served / "weights.bin").write_bytes(blob)
     handler = functools.partial(SimpleHTTPRequestHandler, directory=str(served))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    server.log_message = lambda *args: None  # type: ignore[method-assign]
+    server.log_message = lambda *args: None  # type: ignore[attr-defined]
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}/weights.bin"
     try:
@@ -365,25 +368,48 @@ def test_url_datasets_are_checked_for_size_and_sha256(sandbox: Sandbox, tmp_path
         server.server_close()
 
 
+class _Recording(BaseHTTPRequestHandler):
+    """A file server that answers every GET with `{"success": true}` and keeps (path, Authorization)."""
+
+    seen: ClassVar[list[tuple[str, str | None]]] = []
+
+    def do_GET(self) -> None:
+        type(self).seen.append((self.path, self.headers.get("Authorization")))
+        data = b'{"success": true}'
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: no line per request."""
+
+
 def test_a_download_token_travels_in_a_header_from_stdin(sandbox: Sandbox) -> None:
-    # The runtime's functions, sourced on their own, fetch from the stand-in server with HF_TOKEN.
+    # The runtime's functions, sourced on their own, fetch from a local file server with HF_TOKEN.
     runtime = sandbox.dir / "runtime.sh"
     runtime.write_text(runtime_text())
     token = "hf_secretvalue42"
-    snippet = f'source {shlex.quote(str(runtime))}; vj_url "$VASTJOB_API_URL/files/m.bin" out/m.bin HF_TOKEN'
-    result = subprocess.run(
-        ["bash", "-c", snippet],
-        env=sandbox.env({"HF_TOKEN": token}),
-        cwd=sandbox.dir,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    _Recording.seen = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recording)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    files = f"http://127.0.0.1:{server.server_address[1]}"
+    snippet = f'source {shlex.quote(str(runtime))}; vj_url "$FILES/files/m.bin" out/m.bin HF_TOKEN'
+    try:
+        result = subprocess.run(
+            ["bash", "-c", snippet],
+            env=sandbox.env({"HF_TOKEN": token, "FILES": files}),
+            cwd=sandbox.dir,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
     assert result.returncode == 0, result.stderr
-    assert [(r.path, r.headers.get("Authorization")) for r in sandbox.api.requests] == [
-        ("/files/m.bin", f"Bearer {token}")
-    ]
+    assert _Recording.seen == [("/files/m.bin", f"Bearer {token}")]
     assert (sandbox.dir / "out/m.bin").read_text() == '{"success": true}'
 
 
@@ -391,11 +417,11 @@ def test_the_shutdown_request_is_retried_until_the_api_accepts_it_and_its_answer
     sandbox: Sandbox,
 ) -> None:
     # A longer outage than a few tries: giving up would leave the instance billing with nothing to do.
-    sandbox.api.failures = [503, 429, 500, 502, 503, 504, 503, 429]
+    sandbox.api.faults.refusals = [503, 429, 500, 502, 503, 504, 503, 429]
     job = job_of(run={"command": "exit 2"})
     result = sandbox.run(render_script(job))
     assert result.returncode == 1
-    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')] * 9
+    assert [(r.method, r.body) for r in sandbox.requests] == [("PUT", b'{"state": "stopped"}')] * 9
     lines = sandbox.log_lines("vastjob")
     assert lines.count("stop request failed, retry in 0s") == 8
     assert any("503" in line for line in lines)  # curl's error, in the log
@@ -403,10 +429,10 @@ def test_the_shutdown_request_is_retried_until_the_api_accepts_it_and_its_answer
 
 
 def test_a_shutdown_answered_200_with_success_false_is_retried(sandbox: Sandbox) -> None:
-    sandbox.api.failures = [200, 200]
+    sandbox.api.faults.refusals = [200, 200]
     result = sandbox.run(render_script(job_of()))
     assert result.returncode == 0
-    assert [r.method for r in sandbox.api.requests] == ["DELETE"] * 3
+    assert [r.method for r in sandbox.requests] == ["DELETE"] * 3
     lines = sandbox.log_lines("vastjob")
     assert lines.count('{"success": false}') == 2  # the answer that said no, in the log
     assert lines.count("destroy request failed, retry in 0s") == 2
@@ -418,7 +444,7 @@ def test_a_failure_before_the_first_step_still_ends_the_billing(sandbox: Sandbox
     (sandbox.root / "var/lib").write_text("not a folder\n")
     result = sandbox.run(render_script(job_of()))
     assert result.returncode != 0
-    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]
+    assert [(r.method, r.body) for r in sandbox.requests] == [("PUT", b'{"state": "stopped"}')]
 
 
 def _leftovers(box: Sandbox) -> list[str]:
@@ -528,4 +554,4 @@ def test_a_step_whose_runner_dies_without_a_word_fails_the_job_instead_of_hangin
     result = sandbox.run(render_script(job), timeout=60)
     assert result.returncode == 1
     assert "job failure, exit code 1: stop" in sandbox.log_lines("vastjob")
-    assert [(r.method, r.body) for r in sandbox.api.requests] == [("PUT", b'{"state": "stopped"}')]
+    assert [(r.method, r.body) for r in sandbox.requests] == [("PUT", b'{"state": "stopped"}')]

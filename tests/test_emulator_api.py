@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -15,16 +13,7 @@ from vastjob.emulator import Emulator
 KEY = "user-key"
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(n_offers=300, sandbox=tmp_path / "sandbox", api_key=KEY, auto_advance=False) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
-        yield client
+pytestmark = pytest.mark.emulator(n_offers=300, api_key=KEY, auto_advance=False)
 
 
 def cheapest(api: httpx.Client, **filters: Any) -> dict[str, Any]:

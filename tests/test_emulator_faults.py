@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.emulator import StartEmulator, client_of
 from vastjob.emulator import Emulator, Faults
 from vastjob.emulator.faults import next_utc_midnight, parse_faults
 
 KEY = "user-key"
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(n_offers=100, sandbox=tmp_path, api_key=KEY, auto_advance=False) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
-        yield client
+pytestmark = pytest.mark.emulator(n_offers=100, api_key=KEY, auto_advance=False)
 
 
 def set_faults(emu: Emulator, **knobs: Any) -> dict[str, Any]:
@@ -97,10 +87,10 @@ def test_a_create_whose_answer_is_lost_still_creates(emu: Emulator, api: httpx.C
 
 
 @pytest.mark.parametrize("fail_status", ["exited", "offline"])
-def test_instances_that_never_reach_running(tmp_path: Path, fail_status: str) -> None:
+def test_instances_that_never_reach_running(start_emulator: StartEmulator, fail_status: str) -> None:
     faults = Faults(fail_instances=1, fail_status=fail_status)
-    with Emulator(n_offers=50, sandbox=tmp_path, api_key=KEY, faults=faults, step_seconds=0.03) as emu, \
-            httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    emu = start_emulator(n_offers=50, api_key=KEY, faults=faults, step_seconds=0.03)
+    with client_of(emu, timeout=5) as api:
         offers = api.post("/api/v0/bundles/", json={"limit": 2}).json()["offers"]
         ids = [api.put(f"/api/v0/asks/{o['id']}/", json={"image": "x", "disk": 10, "onstart": "touch ran"})
                .json()["new_contract"] for o in offers]
@@ -111,7 +101,7 @@ def test_instances_that_never_reach_running(tmp_path: Path, fail_status: str) ->
         shown = api.get(f"/api/v0/instances/{ids[0]}/").json()["instances"]
         assert shown["actual_status"] == fail_status
         assert emu.instances[ids[1]].actual_status == "running", "only the next N instances fail"
-        assert not (tmp_path / str(ids[0]) / "ran").exists()
+        assert not (emu.sandbox / str(ids[0]) / "ran").exists()
         assert emu.billing(ids[0])["gpu_seconds"] == 0
 
 
@@ -145,3 +135,30 @@ def test_cli_text_form() -> None:
     assert faults.applies("create") and not faults.applies("list")
     with pytest.raises(ValueError, match="name=value"):
         parse_faults("rate_limit")
+
+
+def test_refusals_answer_their_statuses_in_turn_then_the_real(emu: Emulator, api: httpx.Client) -> None:
+    set_faults(emu, refusals=[503, 200, 429], route="list")
+    answers = [api.get("/api/v0/instances/") for _ in range(4)]
+    assert [a.status_code for a in answers] == [503, 200, 429, 200]
+    assert [a.json() for a in answers[:3]] == [{"success": False}] * 3
+    assert "instances" in answers[3].json() and emu.faults.refusals == []
+    assert api.post("/api/v0/bundles/", json={"limit": 1}).status_code == 200  # other routes untouched
+    faults = Faults()
+    faults.update(parse_faults("refusals=500+200"))
+    assert faults.refusals == [500, 200]
+    for bad in ([99], [600], ["soon"], "x"):
+        with pytest.raises(ValueError, match="refusals"):
+            Faults().update({"refusals": bad})
+
+
+def test_requests_are_recorded_as_they_arrived(start_emulator: StartEmulator) -> None:
+    quiet = start_emulator(n_offers=5)
+    httpx.get(f"{quiet.url}/_emulator/faults")
+    assert quiet.requests == [], "a long-running emulator keeps nothing"
+    emu = start_emulator(n_offers=5, record_requests=True)
+    headers = {"Authorization": "Bearer k"}
+    httpx.post(f"{emu.url}/api/v0/bundles/?x=1", content=b'{"limit": 1}', headers=headers)
+    (seen,) = emu.requests
+    assert (seen.method, seen.path, seen.body) == ("POST", "/api/v0/bundles/?x=1", b'{"limit": 1}')
+    assert seen.headers["Authorization"] == "Bearer k"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.support.emulator import StartEmulator, client_of
 from vastjob.emulator import Emulator
 
 KEY = "user-key"
@@ -26,17 +27,7 @@ def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
     return condition()
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(n_offers=300, sandbox=tmp_path / "sandbox", api_key=KEY, auto_advance=False,
-                  kill_delay=0.3) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def api(emu: Emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client:
-        yield client
+pytestmark = pytest.mark.emulator(n_offers=300, api_key=KEY, auto_advance=False, kill_delay=0.3)
 
 
 def rent(api: httpx.Client, onstart: str, num_gpus: int = 1, **body: Any) -> tuple[int, dict[str, Any]]:
@@ -64,14 +55,14 @@ def test_the_state_machine_moves_by_hand(emu: Emulator, api: httpx.Client) -> No
     assert api.get(f"/api/v0/instances/{instance_id}/").json() == {"instances": None}
 
 
-def test_instances_walk_to_running_on_their_own(tmp_path: Path) -> None:
-    with Emulator(n_offers=50, sandbox=tmp_path, api_key=KEY, step_seconds=0.05) as emu, \
-            httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+def test_instances_walk_to_running_on_their_own(start_emulator: StartEmulator) -> None:
+    emu = start_emulator(n_offers=50, api_key=KEY, step_seconds=0.05)
+    with client_of(emu, timeout=5) as api:
         instance_id, _ = rent(api, "echo up > \"$VASTJOB_ROOT/up\"")
         seen = {status(api, instance_id)}
         assert wait_for(lambda: seen.add(status(api, instance_id)) or "running" in seen)
         assert seen <= {None, "created", "loading", "running"}
-        assert wait_for(lambda: (tmp_path / str(instance_id) / "up").exists())
+        assert wait_for(lambda: (emu.sandbox / str(instance_id) / "up").exists())
         api.put(f"/api/v0/instances/{instance_id}/", json={"state": "stopped"})
         api.put(f"/api/v0/instances/{instance_id}/", json={"state": "running"})
         assert wait_for(lambda: status(api, instance_id) == "running")
@@ -84,7 +75,10 @@ names = ["VASTJOB_ROOT", "VASTJOB_API_URL", "CONTAINER_ID", "CONTAINER_API_KEY",
          "GPU_COUNT", "PUBLIC_IPADDR", "HOME", "GREETING", "TRICKY"]
 info = {n: os.environ.get(n) for n in names}
 info["cwd"] = os.getcwd()
-open(os.path.join(os.environ["VASTJOB_ROOT"], "env.json"), "w").write(json.dumps(info))
+path = os.path.join(os.environ["VASTJOB_ROOT"], "env.json")
+with open(path + ".part", "w") as out:  # renamed when complete: the test waits for the name
+    out.write(json.dumps(info))
+os.replace(path + ".part", path)
 EOF
 """
 
@@ -208,7 +202,7 @@ def test_billing_counts_gpu_time_when_running_and_disk_time_always(emu: Emulator
 
 def test_stopping_the_emulator_kills_running_onstarts(tmp_path: Path) -> None:
     emu = Emulator(n_offers=20, sandbox=tmp_path, api_key=KEY, auto_advance=False).start()
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    with client_of(emu, timeout=5) as api:
         instance_id, _ = rent(api, LOOP)
     emu.advance(instance_id, "running")
     root = tmp_path / str(instance_id)
@@ -227,7 +221,7 @@ while :; do echo beat >> "$VASTJOB_ROOT/beats"; sleep 0.02; done
 
 def test_no_process_outlives_the_emulator_even_a_pending_self_destroy(tmp_path: Path) -> None:
     emu = Emulator(n_offers=20, sandbox=tmp_path, api_key=KEY, auto_advance=False, kill_delay=60).start()
-    with httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}) as api:
+    with client_of(emu, timeout=5) as api:
         instance_id, _ = rent(api, SELF_DESTROY)
         emu.advance(instance_id, "running")
         root = tmp_path / str(instance_id)

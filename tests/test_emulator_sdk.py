@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from vastai import VastAI
@@ -14,10 +12,7 @@ from vastjob.emulator import Emulator
 KEY = "sdk-user-key"
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(n_offers=500, sandbox=tmp_path, api_key=KEY, step_seconds=0.05) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emulator(n_offers=500, api_key=KEY, step_seconds=0.05)
 
 
 @pytest.fixture
@@ -30,7 +25,8 @@ def wait_status(sdk: VastAI, instance_id: int, wanted: str) -> dict[str, object]
     while time.monotonic() < deadline:
         row = sdk.show_instance(instance_id)
         if row and row["actual_status"] == wanted:
-            return row
+            found: dict[str, object] = row
+            return found
         time.sleep(0.05)
     raise AssertionError(f"instance {instance_id} never reached {wanted}")
 
@@ -89,8 +85,8 @@ def test_sdk_errors_surface_as_http_errors(emu: Emulator) -> None:
     wrong = VastAI(api_key="not-the-key", server_url=emu.url, retry=1)
     with pytest.raises(requests.HTTPError) as info:
         wrong.show_instances()
-    assert info.value.response.status_code == 401
+    assert info.value.response is not None and info.value.response.status_code == 401
     sdk = VastAI(api_key=KEY, server_url=emu.url, retry=1)
     with pytest.raises(requests.HTTPError) as info:
         sdk.create_instance(1, image="x", cancel_unavail=True)
-    assert info.value.response.status_code == 410
+    assert info.value.response is not None and info.value.response.status_code == 410

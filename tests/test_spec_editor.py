@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
-from lspkit import ROOT, YamlServer, server_problem
 
+from tests.support.lsp import ROOT, YamlServer, server_problem
 from vastjob.spec.load import check_file
 from vastjob.spec.schema import load_schema
 

@@ -7,12 +7,14 @@ import secrets as pysecrets
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import make_job
+from tests.support.wire import Recorder, fast_client
 from vastjob.compile import render_bootstrap
 from vastjob.emulator import Emulator
 from vastjob.errors import ApiError, Interrupted, RenderError, UserError
@@ -21,19 +23,13 @@ from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult, PriceCapError
 from vastjob.vast.client import RetryPolicy, VastClient
 from vastjob.vast.plan import Plan
 
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client, make_job
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client, make_job  # type: ignore[no-redef]
-
 SECRETS = {"B2_KEY_ID": "kid-4f1e9a", "WANDB_API_KEY": "wandb-77c0d2"}
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
+def emu(start_emulator: StartEmulator) -> Emulator:
     # Instances stay where apply leaves them unless a test advances them.
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, auto_advance=False) as e:
-        yield e
+    return start_emulator(n_offers=400, auto_advance=False)
 
 
 class Run:
@@ -226,9 +222,8 @@ def test_no_matching_offer_is_a_user_error(emu: Emulator, tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def running_emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, step_seconds=0.05) as e:
-        yield e
+def running_emu(start_emulator: StartEmulator) -> Emulator:
+    return start_emulator(n_offers=400, step_seconds=0.05)
 
 
 @pytest.mark.parametrize("status", ["exited", "offline", "unknown"])

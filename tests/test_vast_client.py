@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import socket
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support.wire import Recorder, fast_client
 from vastjob.emulator import Emulator
 from vastjob.errors import ApiError, UserError
 from vastjob.vast.account import resolve_api_key, resolve_base_url
-from vastjob.vast.client import AnswerLost
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client  # type: ignore[no-redef]
+from vastjob.vast.client import AnswerLost, RetryPolicy, VastClient
 
 QUERY = {"gpu_name": {"eq": "RTX 4090"}, "num_gpus": {"eq": 1}, "limit": 5, "order": [["dph_total", "asc"]]}
 
 
-@pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=300, auto_advance=False, log_delay=0.1) as e:
-        yield e
+pytestmark = pytest.mark.emulator(n_offers=300, auto_advance=False, log_delay=0.1)
 
 
 def test_key_resolution_order(tmp_path: Path) -> None:
@@ -170,3 +163,73 @@ def test_an_unreachable_server_is_an_api_error(tmp_path: Path) -> None:
     ):
         client.list_instances()
     assert len(sleeps) == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_refused_connection_is_announced_at_each_try_and_named_in_the_error() -> None:
+    notices: list[str] = []
+    url = f"http://127.0.0.1:{_closed_port()}"
+    # `notify` is what prints each try on stderr; here it gathers them.
+    client = VastClient("k", url, retry=RetryPolicy(attempts=3, base_delay=0.001), notify=notices.append)
+    with client, pytest.raises(ApiError) as info:
+        client.search_offers(QUERY)
+    assert [n.rsplit("(", 1)[-1] for n in notices] == ["2 of 3)", "3 of 3)"]
+    assert all(n.startswith(f"could not reach {url}: cannot connect (") for n in notices)
+    text = str(info.value)
+    assert "cannot connect" in text and "gave up after 3 tries" in text and "check the network" in text
+
+
+def test_a_server_that_never_answers_is_a_timeout_said_as_such() -> None:
+    notices: list[str] = []
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        client = VastClient("k", url, timeout=0.2, retry=RetryPolicy(attempts=2, base_delay=0.001),
+                            notify=notices.append)
+        with client, pytest.raises(ApiError) as info:
+            client.list_instances()
+    assert notices == [f"could not reach {url}: no answer within 0.2 s; trying again (2 of 2)"]
+    assert "no answer within 0.2 s (gave up after 2 tries)" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("flag", "env", "named"),
+    [("wrong-flag-key", {}, "--api-key"), (None, {"VAST_API_KEY": "wrong-env-key"}, "$VAST_API_KEY")],
+)
+def test_a_refused_key_names_its_source_and_points_to_local(
+    emu: Emulator, tmp_path: Path, flag: str | None, env: dict[str, str], named: str
+) -> None:
+    key = resolve_api_key(flag, {"HOME": str(tmp_path), **env})
+    with fast_client(emu.url, key) as client, pytest.raises(ApiError) as info:
+        client.search_offers(QUERY)
+    text = str(info.value)
+    assert info.value.status == 401 and f"the API key from {named} was refused" in text
+    assert "vastjob apply JOB --local" in text and key not in text and key not in repr(key)
+
+
+def test_a_refused_key_from_a_file_names_the_file_and_a_container_key_gets_403(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    keyfile = tmp_path / ".config" / "vastai" / "vast_api_key"
+    keyfile.parent.mkdir(parents=True)
+    keyfile.write_text("wrong-file-key\n")
+    from_file = resolve_api_key(None, {"HOME": str(tmp_path)})
+    with (
+        fast_client(emu.url, from_file) as client,
+        pytest.raises(ApiError, match=f"the API key from {keyfile} was refused"),
+    ):
+        client.list_instances()
+    with fast_client(emu.url, emu.api_key) as client:
+        offer = client.search_offers(QUERY)[0]
+        iid = client.create_instance(offer["id"], {"client_id": "me", "image": "x", "disk": 10, "label": "c"})
+    container_key = emu.instances[iid].api_key
+    with fast_client(emu.url, container_key) as client, pytest.raises(ApiError) as info:
+        client.list_instances()
+    assert info.value.status == 403 and "the API key may not do this" in str(info.value)
+    assert "--local" in str(info.value) and container_key not in str(info.value)

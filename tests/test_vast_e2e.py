@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +17,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import rented_doc as job_doc
+from tests.support.wire import Recorder, fast_client
 from vastjob.cli import cli
 from vastjob.emulator import Emulator
 from vastjob.spec.load import load_job
 from vastjob.vast import lifecycle
 from vastjob.vast.apply import Applier, ApplyOptions
-
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import Recorder, fast_client, job_doc
-except ModuleNotFoundError:
-    from vast_helpers import Recorder, fast_client, job_doc  # type: ignore[no-redef]
 
 pytestmark = pytest.mark.slow
 
@@ -95,11 +92,8 @@ def burgers_spec(tmp_path: Path, repo_url: str, **env: str) -> Path:
 
 
 @pytest.fixture
-def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(
-        sandbox=tmp_path / "sandbox", n_offers=1500, step_seconds=0.05, api_key=ACCOUNT_KEY, kill_delay=0.2
-    ) as e:
-        yield e
+def emu(start_emulator: StartEmulator) -> Emulator:
+    return start_emulator(n_offers=1500, step_seconds=0.05, api_key=ACCOUNT_KEY, kill_delay=0.2)
 
 
 def wait_for(emu: Emulator, iid: int, states: set[str], timeout: float = 90.0) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,9 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import rented_doc as job_doc
+from tests.support.wire import fast_client
 from vastjob.cli import cli
 from vastjob.cli._common import run
 from vastjob.emulator import Emulator
@@ -19,18 +21,13 @@ from vastjob.errors import ApiError
 from vastjob.vast import lifecycle
 from vastjob.vast.client import VastClient
 
-try:  # whether tests/ is a package decides how the helpers import
-    from tests.vast_helpers import fast_client, job_doc
-except ModuleNotFoundError:
-    from vast_helpers import fast_client, job_doc  # type: ignore[no-redef]
-
 
 @pytest.fixture
-def emu(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=400, auto_advance=False) as e:
-        monkeypatch.setenv("VAST_URL", e.url)
-        monkeypatch.setenv("VAST_API_KEY", e.api_key)
-        yield e
+def emu(start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
+    e = start_emulator(n_offers=400, auto_advance=False)
+    monkeypatch.setenv("VAST_URL", e.url)
+    monkeypatch.setenv("VAST_API_KEY", e.api_key)
+    return e
 
 
 def spec_file(tmp_path: Path, **over: Any) -> str:
@@ -51,7 +48,9 @@ def test_status_of_nothing(emu: Emulator) -> None:
     result = vj("status", "--all")
     assert result.exit_code == 0 and "no vastjob instance" in result.output
     assert json.loads(vj("status", "tiny", "-o", "json").output) == []
-    assert vj("status").exit_code == 1
+    # With no JOB, status lists every vastjob instance (like --all), as `kubectl get` does.
+    bare = vj("status")
+    assert bare.exit_code == 0 and bare.output == result.output
 
 
 def test_apply_status_logs_stop_destroy(emu: Emulator, tmp_path: Path) -> None:
@@ -231,7 +230,8 @@ def test_stop_tries_every_instance_and_names_those_left(emu: Emulator) -> None:
 def test_a_declined_destroy_prints_json(emu: Emulator, tmp_path: Path) -> None:
     vj("apply", spec_file(tmp_path), "--yes")
     declined = vj("destroy", "tiny", "-o", "json", input="n\n")
-    assert declined.exit_code == 0 and json.loads(declined.stdout) == {"destroyed": []}
+    # Exit 1: a script must not take "nothing destroyed" for done.
+    assert declined.exit_code == 1 and json.loads(declined.stdout) == {"destroyed": []}
     assert len(live(emu)) == 1
 
 
@@ -280,11 +280,12 @@ def test_ctrl_c_exits_130_and_prints_json(capsys: pytest.CaptureFixture[str]) ->
 def test_without_an_answer_apply_and_destroy_do_nothing_and_print_json(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
     applied = vj("apply", spec, "-o", "json", input="")  # no terminal, no answer
-    assert applied.exit_code == 0 and json.loads(applied.stdout)["action"] == "declined"
+    # Exit 1: a CI job that rented nothing must not go green.
+    assert applied.exit_code == 1 and json.loads(applied.stdout)["action"] == "declined"
     assert emu.instances == {}
     vj("apply", spec, "--yes")
     destroyed = vj("destroy", "tiny", "-o", "json", input="")
-    assert destroyed.exit_code == 0 and json.loads(destroyed.stdout) == {"destroyed": []}
+    assert destroyed.exit_code == 1 and json.loads(destroyed.stdout) == {"destroyed": []}
     assert len(live(emu)) == 1
 
 
@@ -320,3 +321,58 @@ def test_status_and_logs_read_the_spec_with_its_overrides(emu: Emulator, tmp_pat
     refused = vj("status", "tiny", *over, "-o", "json")
     assert refused.exit_code == 1
     assert "give the spec's path" in json.loads(refused.stdout)["errors"]["message"]
+
+
+def test_status_with_no_job_lists_every_vastjob_instance(emu: Emulator, tmp_path: Path) -> None:
+    ids = []
+    for name in ("tiny", "other"):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(job_doc(name=name), sort_keys=False))
+        ids.append(json.loads(vj("apply", str(path), "--yes", "-o", "json").stdout)["instance_id"])
+    rows = json.loads(vj("status", "-o", "json").stdout)
+    assert sorted((r["id"], r["job"]) for r in rows) == sorted(zip(ids, ["tiny", "other"], strict=True))
+
+
+def test_logs_prefers_the_running_instance_of_the_current_spec(emu: Emulator, tmp_path: Path) -> None:
+    spec = spec_file(tmp_path)
+    current = json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)["instance_id"]
+    emu.advance(current, "running")
+    # A newer instance of an older spec, stopped: the highest id, and not the one anyone means.
+    with fast_client(emu.url, emu.api_key) as client:
+        offer = client.search_offers({"num_gpus": {"eq": 1}, "limit": 1})[0]
+        old = client.create_instance(
+            offer["id"], {"client_id": "me", "image": "x", "disk": 10, "label": "vastjob:tiny:0123456789ab"}
+        )
+        client.set_state(old, "stopped")
+    assert old > current
+    assert json.loads(vj("logs", spec, "-o", "json").stdout)["id"] == current
+    assert json.loads(vj("logs", "tiny", "-o", "json").stdout)["id"] == current  # running beats stopped
+
+
+def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    emu.advance(iid, "running")
+    none = vj("logs", "tiny", "--tail", "0")
+    assert none.exit_code == 0 and none.stdout == ""
+    assert json.loads(vj("logs", "tiny", "--tail", "0", "-o", "json").stdout)["lines"] == []
+    assert vj("logs", "tiny", "--tail", "-1").exit_code == 2
+
+
+def test_logs_follow_with_tail_0_shows_only_new_lines(emu: Emulator, tmp_path: Path) -> None:
+    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    log = emu.instances[iid].container.log_path
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("old 1\nold 2\n")
+    batches = iter([["new 1"], ["new 2", "new 3"]])
+
+    def grow(_seconds: float) -> None:
+        batch = next(batches, None)
+        if batch is None:
+            emu.advance(iid, "stopped")
+            return
+        with log.open("a") as out:
+            out.write("".join(f"{line}\n" for line in batch))
+
+    with fast_client(emu.url, emu.api_key) as client:
+        followed = list(lifecycle.follow_logs(client, iid, sleep=grow, skip_first=True))
+    assert followed == ["new 1", "new 2", "new 3"]

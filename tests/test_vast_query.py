@@ -155,3 +155,16 @@ def test_the_cap_counts_the_jobs_disk_even_if_the_quote_counts_less() -> None:
     bid = spec(interruptible=True, bid_margin=0.0, max_price_per_hour=1.0)
     cand = price(Offer.from_api(offer(2, min_bid=0.5, storage_cost=0.73, storage_total_cost=0.008)), bid, 100)
     assert cand.price_per_hour == pytest.approx(0.6)
+
+
+@pytest.mark.parametrize(
+    ("name", "mib", "shown"), [("RTX 4090", 24564, "24 GiB"), ("H100 SXM", 81559, "80 GiB")]
+)
+def test_vram_is_shown_in_gib_as_vast_lists_it(name: str, mib: int, shown: str) -> None:
+    from vastjob.vast.plan import offers_table
+    from vastjob.vast.query import Candidate
+
+    o = Offer.from_api(offer(1, gpu_name=name, gpu_ram=mib))
+    table = offers_table([Candidate(o, 1.0)], None)
+    assert f"  {shown}  " in table and "25 GB" not in table
+    assert Candidate(o, 1.0).to_json()["vram_gib"] == round(mib / 1024, 1)

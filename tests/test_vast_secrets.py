@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from vastjob.errors import UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.pin import resolve_commit, run_git
-from vastjob.vast.secrets import parse_dotenv, read_secrets
+from vastjob.vast.secrets import dotenv_paths, find_secrets, parse_dotenv, read_secrets
 
 
 def make_job(tmp_path: Path, **over: Any) -> JobSpec:
@@ -150,3 +151,57 @@ def test_a_pinned_commit_or_a_full_sha_needs_no_git(tmp_path: Path) -> None:
     assert pinned is not None and bare_sha is not None
     assert resolve_commit(pinned, runner=refuse) == sha
     assert resolve_commit(bare_sha, runner=refuse) == sha
+
+
+PEM = (
+    "-----BEGIN EXAMPLE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAABG5vbmU=\n"
+    "-----END EXAMPLE KEY-----"
+)
+
+
+def test_a_multi_line_quoted_value_is_kept_whole(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f'B2_KEY_ID="{PEM}"\nWANDB_API_KEY=w\nGIT_TOKEN=g\nB2_APP_KEY=a\n')
+    assert read_secrets(make_job(tmp_path), {}).values["B2_KEY_ID"] == PEM
+
+
+def test_set_but_empty_is_a_value_and_a_bare_name_is_not(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("WANDB_API_KEY=\nGIT_TOKEN\nB2_APP_KEY=''\n")
+    found, missing = find_secrets(make_job(tmp_path), {"B2_KEY_ID": ""})
+    assert dict(found.values) == {"B2_KEY_ID": "", "WANDB_API_KEY": "", "B2_APP_KEY": ""}
+    assert found.origins["B2_KEY_ID"] == "environment"
+    assert missing == ["GIT_TOKEN"]
+
+
+def test_the_repo_root_dotenv_is_read_after_the_one_next_to_the_job(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    (tmp_path / ".env").write_text("B2_KEY_ID=from-root\nWANDB_API_KEY=root-w\n")
+    (jobs / ".env").write_text("B2_KEY_ID=from-jobs\n")
+    job = make_job(jobs)
+    assert dotenv_paths(job) == [jobs / ".env", tmp_path / ".env"]
+    found, missing = find_secrets(job, {"GIT_TOKEN": "t"})
+    assert found.values["B2_KEY_ID"] == "from-jobs" and found.origins["B2_KEY_ID"] == str(jobs / ".env")
+    assert found.values["WANDB_API_KEY"] == "root-w"
+    assert found.origins["WANDB_API_KEY"] == str(tmp_path / ".env")
+    assert missing == ["B2_APP_KEY"]
+    with pytest.raises(UserError) as info:
+        read_secrets(job, {})
+    assert f"the environment or {jobs / '.env'} or {tmp_path / '.env'}" in str(info.value)
+
+
+def test_a_job_at_the_repo_root_reads_one_dotenv(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert dotenv_paths(make_job(tmp_path)) == [tmp_path / ".env"]
+
+
+def test_commands_that_read_no_secret_never_import_dotenv() -> None:
+    root = Path(__file__).resolve().parent.parent
+    probe = (
+        "import sys\nfrom vastjob.cli import main\n"
+        "try:\n    main(['render', 'jobs/burgers512.yaml', '--graph'])\nexcept SystemExit:\n    pass\n"
+        "print('dotenv' in sys.modules, file=sys.stderr)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert proc.stderr.strip() == "False"
+    assert parse_dotenv("K=v\n") == {"K": "v"}  # and the reader still works where secrets are read

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import sys
 
@@ -9,6 +10,7 @@ import click
 
 # command name -> "module:attribute" of its click command; modules load only when their command runs.
 COMMANDS: dict[str, str] = {
+    "init": "vastjob.cli.init_cmd:init",
     "validate": "vastjob.cli.spec_cmds:validate",
     "schema": "vastjob.cli.spec_cmds:schema",
     "render": "vastjob.cli.render_cmd:render",
@@ -23,8 +25,9 @@ COMMANDS: dict[str, str] = {
 }
 
 HELP: dict[str, str] = {
+    "init": "Start vastjob in a repo: a starter spec, its schema and a .env.example.",
     "validate": "Check job specs and report every problem with its file and line.",
-    "schema": "Print the job spec's JSON Schema.",
+    "schema": "Print the job spec's JSON Schema (or write it into your repo).",
     "render": "Print the onstart script (or its bootstrap, or the step graph) for a job.",
     "offers": "List the Vast offers that match a job.",
     "plan": "Show the resolved job, its step graph, the chosen offer and the runners-up.",
@@ -51,6 +54,19 @@ class LazyGroup(click.Group):
         command = getattr(importlib.import_module(module_name), attr)
         assert isinstance(command, click.Command)
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # click suggests close names only among the commands it holds, and this group holds none until
+        # they are used: suggest among the lazy ones.
+        name = args[0] if args else ""
+        if name in COMMANDS or name.startswith("-") or ctx.resilient_parsing:
+            return super().resolve_command(ctx, args)
+        starts = [c for c in COMMANDS if name and c.startswith(name)]
+        close = list(dict.fromkeys(starts + difflib.get_close_matches(name, list(COMMANDS), n=3, cutoff=0.6)))
+        hint = f" Did you mean {' or '.join(repr(c) for c in close[:3])}?" if close else ""
+        ctx.fail(f"No such command {name!r}.{hint}")
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Help lists the commands without importing them, so `vastjob --help` stays fast.

@@ -18,7 +18,7 @@ import click
 from vastjob.errors import EXIT_OK, Interrupted, VastjobError
 
 F = TypeVar("F", bound=Callable[..., Any])
-OutputFormat = Literal["text", "json"]
+OutputFormat = Literal["text", "json", "yaml"]
 
 
 class Result(Protocol):
@@ -37,7 +37,7 @@ output_option = click.option(
     type=click.Choice(get_args(OutputFormat)),
     default="text",
     show_default=True,
-    help="Output format; json prints results and errors as JSON on stdout.",
+    help="Output format; json (or yaml) prints results and errors as JSON (or YAML) on stdout.",
 )
 
 
@@ -57,10 +57,21 @@ def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
 
 
+def echo_yaml(data: object) -> None:
+    """Print data as YAML on stdout: the same document as the JSON, block style, keys in their order."""
+    import yaml  # only -o yaml pays for it
+
+    plain = json.loads(json.dumps(data, default=str))  # the JSON's values exactly, no Python-only types
+    click.echo(yaml.safe_dump(plain, sort_keys=False, allow_unicode=True), nl=False)
+
+
 def emit(result: Result, output: OutputFormat) -> None:
-    """Print a result on stdout as JSON or as text (a newline added only when the text lacks one)."""
+    """Print a result on stdout as JSON, YAML or text (a newline added only when the text lacks one)."""
     if output == "json":
         echo_json(result.to_json())
+        return
+    if output == "yaml":
+        echo_yaml(result.to_json())
         return
     text = result.render()
     if text:
@@ -83,6 +94,8 @@ def run(func: Callable[[], Result | int | None], output: OutputFormat = "text") 
     except VastjobError as err:
         if output == "json":
             echo_json({"errors": err.to_json()})
+        elif output == "yaml":
+            echo_yaml({"errors": err.to_json()})
         else:
             click.echo(str(err), err=True)
         sys.exit(err.exit_code)

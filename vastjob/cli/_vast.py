@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from vastjob.cli._common import output_option, set_option
+from vastjob.cli.completion import complete_files
 
 if TYPE_CHECKING:
     from vastjob.spec.model import JobSpec
@@ -22,7 +24,7 @@ api_key_option = click.option(
     metavar="KEY",
     help="Vast API key (default: $VAST_API_KEY, then ~/.config/vastai/vast_api_key).",
 )
-job_argument = click.argument("job", metavar="JOB")
+job_argument = click.argument("job", metavar="JOB", shell_complete=complete_files)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -60,8 +62,15 @@ def connect(api_key: str | None) -> VastClient:
 
 
 def ask(question: str) -> bool:
-    """A yes/no question on stderr; no answer (end of input, Ctrl-C) is a no, so -o json stays JSON."""
+    """A yes/no question on stderr, so -o json stays JSON. No answer (end of input: no terminal, a CI job)
+    is a no; Ctrl-C is not an answer but an interruption, which exits 130."""
+    # click.confirm turns Ctrl-C and end of input alike into Abort; here they must differ.
+    click.echo(f"{question} [y/N]: ", nl=False, err=True)
     try:
-        return click.confirm(question, default=False, err=True)
-    except click.Abort:
-        return False
+        line = sys.stdin.readline()
+    except KeyboardInterrupt:
+        click.echo("", err=True)
+        raise
+    if not line:
+        click.echo("(no answer)", err=True)
+    return line.strip().lower() in ("y", "yes")

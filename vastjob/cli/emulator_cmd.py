@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from vastjob.cli._common import OutputFormat, emit, output_option, run
+from vastjob.cli.helptext import footer
 from vastjob.cli.results import Text
 
 
@@ -50,7 +51,14 @@ def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faul
     return 0
 
 
-@click.command(name="emulator")
+@click.command(
+    name="emulator",
+    epilog=footer(
+        ["vastjob emulator --port 8765", "vastjob emulator --faults rate_limit=3,route=search+create -v"],
+        {0: "stopped with Ctrl-C", 1: "a bad --faults or --offers, or the port is taken"},
+        interruptible=False,
+    ),
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="Port on 127.0.0.1; 0 picks a free one.")
 @click.option("--offers", type=click.Path(exists=True, dir_okay=False, path_type=Path),

@@ -9,30 +9,34 @@ import click
 
 from vastjob.cli._common import OutputFormat, output_option, run, set_option
 from vastjob.cli._vast import api_key_option, ask, connect, job_options, job_ref
+from vastjob.cli.completion import complete_files
+from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
 
 
-@click.command()
-@click.argument("job", metavar="[JOB]", required=False)
+@click.command(
+    epilog=footer(
+        ["vastjob status                    # every vastjob instance", "vastjob status burgers512",
+         "vastjob status jobs/burgers512.yaml -o json   # rows marked current or old"],
+        {0: "listed (also when there is none)", 1: "a spec problem or a bad job name", 3: None},
+    )
+)
+@click.argument("job", metavar="[JOB]", required=False, shell_complete=complete_files)
 @set_option
-@click.option("--all", "all_jobs", is_flag=True, help="Every vastjob instance of the account.")
+@click.option("--all", "all_jobs", is_flag=True, help="Every vastjob instance (the same as no JOB).")
 @api_key_option
 @output_option
 def status(
     job: str | None, overrides: tuple[str, ...], all_jobs: bool, api_key: str | None, output: OutputFormat
 ) -> None:
-    """Show JOB's instances (or every job's with --all): state, $/h, uptime, cost so far."""
+    """Show JOB's instances (with no JOB, every vastjob instance): state, $/h, uptime, cost so far."""
 
     def go() -> Result:
         from vastjob.cli.results import StatusRows
-        from vastjob.errors import UserError
-        from vastjob.vast.lifecycle import find, status_row
-
-        if not job and not all_jobs:
-            raise UserError("name a JOB (spec path or job name), or pass --all")
         from vastjob.cli.sweep_cmds import status_sweep, sweep_at
+        from vastjob.vast.lifecycle import find, status_row
 
         sweep = sweep_at(job, overrides) if job else None
         if sweep is not None:
@@ -44,9 +48,15 @@ def status(
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob logs burgers512 --tail 200", "vastjob logs jobs/burgers512.yaml --follow"],
+        {0: "printed", 1: "the job has no instance, or a spec problem", 3: None},
+    )
+)
 @job_options
-@click.option("--tail", default=100, show_default=True, help="How many of the last lines to print.")
+@click.option("--tail", default=100, show_default=True, type=click.IntRange(min=0),
+              help="How many of the last lines to print (0: none; with --follow, only new lines).")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the instance stops.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --follow.")
 def logs(
@@ -64,20 +74,27 @@ def logs(
         from vastjob.cli.results import Logs
         from vastjob.vast.lifecycle import follow_logs, newest
 
-        name, _ = job_ref(job, overrides)
+        name, spec_hash = job_ref(job, overrides)
         with connect(api_key) as client:
-            inst = newest(client, name)
+            inst = newest(client, name, spec_hash)
             if follow and output == "text":
                 # Lines print as they come: the result is the stream itself.
-                for line in follow_logs(client, inst.id, poll_s=interval):
+                for line in follow_logs(client, inst.id, poll_s=interval, skip_first=tail == 0):
                     click.echo(line)
                 return None
-            return Logs(inst.id, inst.label, client.instance_logs(inst.id, tail=tail))
+            # Zero lines is nothing to fetch (and the API's tail of 0 is not "none").
+            return Logs(inst.id, inst.label, client.instance_logs(inst.id, tail=tail) if tail else "")
 
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob stop burgers512", "vastjob stop jobs/burgers512.yaml -o json"],
+        {0: "stopped (or nothing left to stop)", 1: "the job has no instance (as with destroy)",
+         3: "the API failed for one of them (the others were still tried)"},
+    )
+)
 @job_options
 def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Stop JOB's instances: GPU billing ends, the disk is kept (and still billed) until destroy."""
@@ -93,7 +110,14 @@ def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob destroy burgers512          # asks first",
+         "vastjob destroy burgers512 --yes    # in scripts"],
+        {0: "destroyed", 1: "the job has no instance (as with stop), or the question not answered yes",
+         3: "the API failed for one of them (the others were still tried)"},
+    )
+)
 @job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask first.")
 def destroy(
@@ -115,7 +139,10 @@ def destroy(
             ids = [i.id for i in require(client, name)]
             listed = ", ".join(map(str, ids))
             if not yes and not ask(f"destroy instance {listed} of job {name}, disk included?"):
-                return Acted("destroyed", [], "nothing destroyed")
+                return Acted(
+                    "destroyed", [], "not confirmed (pass --yes to destroy without the question): "
+                    "nothing destroyed", declined=True
+                )
             # Only what the user was shown: an instance created since is not theirs to lose unasked.
             return Acted("destroyed", destroy_job(client, name, ids), "nothing destroyed")
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from vastjob.cli._common import OutputFormat, output_option, run, say, set_option
+from vastjob.cli.completion import complete_files
+from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli.results import Text
@@ -49,6 +51,11 @@ def render_job(
     compiled = compile_job(job.pinned(commit))
     if graph == "mermaid":
         what, text = "mermaid", compiled.graph.to_mermaid()
+    elif graph in ("dot", "svg"):
+        from vastjob.compile.svg import dot_to_svg
+
+        what, text = graph, compiled.graph.to_dot()
+        text = dot_to_svg(text) if graph == "svg" else text
     elif graph is not None:
         what, text = "graph", compiled.graph.to_text()
     elif onstart:
@@ -63,19 +70,28 @@ def render_job(
     return Text("", key="", extra={**info, "file": out, "characters": len(text)})
 
 
-@click.command(name="render")
-@click.argument("path", metavar="JOB")
+@click.command(
+    name="render",
+    epilog=footer(
+        ["vastjob render jobs/burgers512.yaml", "vastjob render jobs/burgers512.yaml --onstart",
+         "vastjob render jobs/burgers512.yaml --graph mermaid",
+         "vastjob render jobs/burgers512.yaml --graph svg --out graph.svg"],
+        {0: "printed", 1: "a spec problem, a bootstrap over 4048 characters, or no Graphviz for svg"},
+    ),
+)
+@click.argument("path", metavar="JOB", shell_complete=complete_files)
 @set_option
 @click.option(
     "--onstart", is_flag=True, help="Print the bootstrap sent as Vast's onstart (at most 4048 characters)."
 )
 @click.option(
     "--graph",
-    type=click.Choice(["text", "mermaid"]),
+    type=click.Choice(["text", "mermaid", "dot", "svg"]),
     is_flag=False,
     flag_value="text",
     default=None,
-    help="Print the step graph instead: as text (the default) or as a Mermaid flowchart.",
+    help="Print the step graph instead: as text (the default), a Mermaid flowchart, Graphviz DOT, "
+    "or SVG (drawn by Graphviz's dot when installed).",
 )
 @click.option("--commit", metavar="SHA", help="Pin the clone to this commit (what apply does with the ref).")
 @click.option("--run", "run_name", metavar="NAME", help="For a sweep: the one run to show.")

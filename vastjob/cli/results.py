@@ -73,6 +73,12 @@ class Acted:
     verb: Verb
     ids: Sequence[int]
     none_text: str
+    declined: bool = False  # the user did not confirm: exit 1, so a script sees that nothing happened
+
+    @property
+    def exit_code(self) -> int:
+        """1 when the question was not answered yes, else 0."""
+        return 1 if self.declined else 0
 
     def to_json(self) -> dict[str, list[int]]:
         """`{"stopped": [...]}` or `{"destroyed": [...]}`."""

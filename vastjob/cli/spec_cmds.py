@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from vastjob.cli._common import OutputFormat, output_option, run, set_option
+from vastjob.cli.completion import complete_files
+from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.spec.load import Checked
@@ -61,8 +64,15 @@ def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...]) -> Valida
     return Validated(batch.checked, len(batch.bases_through_jobs))
 
 
-@click.command(name="validate")
-@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.command(
+    name="validate",
+    epilog=footer(
+        ["vastjob validate jobs/", "vastjob validate 'jobs/burgers*.yaml' --set offer.max_price_per_hour=3",
+         "vastjob validate jobs/demo.yaml -o json"],
+        {0: "every spec is valid", 1: "a spec has problems (each printed as FILE:LINE:COL)"},
+    ),
+)
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...", shell_complete=complete_files)
 @set_option
 @output_option
 def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: OutputFormat) -> None:
@@ -73,9 +83,31 @@ def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: OutputF
     run(lambda: validate_paths(paths, overrides), output)
 
 
-@click.command(name="schema")
-def schema() -> None:
-    """Print the job spec's JSON Schema (2020-12), for editors and other tools."""
+@click.command(
+    name="schema",
+    epilog=footer(
+        ["vastjob schema > job.schema.json", "vastjob schema --write schemas/job.schema.json"],
+        {0: "printed, or written (created, updated or unchanged)", 1: "PATH holds something else: kept"},
+    ),
+)
+@click.option("--write", "write", metavar="PATH", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write it to PATH in your repo (kept up to date on later runs) instead of printing it.")
+def schema(write: Path | None) -> None:
+    """Print the job spec's JSON Schema (2020-12), for editors and other tools.
+
+    With --write, a spec's `# yaml-language-server: $schema=<relative path>` line can point at the copy:
+    `vastjob init` writes schemas/job.schema.json and that line in its starter spec.
+    """
     from vastjob.spec.schema import schema_text
 
-    click.echo(schema_text(), nl=False)
+    if write is None:
+        click.echo(schema_text(), nl=False)
+        return
+
+    def go() -> int:
+        from vastjob.starter import write_schema
+
+        click.echo(f"{write}: {write_schema(write)}")
+        return 0
+
+    run(go)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import tempfile
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +10,7 @@ import click
 
 from vastjob.cli._common import OutputFormat, run, say
 from vastjob.cli._vast import ask, connect, job_options, load
+from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
@@ -17,19 +18,41 @@ if TYPE_CHECKING:
     from vastjob.vast.plan import Plan
 
 
-def _plan(job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool) -> Plan:
-    """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan."""
+def _plan(
+    job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool, action: bool = False
+) -> Plan:
+    """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan.
+
+    No matching offer is an error (exit 1) that says which filter left none, and what the cap excluded.
+    """
     from vastjob.compile import compile_job
+    from vastjob.vast.explain import NoOfferError, explain_no_offer
     from vastjob.vast.plan import make_plan
     from vastjob.vast.secrets import find_secrets
 
     compiled = compile_job(load(job, overrides))
     found = find_secrets(compiled.job)[0] if secrets else None
     with connect(api_key) as client:
-        return make_plan(client, compiled, found)
+        the_plan = make_plan(client, compiled, found)
+        if not the_plan.candidates:
+            raise NoOfferError(explain_no_offer(compiled.job, client))
+        if action:  # what apply would do with the job's instances: one more look at the account
+            from vastjob.vast.decide import decide
+            from vastjob.vast.lifecycle import find
+
+            decision = decide(compiled.job, find(client, compiled.job.name))
+            the_plan = dataclasses.replace(the_plan, decision=decision)
+        return the_plan
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob offers jobs/burgers512.yaml --limit 10",
+         "vastjob offers jobs/burgers512.yaml --set offer.max_price_per_hour=3 -o json"],
+        {0: "offers listed", 1: "a spec problem, or no offer matches (it says which filter left none)",
+         3: None},
+    )
+)
 @job_options
 @click.option("--limit", default=20, show_default=True, help="How many offers to list.")
 def offers(
@@ -46,7 +69,13 @@ def offers(
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob plan jobs/burgers512.yaml",
+         "vastjob plan jobs/burgers512.yaml --set env.RESET_CACHE=0 -o yaml"],
+        {0: "planned", 1: "a spec problem, or no offer matches (it says which filter left none)", 3: None},
+    )
+)
 @job_options
 def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
     """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up.
@@ -56,12 +85,25 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 
     def go() -> Result:
         sweep = sweep_at(job, overrides)
-        return plan_sweep(sweep, api_key) if sweep else _plan(job, overrides, api_key, secrets=True)
+        if sweep is not None:
+            return plan_sweep(sweep, api_key)
+        return _plan(job, overrides, api_key, secrets=True, action=True)
 
     run(go, output)
 
 
-@click.command()
+@click.command(
+    epilog=footer(
+        ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
+         "vastjob apply jobs/burgers512.yaml              # shows the plan and asks",
+         "vastjob apply jobs/burgers512.yaml --yes --wait",
+         "vastjob apply jobs/burgers512.yaml --replace --yes"],
+        {0: "rented (or up to date, or --dry-run); with --local, the job did not fail",
+         1: "a spec problem, --replace needed, no offer, the question not answered yes, "
+            "or (--local) the job failed",
+         3: "the Vast API failed, or an instance came back over the price cap (destroyed)", 130: None},
+    )
+)
 @job_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask before renting.")
 @click.option("--dry-run", is_flag=True, help="Stop after showing the plan: nothing is created.")
@@ -72,7 +114,12 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 @click.option("--no-pin", is_flag=True, help="Do not pin repo.ref to its current commit.")
 @click.option("--wait-timeout", default=1800, show_default=True, help="Seconds --wait waits for running.")
 @click.option("--local", is_flag=True, help="Run the job on this machine against a local emulator.")
-@click.option("--sandbox", type=click.Path(file_okay=False), help="With --local: where instances run.")
+@click.option(
+    "--sandbox",
+    type=click.Path(file_okay=False),
+    help="With --local: where instances run (default: a new folder under ~/.cache/vastjob/local).",
+)
+@click.option("--keep", is_flag=True, help="With --local: keep the sandbox after a success too.")
 @click.option(
     "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
 )
@@ -87,6 +134,7 @@ def apply(
     wait_timeout: int,
     local: bool,
     sandbox: str | None,
+    keep: bool,
     within_budget: bool,
     api_key: str | None,
     output: OutputFormat,
@@ -113,7 +161,7 @@ def apply(
             return apply_sweep(
                 sweep, opts, api_key, within_budget=within_budget, local=local, sandbox=sandbox
             )
-        return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox)
+        return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep)
 
     run(go, output)
 
@@ -127,6 +175,7 @@ def _apply(
     *,
     local: bool,
     sandbox: str | None,
+    keep: bool = False,
 ) -> Result:
     """Apply the spec, against Vast or (with --local) an emulator started here; the plan shows as text."""
     from vastjob.vast.apply import Applier
@@ -146,14 +195,19 @@ def _apply(
         ).run()
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
+    from vastjob.vast.sandboxes import finish, new_sandbox
 
-    where = Path(sandbox) if sandbox else Path(tempfile.mkdtemp(prefix="vastjob-local-"))
-    return run_local(
+    # A folder the user named is theirs and always kept; one made here goes after a success.
+    where = Path(sandbox).resolve() if sandbox else new_sandbox()
+    result = run_local(
         spec,
         lambda path: Emulator(sandbox=path),
-        where.resolve(),
+        where,
         options=opts,
         say=say,
         confirm=confirm,
         show_plan=show,
     )
+    succeeded = result.local.outcome == "succeeded"
+    result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
+    return result

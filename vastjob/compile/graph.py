@@ -63,6 +63,20 @@ class StepGraph:
             lines.extend(f"  {node[n]} --> {node[s.id]}" for n in s.needs)
         return "\n".join(lines) + "\n"
 
+    def to_dot(self) -> str:
+        """A Graphviz digraph, top to bottom, one box per step labelled with its id (`dot -Tsvg` draws it)."""
+        node = {s.id: f"s{n}" for n, s in enumerate(self.steps)}
+        lines = [f"digraph {_dot_quote(self.job_name)} {{", "  rankdir=TB;", "  node [shape=box];"]
+        lines.extend(f"  {node[s.id]} [label={_dot_quote(s.id)}];" for s in self.steps)
+        for s in self.steps:
+            lines.extend(f"  {node[n]} -> {node[s.id]};" for n in s.needs)
+        return "\n".join([*lines, "}"]) + "\n"
+
+
+def _dot_quote(text: str) -> str:
+    # In a DOT string a backslash starts an escape (\n, \l, \N) and a quote ends it: escape both.
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+
 
 def _problem(job: JobSpec, step: Step, message: str) -> Problem:
     return Problem(job.source, 0, 0, step.spec_path, message)

@@ -2,42 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from vastjob.emulator.state import State
 from vastjob.emulator.wire import Reply, Request, error, ok
 
-if TYPE_CHECKING:
-    from vastjob.emulator.server import Emulator
 
-
-def get_faults(emu: Emulator, req: Request) -> Reply:
+def get_faults(state: State, req: Request) -> Reply:
     """`GET /_emulator/faults`: the knobs as they stand (counters count down as faults fire)."""
-    return Reply(200, emu.faults.as_dict())
+    return Reply(200, state.faults.as_dict())
 
 
-def set_faults(emu: Emulator, req: Request) -> Reply:
+def set_faults(state: State, req: Request) -> Reply:
     """`POST /_emulator/faults` with a JSON object of knobs to change."""
     if not isinstance(req.body, dict):
         return error(400, "invalid_args", "expected a JSON object of fault knobs")
     try:
-        emu.faults.update(req.body)
+        state.faults.update(req.body)
     except ValueError as err:
         return error(400, "invalid_args", str(err))
-    return Reply(200, emu.faults.as_dict())
+    return Reply(200, state.faults.as_dict())
 
 
-def billing(emu: Emulator, req: Request) -> Reply:
+def billing(state: State, req: Request) -> Reply:
     """`GET /_emulator/billing`: the meter of every instance ever created, destroyed ones included."""
-    with emu.lock:
-        ids = list(emu.instances)
-    return Reply(200, {"instances": [emu.billing(i) for i in ids]})
+    with state.lock:
+        ids = list(state.instances)
+    return Reply(200, {"instances": [state.billing(i) for i in ids]})
 
 
-def advance(emu: Emulator, req: Request) -> Reply:
+def advance(state: State, req: Request) -> Reply:
     """`POST /_emulator/advance` with `{"id": N, "status": "running"}`: move an instance by hand."""
     body = req.body if isinstance(req.body, dict) else {}
     try:
-        emu.advance(int(body["id"]), body.get("status"))
+        state.advance(int(body["id"]), body.get("status"))
     except (KeyError, TypeError, ValueError) as err:
-        return error(400, "invalid_args", f"expected {{\"id\": N, \"status\": S}}: {err}")
+        return error(400, "invalid_args", f'expected {{"id": N, "status": S}}: {err}')
     return ok()

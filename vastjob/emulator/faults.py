@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import copy
 import dataclasses
 import threading
 import time
@@ -29,6 +30,8 @@ class Faults:
     fail_instances: int = 0  # the next N instances reach fail_status instead of running
     fail_status: str = "exited"  # exited | offline | unknown
     delay: float = 0.0  # seconds added before each answer
+    refusals: list[int] = field(default_factory=list)  # the next requests answer these statuses, one
+    # each, with the body {"success": false} (a 200 can say no too)
     route: str = ""  # comma-separated routes (search, create, list, show, manage, destroy, logs); empty = all
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _rotation: int = field(default=0, init=False, repr=False, compare=False)
@@ -51,6 +54,8 @@ class Faults:
         for name in ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
+        if not all(isinstance(s, int) and 200 <= s <= 599 for s in self.refusals):
+            raise ValueError(f"refusals must be HTTP statuses from 200 to 599, got {self.refusals!r}")
 
     def routes(self) -> list[str]:
         """The routes the per-request faults apply to (empty: every route)."""
@@ -82,7 +87,13 @@ class Faults:
 
     def as_dict(self) -> dict[str, Any]:
         """The knobs as JSON-ready values."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if not f.name.startswith("_")}
+        known = (f.name for f in dataclasses.fields(self) if not f.name.startswith("_"))
+        return {name: copy.copy(getattr(self, name)) for name in known}
+
+    def next_refusal(self) -> int | None:
+        """The status of the next refusal to answer, consumed; None when none is left."""
+        with self._lock:
+            return self.refusals.pop(0) if self.refusals else None
 
     def take(self, name: str) -> bool:
         """Consume one unit of a counter; True when the fault fires now."""
@@ -104,6 +115,11 @@ class Faults:
 
 
 def _convert(name: str, kind: type, value: Any) -> Any:
+    if kind is list:  # statuses: a JSON list, or text joined with + or , (the CLI form)
+        items = value.replace("+", ",").split(",") if isinstance(value, str) else value
+        if not isinstance(items, list | tuple):
+            raise ValueError(f"{name} must be a list of statuses, got {value!r}")
+        return [_convert(name, int, item) for item in items if str(item).strip()]
     if kind is bool:
         if isinstance(value, str):
             if value.lower() not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
@@ -117,7 +133,7 @@ def _convert(name: str, kind: type, value: Any) -> Any:
 
 
 def parse_faults(text: str) -> dict[str, str]:
-    """`name=value,name=value` (the CLI form) as a mapping; route lists use `+`, as in route=search+create."""
+    """`name=value,name=value` (the CLI form) as a mapping; lists use `+`, as in route=search+create."""
     values: dict[str, str] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
         name, sep, value = item.partition("=")

@@ -47,21 +47,48 @@ CATALOGUE: tuple[GpuModel, ...] = (
 
 # CUDA version -> the driver that ships it (what hosts report as driver_version).
 DRIVERS: dict[float, str] = {
-    11.8: "520.61.05", 12.0: "525.147.05", 12.2: "535.183.01", 12.4: "550.127.05",
-    12.6: "560.35.03", 12.8: "570.133.07", 13.0: "580.82.07",
+    11.8: "520.61.05",
+    12.0: "525.147.05",
+    12.2: "535.183.01",
+    12.4: "550.127.05",
+    12.6: "560.35.03",
+    12.8: "570.133.07",
+    13.0: "580.82.07",
 }
 
 # (region, weight); the country code is last, as in the real API.
 LOCATIONS: tuple[tuple[str, int], ...] = (
-    ("Texas, US", 9), ("California, US", 8), ("Oregon, US", 4), ("Virginia, US", 5), ("Nevada, US", 2),
-    ("Quebec, CA", 4), ("Ontario, CA", 2), ("Bavaria, DE", 3), ("Hesse, DE", 2), ("North Holland, NL", 3),
-    ("Stockholm, SE", 2), ("Uusimaa, FI", 2), ("England, GB", 3), ("Ile-de-France, FR", 2),
-    ("Masovia, PL", 2), ("Tokyo, JP", 2), ("Seoul, KR", 1), ("Taipei, TW", 2), ("Sao Paulo, BR", 1),
-    ("New South Wales, AU", 1), ("Maharashtra, IN", 1),
+    ("Texas, US", 9),
+    ("California, US", 8),
+    ("Oregon, US", 4),
+    ("Virginia, US", 5),
+    ("Nevada, US", 2),
+    ("Quebec, CA", 4),
+    ("Ontario, CA", 2),
+    ("Bavaria, DE", 3),
+    ("Hesse, DE", 2),
+    ("North Holland, NL", 3),
+    ("Stockholm, SE", 2),
+    ("Uusimaa, FI", 2),
+    ("England, GB", 3),
+    ("Ile-de-France, FR", 2),
+    ("Masovia, PL", 2),
+    ("Tokyo, JP", 2),
+    ("Seoul, KR", 1),
+    ("Taipei, TW", 2),
+    ("Sao Paulo, BR", 1),
+    ("New South Wales, AU", 1),
+    ("Maharashtra, IN", 1),
 )
 
-CPUS = ("AMD EPYC 7543 32-Core Processor", "AMD EPYC 9354 32-Core Processor", "Intel Xeon Gold 6338",
-        "AMD Ryzen 9 7950X 16-Core Processor", "Intel Core i9-13900K", "AMD EPYC 7B13 64-Core Processor")
+CPUS = (
+    "AMD EPYC 7543 32-Core Processor",
+    "AMD EPYC 9354 32-Core Processor",
+    "Intel Xeon Gold 6338",
+    "AMD Ryzen 9 7950X 16-Core Processor",
+    "Intel Core i9-13900K",
+    "AMD EPYC 7B13 64-Core Processor",
+)
 BOARDS = ("ROMED8-2T", "H12SSL-i", "X13DEI", "PRO WS WRX80E-SAGE SE", "MZ73-LM0", "ProArt X670E")
 
 FIRST_OFFER_ID = 4_000_000
@@ -146,7 +173,7 @@ def _offer(rng: random.Random, offer_id: int, model: GpuModel, now: float) -> Of
         "os_version": rng.choice(("20.04", "22.04", "22.04", "24.04")),
         "reliability": reliability,
         "reliability2": reliability,
-        "reliability_mult": round(reliability ** 2, 4),
+        "reliability_mult": round(reliability**2, 4),
         "verified": verified,
         "verification": "verified" if verified else "unverified",
         "vericode": 1 if verified else 0,
@@ -189,4 +216,3 @@ def load_offers(path: Path) -> list[Offer]:
     if not isinstance(data, list) or not all(isinstance(o, dict) and "id" in o for o in data):
         raise ValueError(f"{path}: expected a list of offers (objects with an id) or {{'offers': [...]}}")
     return [dict(o) for o in data]
-

@@ -9,19 +9,36 @@ Row = dict[str, Any]
 
 OPS = frozenset({"eq", "neq", "gt", "gte", "lt", "lte", "in", "notin"})
 # Short names the official CLI accepts, resolved server-side too so either spelling works.
-ALIASES = {"dph": "dph_total", "cuda_vers": "cuda_max_good", "dlperf_usd": "dlperf_per_dphtotal",
-           "flops_usd": "flops_per_dphtotal", "display_active": "gpu_display_active"}
+ALIASES = {
+    "dph": "dph_total",
+    "cuda_vers": "cuda_max_good",
+    "dlperf_usd": "dlperf_per_dphtotal",
+    "flops_usd": "flops_per_dphtotal",
+    "display_active": "gpu_display_active",
+}
 # Filters the server applies when a search does not mention them.
 DEFAULT_FILTERS: dict[str, dict[str, Any]] = {
-    "verified": {"eq": True}, "rentable": {"eq": True}, "rented": {"eq": False},
+    "verified": {"eq": True},
+    "rentable": {"eq": True},
+    "rented": {"eq": False},
 }
 HOURS_PER_MONTH = 730.0  # storage_cost is $/GB/month; prices are per hour
 DEFAULT_STORAGE_GIB = 8.0
 DEFAULT_LIMIT = 64
 MAX_LIMIT = 1000
 # Top-level search keys that are not field filters.
-SEARCH_OPTIONS = frozenset({"order", "limit", "type", "allocated_storage", "disable_bundling", "select_cols",
-                            "extra_ids", "show_reserved"})
+SEARCH_OPTIONS = frozenset(
+    {
+        "order",
+        "limit",
+        "type",
+        "allocated_storage",
+        "disable_bundling",
+        "select_cols",
+        "extra_ids",
+        "show_reserved",
+    }
+)
 
 
 class QueryError(ValueError):
@@ -162,21 +179,27 @@ def priced(offer: Mapping[str, Any], storage_gib: float, bid: bool) -> Row:
     base = float(offer.get("min_bid") or 0.0) if bid else float(offer.get("dph_base") or 0.0)
     disk_hour = float(offer.get("storage_cost") or 0.0) * storage_gib / HOURS_PER_MONTH
     total = base + disk_hour
-    row.update({
-        "dph_base": round(base, 6),
-        "dph_total": round(total, 6),
-        "dph_total_adj": round(total, 6),
-        "storage_total_cost": round(disk_hour, 6),
-        "is_bid": bid,
-        "dlperf_per_dphtotal": round(float(offer.get("dlperf") or 0.0) / total, 4) if total else 0.0,
-        "flops_per_dphtotal": round(float(offer.get("total_flops") or 0.0) / total, 4) if total else 0.0,
-        "search": {"gpuCostPerHour": round(base, 6), "diskHour": round(disk_hour, 6),
-                   "totalHour": round(total, 6), "discountTotalHour": 0.0,
-                   "discountedTotalPerHour": round(total, 6)},
-        "time_remaining": "",
-        "time_remaining_isbid": "",
-        "rn": None,
-    })
+    row.update(
+        {
+            "dph_base": round(base, 6),
+            "dph_total": round(total, 6),
+            "dph_total_adj": round(total, 6),
+            "storage_total_cost": round(disk_hour, 6),
+            "is_bid": bid,
+            "dlperf_per_dphtotal": round(float(offer.get("dlperf") or 0.0) / total, 4) if total else 0.0,
+            "flops_per_dphtotal": round(float(offer.get("total_flops") or 0.0) / total, 4) if total else 0.0,
+            "search": {
+                "gpuCostPerHour": round(base, 6),
+                "diskHour": round(disk_hour, 6),
+                "totalHour": round(total, 6),
+                "discountTotalHour": 0.0,
+                "discountedTotalPerHour": round(total, 6),
+            },
+            "time_remaining": "",
+            "time_remaining_isbid": "",
+            "rn": None,
+        }
+    )
     return row
 
 

@@ -28,14 +28,9 @@ class Container:
 
     def prepare(self, gpus: Sequence[tuple[str, int]], driver: str) -> None:
         """Create the folder, install the shims and describe the GPUs the shims report."""
+        (self.root / "root").mkdir(parents=True, exist_ok=True)
+        install_shims(self.root / "bin")
         state = self.root / STATE_DIR
-        for folder in (self.root / "bin", self.root / "root", state):
-            folder.mkdir(parents=True, exist_ok=True)
-        for name in SHIMS:
-            target = self.root / "bin" / name
-            source = resources.files("vastjob.emulator").joinpath("shims", name)
-            target.write_bytes(source.read_bytes())
-            target.chmod(0o755)
         lines = "".join(f"NVIDIA {name}, {mib}\n" for name, mib in gpus)
         (state / "gpus.csv").write_text(lines, encoding="utf-8")
         (state / "driver").write_text(driver + "\n", encoding="utf-8")
@@ -116,6 +111,18 @@ class Container:
             return text
         kept = text.splitlines(keepends=True)[-lines:] if lines > 0 else []
         return "".join(kept)
+
+
+def install_shims(bin_dir: Path) -> None:
+    """Put the nvidia-smi, apt-get and dpkg-query stand-ins in `bin_dir`; they keep their state (the GPU
+    list, apt calls, installed packages) in `STATE_DIR` beside it."""
+    for folder in (bin_dir, bin_dir.parent / STATE_DIR):
+        folder.mkdir(parents=True, exist_ok=True)
+    for name in SHIMS:
+        target = bin_dir / name
+        source = resources.files("vastjob.emulator").joinpath("shims", name)
+        target.write_bytes(source.read_bytes())
+        target.chmod(0o755)
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

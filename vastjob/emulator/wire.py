@@ -19,6 +19,16 @@ class Request:
     instance_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """One request as it arrived: its method, its path as sent (query included), headers, raw body."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class Reply:
     """What to answer: a status, a JSON (or text) body, extra headers; `drop` closes without answering."""

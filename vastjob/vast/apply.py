@@ -15,6 +15,7 @@ A failure or Ctrl-C after a create was sent says what it leaves behind.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,10 @@ from vastjob.spec.model import JobSpec
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Ledger, create_body, create_once, labelled
+from vastjob.vast.decide import Decision, decide
+from vastjob.vast.drift import drift_warnings
+from vastjob.vast.explain import NoOfferError, explain_no_offer
+from vastjob.vast.history import remember
 from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
@@ -60,6 +65,7 @@ class Applier:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     _ledger: Ledger = field(init=False)
+    _decision: Decision | None = field(default=None, init=False)
     _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
 
     def run(self) -> ApplyResult:
@@ -79,6 +85,7 @@ class Applier:
             self._known = {old.id for old in existing}
             try:
                 result = self._launch(client, plan, secrets)
+                remember(self.job)  # so that a later replace can say which fields changed
                 result.existing = existing
                 self._ledger.left = []  # the new instance is the result now, not something left behind
                 self._retire(client, existing, result)
@@ -113,22 +120,21 @@ class Applier:
         """The job's instances, or "up to date"; refuses what needs `--replace`."""
         job = self.job
         existing = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
-        same = [i for i in existing if i.label == job.label]
-        alive = [i for i in same if i.alive]
-        if alive:
-            inst = alive[-1]
+        decision = self._decision = decide(job, existing)
+        if decision.running is not None:
+            inst = decision.running
             return ApplyResult("up_to_date", job.label, inst.id, inst.actual_status, existing=existing)
-        if same and not self.options.replace:
+        if decision.action == "replace" and not self.options.replace and decision.same_spec:
             # Its job is not running (it ended, failed or the host died), yet the disk still bills:
             # "up to date" would hide that, and a second instance needs the user's word.
-            inst = same[-1]
+            inst = [i for i in existing if i.label == job.label][-1]
             state = inst.actual_status if inst.gone else "stopping"
             raise UserError(
                 f"instance {inst.id} of this same spec ({job.label}) is {state}: its job is not "
                 f"running, and its disk is still billed. Pass --replace to create a new instance "
                 f"and then destroy this one, or run `vastjob destroy {job.name}` and apply again"
             )
-        if existing and not self.options.replace:
+        if decision.action == "replace" and not self.options.replace:
             ids = ", ".join(str(i.id) for i in existing)
             raise UserError(
                 f"job {job.name} already runs from a different spec (instance {ids}, label "
@@ -146,14 +152,13 @@ class Applier:
             token = secrets.values.get(job.repo.token_secret or "")
             commit = resolve_commit(job.repo, token=token, runner=self.runner)
             self.say(f"pinned {job.repo.ref} to {commit[:12]}")
+            for warning in drift_warnings(job.repo, commit, job.source):
+                self.say(f"warning: {warning}")
             compiled = compile_job(job.pinned(commit))
             _ = compiled.bootstrap  # rendered before the search: what is shown is what is sent
-        plan = make_plan(client, compiled, secrets)
+        plan = dataclasses.replace(make_plan(client, compiled, secrets), decision=self._decision)
         if not plan.candidates:
-            raise UserError(
-                f"no offer matches job {job.name} within ${job.offer.max_price_per_hour:.2f}/h "
-                f"({plan.searched} found by the search, none passed the region and price filters)"
-            )
+            raise NoOfferError(explain_no_offer(job, client))
         self.show_plan(plan)
         return plan
 

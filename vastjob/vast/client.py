@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import json
 import random
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
 from vastjob.errors import ApiError
-from vastjob.text import format_duration
-from vastjob.vast.account import DEFAULT_URL
+from vastjob.vast.account import DEFAULT_URL, ApiKey, refused_key_hint
+from vastjob.vast.answers import error_fields, json_object, opt_str, reset_text, transport_problem
 
 _PAGE = 25  # the v1 list's largest page
+CONNECT_TIMEOUT = 5.0  # a host that answers at all answers a connect within this; no network fails fast
+
+
+def _to_stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,11 @@ class AnswerLost(ApiError):
 
 
 class VastClient:
-    """The Vast API over httpx; pass `sleep`, `rng` or `transport` to make tests fast and deterministic."""
+    """The Vast API over httpx; pass `sleep`, `rng` or `transport` to make tests fast and deterministic.
+
+    Each retry after a failure with no answer is announced through `notify` (stderr by default), so a missing
+    network shows within seconds. `key_origin` (else an `ApiKey`'s own) names the key in a 401/403 message.
+    """
 
     def __init__(
         self,
@@ -51,14 +60,19 @@ class VastClient:
         rng: Callable[[], float] = random.random,
         transport: httpx.BaseTransport | None = None,
         log_poll_delay: float = 1.0,
+        notify: Callable[[str], None] = _to_stderr,
+        key_origin: str | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
+        self.key_origin = key_origin or (api_key.origin if isinstance(api_key, ApiKey) else None)
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
         self._rng = rng
         self._log_poll_delay = log_poll_delay
-        self._http = httpx.Client(timeout=timeout, transport=transport, follow_redirects=False)
+        self._notify = notify
+        self.timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
+        self._http = httpx.Client(timeout=self.timeout, transport=transport, follow_redirects=False)
 
     def __enter__(self) -> VastClient:
         return self
@@ -84,8 +98,8 @@ class VastClient:
         if not isinstance(contract, int):
             raise ApiError(
                 f"create on offer {offer_id} answered without an instance id",
-                error=_str(answer.get("error")),
-                msg=self._scrub(_str(answer.get("msg"))),
+                error=opt_str(answer.get("error")),
+                msg=self._scrub(opt_str(answer.get("msg"))),
             )
         return contract
 
@@ -134,7 +148,7 @@ class VastClient:
         if not isinstance(url, str) or not url:
             raise ApiError(
                 f"logs of instance {instance_id}: no result_url in the answer",
-                msg=self._scrub(_str(body.get("msg"))),
+                msg=self._scrub(opt_str(body.get("msg"))),
             )
         for attempt in range(max(polls, 1)):
             try:
@@ -185,12 +199,15 @@ class VastClient:
                     raise AnswerLost(
                         f"{method} {path}: the answer was lost ({kind})", error="answer_lost", msg=kind
                     ) from None
-                last = ApiError(
-                    f"{method} {path}: could not reach {self.base_url} ({kind})", error="connection", msg=kind
-                )
+                problem = transport_problem(exc, self.timeout)
+                text = f"{method} {path}: could not reach {self.base_url}: {problem}"
+                last = ApiError(text, error="connection", msg=kind)
+                if attempt + 1 < attempts:
+                    tries = f"{attempt + 2} of {attempts}"
+                    self._notify(f"could not reach {self.base_url}: {problem}; trying again ({tries})")
                 continue
             if resp.status_code < 400:
-                return _json_object(resp)
+                return json_object(resp)
             last = self._error(method, path, resp)
             if (
                 not (resp.status_code == 429 or resp.status_code >= 500)
@@ -199,19 +216,21 @@ class VastClient:
                 raise last
         assert last is not None
         if idempotent and attempts > 1:
-            raise ApiError(
-                f"{last} (gave up after {attempts} tries)", status=last.status, error=last.error, msg=last.msg
-            )
+            hint = "; check the network (and VAST_URL, if set)" if last.error == "connection" else ""
+            text = f"{last} (gave up after {attempts} tries){hint}"
+            raise ApiError(text, status=last.status, error=last.error, msg=last.msg)
         raise last
 
     def _error(self, method: str, path: str, resp: httpx.Response) -> ApiError:
-        error, msg = _error_fields(resp)
+        error, msg = error_fields(resp)
         msg = self._scrub(msg)
         if resp.status_code == 429 and error == "search_quota_exceeded":
-            reset = _reset_text(resp.headers.get("X-RateLimit-Reset"))
+            reset = reset_text(resp.headers.get("X-RateLimit-Reset"))
             msg = f"{msg or 'daily search quota exceeded'}; {reset}"
         text = f"Vast API {method} {path} failed: {resp.status_code}"
         text += "".join(f" {part}" for part in (error, msg) if part)
+        if resp.status_code in (401, 403):
+            text += f"\n{refused_key_hint(resp.status_code, self.key_origin)}"
         return ApiError(text, status=resp.status_code, error=error, msg=msg)
 
     def _scrub(self, text: str | None) -> str | None:
@@ -219,39 +238,3 @@ class VastClient:
             return text
         return text.replace(self._key, "***")
 
-
-def _str(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _json_object(resp: httpx.Response) -> dict[str, Any]:
-    try:
-        data = resp.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {"value": data}
-
-
-def _error_fields(resp: httpx.Response) -> tuple[str | None, str | None]:
-    """`error` and `msg` from the shapes Vast answers with: JSON error/msg, JSON detail, plain text."""
-    try:
-        data = resp.json()
-    except ValueError:
-        text = resp.text.strip()
-        return (("rate_limit_exceeded" if resp.status_code == 429 else None), text[:300] or None)
-    if not isinstance(data, dict):
-        return None, str(data)[:300]
-    error = _str(data.get("error"))
-    msg = _str(data.get("msg") or data.get("detail") or data.get("message"))
-    if error is None and resp.status_code == 429:
-        error = "rate_limit_exceeded"
-    return error, msg
-
-
-def _reset_text(header: str | None) -> str:
-    try:
-        reset = datetime.fromtimestamp(float(header or ""), tz=UTC)
-    except ValueError:
-        return "it resets within a day (no reset time given)"
-    left = max(0, int((reset - datetime.now(tz=UTC)).total_seconds()))
-    return f"it resets at {reset:%Y-%m-%d %H:%M:%S} UTC (in {format_duration(left - left % 60)})"

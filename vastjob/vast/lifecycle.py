@@ -129,9 +129,13 @@ def _each(ids: Sequence[int], action: Callable[[int], None], verb: str, name: st
     return done
 
 
-def newest(client: VastClient, name: str) -> Instance:
-    """The job's most recent instance (the highest id)."""
-    return require(client, name)[-1]
+def newest(client: VastClient, name: str, spec_hash: str | None = None) -> Instance:
+    """The instance whose log a user means: the newest running one of the current spec (`spec_hash`),
+    else the newest running one, else the newest of any state (the highest id)."""
+    found = require(client, name)
+    running = [i for i in found if i.alive]
+    current = [i for i in running if spec_hash and i.label == str(labels.Label(name, spec_hash))]
+    return (current or running or found)[-1]
 
 
 def follow_logs(
@@ -141,9 +145,12 @@ def follow_logs(
     poll_s: float = 2.0,
     sleep: Callable[[float], None] = time.sleep,
     window: int = 100_000,
+    skip_first: bool = False,
 ) -> Iterator[str]:
-    """New log lines of an instance as they come, until it is stopped or gone."""
+    """New log lines of an instance as they come, until it is stopped or gone (`skip_first`: not the lines
+    already there at the first look, only those written after it)."""
     seen: list[str] = []
+    first = True
     for inst in looks(client, instance_id, poll_s=poll_s, sleep=sleep):
         if inst is None:
             return
@@ -155,8 +162,9 @@ def follow_logs(
             if client.show_instance(instance_id) is None:
                 return
             raise
-        yield from new_lines(seen, lines)
-        seen = lines
+        if not (first and skip_first):
+            yield from new_lines(seen, lines)
+        seen, first = lines, False
         if inst.gone:
             return
 

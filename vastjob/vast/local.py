@@ -49,6 +49,7 @@ class LocalOutcome:
     outcome: Outcome
     log_path: str | None
     log_tail: list[str]
+    sandbox_removed: bool = False  # a sandbox made for the run, removed after its success
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary."""
@@ -78,7 +79,9 @@ class LocalResult:
         lines = [f"--- last lines of {out.log_path}", *out.log_tail] if out.log_tail else []
         lines.append(
             f"job {self.job_name} {out.outcome} (instance {out.instance_id} ended "
-            f"{out.final_state}); sandbox kept at {out.sandbox}"
+            f"{out.final_state}); "
+            + (f"sandbox {out.sandbox} removed (--keep keeps it)" if out.sandbox_removed
+               else f"sandbox kept at {out.sandbox}")
         )
         return "\n".join(lines)
 

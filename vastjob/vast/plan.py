@@ -17,6 +17,7 @@ from vastjob.vast.secrets import Secrets
 if TYPE_CHECKING:
     from vastjob.compile import Compiled, StepGraph
     from vastjob.vast.client import VastClient
+    from vastjob.vast.decide import Decision
 
 RUNNERS_UP = 4
 
@@ -29,6 +30,7 @@ class Plan:
     candidates: Sequence[Candidate]
     searched: int = 0
     secrets: Secrets | None = None
+    decision: Decision | None = None  # what apply will do with the job's instances, when they were looked at
 
     @property
     def job(self) -> JobSpec:
@@ -49,6 +51,7 @@ class Plan:
         job, runtime = self.job, self.job.run.max_runtime_s
         return {
             "job": job_summary(job),
+            "action": self.decision.to_json() if self.decision else None,
             "steps": graph_rows(self.compiled.graph),
             "searched": self.searched,
             "matched": len(self.candidates),
@@ -67,6 +70,7 @@ class Plan:
         lines = [
             f"job {job.name} ({job.source})",
             f"  label     {job.label}",
+            *(f"  {line}" for line in (self.decision.render() if self.decision else [])),
             f"  image     {s['image']}, disk {s['disk_gb']:g} GB",
         ]
         if job.repo is not None:
@@ -160,7 +164,7 @@ def offers_table(
                 "*" if mark_first and index == 0 else "",
                 str(o.id),
                 f"{o.num_gpus}x {o.gpu_name}",
-                f"{o.gpu_ram_mb / 1000:.0f} GB",
+                f"{o.vram_gib:.0f} GiB",
                 f"{c.price_per_hour:.3f}" + (" bid" if c.bid else ""),
                 f"{o.reliability:.3f}",
                 f"{o.inet_down:.0f}",

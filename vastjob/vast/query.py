@@ -7,13 +7,36 @@ and ranks them by `offer.order`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
 
 from vastjob.spec.model import OfferSpec
+from vastjob.vast.offers import (
+    HOURS_PER_MONTH,
+    Candidate,
+    Offer,
+    country_of,
+    price,
+    quote,
+    quote_fields,
+    reliability_of,
+    storage_per_hour,
+)
 
-HOURS_PER_MONTH = 730.0  # Vast quotes storage in $/GB/month
+# The offer model lives in `offers`; callers import it from here too, with the query and the ranking.
+__all__ = [
+    "HOURS_PER_MONTH",
+    "ORDER_FIELDS",
+    "SEARCH_LIMIT",
+    "Candidate",
+    "Offer",
+    "Ranking",
+    "build_query",
+    "price",
+    "select",
+    "storage_per_hour",
+]
+
 SEARCH_LIMIT = 256
 
 # order key -> (server field, direction); the client ranks the same way after its own filters.
@@ -23,78 +46,12 @@ ORDER_FIELDS: dict[str, tuple[str, str]] = {
     "reliability": ("reliability", "desc"),
     "inet_down": ("inet_down", "desc"),
 }
-
-
-@dataclass(frozen=True)
-class Offer:
-    """The offer fields vastjob reads; `raw` keeps the whole API object."""
-
-    id: int
-    gpu_name: str
-    num_gpus: int
-    gpu_ram_mb: float
-    dph_total: float
-    dph_base: float | None
-    min_bid: float | None
-    storage_cost: float | None
-    reliability: float
-    geolocation: str
-    inet_down: float
-    dlperf_per_dphtotal: float
-    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
-    @classmethod
-    def from_api(cls, d: Mapping[str, Any]) -> Offer:
-        """Build from one element of the search answer's `offers`."""
-        return cls(
-            id=int(d["id"]),
-            gpu_name=str(d.get("gpu_name") or "?"),
-            num_gpus=int(d.get("num_gpus") or 0),
-            gpu_ram_mb=float(d.get("gpu_ram") or 0),
-            dph_total=float(d.get("dph_total") or 0.0),
-            dph_base=_opt_float(d.get("dph_base")),
-            min_bid=_opt_float(d.get("min_bid")),
-            storage_cost=_opt_float(d.get("storage_cost")),
-            reliability=float(d.get("reliability2", d.get("reliability")) or 0.0),
-            geolocation=str(d.get("geolocation") or ""),
-            inet_down=float(d.get("inet_down") or 0.0),
-            dlperf_per_dphtotal=float(d.get("dlperf_per_dphtotal") or 0.0),
-            raw=d,
-        )
-
-    @property
-    def country(self) -> str:
-        """The country code, the last part of `geolocation` ("Texas, US" -> "US")."""
-        return self.geolocation.rsplit(",", 1)[-1].strip().upper()
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An offer that passed every filter, with what renting it would cost."""
-
-    offer: Offer
-    price_per_hour: float  # the total, storage included; what the cap is held to
-    bid: float | None = None  # the bid sent for an interruptible rental, else None (on-demand)
-
-    def cost_for(self, seconds: int | None) -> float | None:
-        """What `seconds` of running would cost, or None without a duration."""
-        return None if seconds is None else self.price_per_hour * seconds / 3600
-
-    def to_json(self, max_runtime_s: int | None = None) -> dict[str, Any]:
-        """A JSON-ready summary."""
-        o = self.offer
-        return {
-            "id": o.id,
-            "gpu_name": o.gpu_name,
-            "num_gpus": o.num_gpus,
-            "gpu_ram_gb": o.gpu_ram_mb / 1000,
-            "price_per_hour": round(self.price_per_hour, 4),
-            "bid": self.bid,
-            "reliability": o.reliability,
-            "geolocation": o.geolocation,
-            "inet_down": o.inet_down,
-            "cost_for_max_runtime": _round(self.cost_for(max_runtime_s)),
-        }
+# order key -> its rank value read from a raw offer, smaller first ("price" is the total select works out).
+RANK_FIELDS: dict[str, Callable[[Mapping[str, Any]], float]] = {
+    "dlperf_per_dollar": lambda d: -float(d.get("dlperf_per_dphtotal") or 0.0),
+    "reliability": lambda d: -reliability_of(d),
+    "inet_down": lambda d: -float(d.get("inet_down") or 0.0),
+}
 
 
 def build_query(offer: OfferSpec, disk_gb: float, *, limit: int = SEARCH_LIMIT) -> dict[str, Any]:
@@ -138,66 +95,89 @@ def build_query(offer: OfferSpec, disk_gb: float, *, limit: int = SEARCH_LIMIT) 
     return q
 
 
-def storage_per_hour(offer: Offer, disk_gb: float) -> float:
-    """What `disk_gb` of the offer's storage costs an hour.
+class Ranking(Sequence[Candidate]):
+    """Offers that passed the filters, best first; each candidate is built the first time it is read.
 
-    The search quotes it for `allocated_storage`; the monthly rate gives it for `disk_gb` exactly, so the
-    larger of the two is held to the cap, should a quote be for less disk than the job asks.
+    A search may answer thousands of offers while a plan shows five and apply tries them one by one, so
+    only those become objects. Slices are lists; it equals any sequence of the same candidates.
     """
-    quoted = _opt_float(offer.raw.get("storage_total_cost"))  # what the search priced for allocated_storage
-    computed = None if offer.storage_cost is None else offer.storage_cost * disk_gb / HOURS_PER_MONTH
-    if quoted is not None or computed is not None:
-        return max(v for v in (quoted, computed) if v is not None)
-    if offer.dph_base is not None:
-        return max(0.0, offer.dph_total - offer.dph_base)
-    return 0.0
+
+    def __init__(
+        self,
+        raws: Sequence[Mapping[str, Any]],
+        totals: Sequence[float],
+        bids: Sequence[float | None],
+        ranked: Sequence[int],
+    ) -> None:
+        self._raws, self._totals, self._bids, self._ranked = raws, totals, bids, ranked
+        self._built: dict[int, Candidate] = {}
+
+    def __len__(self) -> int:
+        return len(self._ranked)
+
+    @overload
+    def __getitem__(self, index: int) -> Candidate: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Candidate]: ...
+
+    def __getitem__(self, index: int | slice) -> Candidate | list[Candidate]:
+        if isinstance(index, slice):
+            return [self._candidate(i) for i in self._ranked[index]]
+        return self._candidate(self._ranked[index])
+
+    def __iter__(self) -> Iterator[Candidate]:
+        return (self._candidate(i) for i in self._ranked)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str | bytes):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to lists, so unhashable like them
+
+    def __repr__(self) -> str:
+        return f"Ranking({len(self)} candidates)"
+
+    def _candidate(self, i: int) -> Candidate:
+        cand = self._built.get(i)
+        if cand is None:
+            cand = self._built[i] = Candidate(self._raws[i], self._totals[i], self._bids[i])
+        return cand
 
 
-def price(offer: Offer, spec: OfferSpec, disk_gb: float) -> Candidate:
-    """The total $/h of renting an offer: on-demand as quoted (storage for `disk_gb` at least), or a bid."""
-    if not spec.interruptible:
-        total = offer.dph_total
-        if offer.dph_base is not None and offer.storage_cost is not None:
-            total = max(total, offer.dph_base + storage_per_hour(offer, disk_gb))
-        return Candidate(offer, total)
-    floor = offer.min_bid if offer.min_bid is not None else offer.dph_base or offer.dph_total
-    bid = round(floor * (1 + spec.bid_margin), 4)
-    return Candidate(offer, bid + storage_per_hour(offer, disk_gb), bid)
+def select(offers: Iterable[Mapping[str, Any]], spec: OfferSpec, disk_gb: float) -> Ranking:
+    """The offers that pass the client-side filters, best first by `spec.order`, then price, then offer
+    id (equal offers keep the search's order).
 
-
-def select(offers: Iterable[Mapping[str, Any]], spec: OfferSpec, disk_gb: float) -> list[Candidate]:
-    """The offers that pass the client-side filters, best first by `spec.order` (offer id breaks ties)."""
+    Each raw offer is priced and ranked where it lies; a candidate is built only when it is read.
+    """
     regions = {r.upper() for r in spec.regions}
-    kept: list[Candidate] = []
+    cap = spec.max_price_per_hour + 1e-9
+    # Parallel lists of what each kept offer needs, rather than an object per offer: objects that stay
+    # alive through the loop make the garbage collector walk the whole search answer again and again.
+    raws: list[Mapping[str, Any]] = []
+    totals: list[float] = []
+    bids: list[float | None] = []
+    ids: list[float] = []
     for raw in offers:
-        cand = price(Offer.from_api(raw), spec, disk_gb)
-        if regions and cand.offer.country not in regions:
+        offer_id = float(int(raw["id"]))
+        total, bid = quote(quote_fields(raw), spec, disk_gb)
+        if regions and country_of(str(raw.get("geolocation") or "")) not in regions:
             continue
-        if cand.price_per_hour > spec.max_price_per_hour + 1e-9:
+        if not total <= cap:  # a price that is not a number (NaN) is over any cap
             continue
-        kept.append(cand)
-    return sorted(kept, key=lambda c: _rank_key(c, spec.order))
-
-
-def _rank_key(cand: Candidate, order: Iterable[str]) -> tuple[float, ...]:
-    o = cand.offer
-    values = {
-        "price": cand.price_per_hour,
-        "dlperf_per_dollar": -o.dlperf_per_dphtotal,
-        "reliability": -o.reliability,
-        "inet_down": -o.inet_down,
-    }
-    return (*(values[k] for k in order if k in values), cand.price_per_hour, float(o.id))
-
-
-def _opt_float(value: object) -> float | None:
-    if value is None:
-        return None
-    try:
-        return float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+        raws.append(raw)
+        totals.append(total)
+        bids.append(bid)
+        ids.append(offer_id)
+    order = [key for key in spec.order if key in ORDER_FIELDS]
+    columns = [totals if key == "price" else [RANK_FIELDS[key](r) for r in raws] for key in order]
+    # Rank keys: the order's values, then the price, then the id. Stable sorts from the last key to the
+    # first give the order of sorting by the whole tuple, without building a tuple per offer.
+    ranked = sorted(range(len(raws)), key=ids.__getitem__)
+    if "price" not in order:
+        columns.append(totals)  # (after a price in the order, a trailing one decides no tie)
+    for column in reversed(columns):
+        ranked.sort(key=column.__getitem__)
+    return Ranking(raws, totals, bids, ranked)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from vastjob.errors import EXIT_OK, EXIT_USER
 from vastjob.vast.instance import Instance
 from vastjob.vast.plan import Plan
 
@@ -39,6 +40,11 @@ class ApplyResult:
     replaced: list[int] = field(default_factory=list)
     discarded: list[int] = field(default_factory=list)
 
+    @property
+    def exit_code(self) -> int:
+        """1 when the rental was not confirmed: a CI job that rented nothing must not pass."""
+        return EXIT_USER if self.action == "declined" else EXIT_OK
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready summary (secret names only, never values)."""
         return {
@@ -62,5 +68,5 @@ class ApplyResult:
         if self.action == "dry_run":
             return "dry run: nothing created"
         if self.action == "declined":
-            return "nothing created"
+            return "not confirmed (pass --yes to rent without the question): nothing created"
         return f"instance {self.instance_id} ({self.state}) runs {self.label}"

@@ -1,4 +1,9 @@
-"""Secret values for a job, read at apply time from the environment or the `.env` file next to the spec.
+"""Secret values for a job, read at apply time from the environment, then `.env` files.
+
+The order, first found wins: the environment (a variable set to the empty string counts as set), the `.env`
+next to the spec, then the `.env` at the root of the git repository holding the spec. The files are read with
+python-dotenv's parser: quotes, `export `, comments and multi-line quoted values (a PEM key) as in a shell;
+values are taken literally (no `${VAR}` expansion).
 
 Values only ever leave this module inside the create body's `env` object; everything printable carries
 names and where each came from, never a value.
@@ -6,6 +11,7 @@ names and where each came from, never a value.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -33,30 +39,33 @@ def dotenv_path(job: JobSpec) -> Path | None:
     return Path(job.source).resolve().parent / ".env"
 
 
+def dotenv_paths(job: JobSpec) -> list[Path]:
+    """The `.env` files read, in order: next to the spec, then at the root of its git repository."""
+    near = dotenv_path(job)
+    if near is None:
+        return []
+    root = next((f for f in (near.parent, *near.parent.parents) if (f / ".git").exists()), None)
+    # `.git` is a folder in a clone and a file in a worktree or a submodule: either marks the root.
+    return [near] if root is None or root == near.parent else [near, root / ".env"]
+
+
 def parse_dotenv(text: str) -> dict[str, str]:
-    """`KEY=value` lines; `export ` prefixes, blank lines and `#` comments skipped; quotes removed."""
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        key = key.removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
+    """`KEY=value` bindings as a shell reads them (python-dotenv's parser); lines it cannot read are skipped,
+    and a bare `KEY` with no `=` sets nothing."""
+    from dotenv.parser import parse_stream  # only the commands that read secrets pay for the import
+
+    return {
+        b.key: b.value
+        for b in parse_stream(io.StringIO(text))
+        if not b.error and b.key is not None and b.value is not None
+    }
 
 
 def read_secrets(job: JobSpec, environ: Mapping[str, str] | None = None) -> Secrets:
     """Every required value (environment first, then `.env`), or a UserError naming every missing one."""
     found, missing = find_secrets(job, environ)
     if missing:
-        path = dotenv_path(job)
-        where = f"the environment or {path}" if path is not None else "the environment"
+        where = " or ".join(["the environment", *map(str, dotenv_paths(job))])
         raise UserError(
             f"missing secret{'s' if len(missing) > 1 else ''} for job {job.name}: "
             f"{', '.join(missing)} (set {'them' if len(missing) > 1 else 'it'} in {where})"
@@ -65,18 +74,30 @@ def read_secrets(job: JobSpec, environ: Mapping[str, str] | None = None) -> Secr
 
 
 def find_secrets(job: JobSpec, environ: Mapping[str, str] | None = None) -> tuple[Secrets, list[str]]:
-    """The values found (environment first, then `.env`) and the names of the missing ones."""
+    """The values found (environment first, then each `.env` in order) and the names of the missing ones."""
     env = os.environ if environ is None else environ
-    path = dotenv_path(job)
-    dotenv = parse_dotenv(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else {}
+    names = list(job.secret_names)
+    sources: list[tuple[str, Mapping[str, str]]] = [("environment", env)]
+    sources += [(str(p), _read_dotenv(p)) for p in dotenv_paths(job)] if names else []
     values: dict[str, str] = {}
     origins: dict[str, str] = {}
     missing: list[str] = []
-    for name in job.secret_names:
-        if env.get(name):
-            values[name], origins[name] = env[name], "environment"
-        elif dotenv.get(name):
-            values[name], origins[name] = dotenv[name], str(path)
+    for name in names:
+        # Set to the empty string is still set: an empty value is the user's choice, not an omission.
+        for origin, found in sources:
+            if name in found:
+                values[name], origins[name] = found[name], origin
+                break
         else:
             missing.append(name)
     return Secrets(values, origins), missing
+
+
+def _read_dotenv(path: Path) -> Mapping[str, str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"cannot read {path}: {err}") from None
+    return parse_dotenv(text)

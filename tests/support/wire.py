@@ -1,15 +1,12 @@
-"""Shared pieces of the vast tests: a transport that records what went over the wire, fast clients, jobs."""
+"""What went over the wire: a transport that records every request, and clients with millisecond backoff."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 import httpx
 
-from vastjob.spec.model import JobSpec
 from vastjob.vast.client import RetryPolicy, VastClient
 
 
@@ -64,32 +61,3 @@ def fast_client(
         log_poll_delay=0.05,
         timeout=10.0,
     )
-
-
-def job_doc(**over: Any) -> dict[str, Any]:
-    """A small job that renders quickly and matches plenty of emulator offers."""
-    doc: dict[str, Any] = {
-        "version": 1,
-        "name": "tiny",
-        "workdir": "/workspace/tiny",
-        "offer": {
-            "gpu": {"names": ["RTX 4090"], "count": 1, "min_vram_gb": 20},
-            "max_price_per_hour": 0.8,
-            "verified_only": True,
-            "order": ["price"],
-        },
-        "instance": {"image": "python:3.11-slim", "disk_gb": 20},
-        "run": {"command": "sleep 30", "max_runtime": "10m"},
-        "shutdown": {"on_success": "destroy", "on_failure": "stop"},
-    }
-    for key, value in over.items():
-        doc[key] = value
-    return doc
-
-
-def make_job(tmp_path: Path, **over: Any) -> JobSpec:
-    """A JobSpec whose source is a file in tmp_path (so its `.env` is tmp_path/.env)."""
-    source = tmp_path / "job.yaml"
-    if not source.exists():
-        source.write_text("# built in memory\n")
-    return JobSpec.from_document(job_doc(**over), source=str(source))

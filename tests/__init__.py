@@ -1,0 +1,1 @@
+"""vastjob's tests: one module per part of the package, with what they share in `tests.support`."""

@@ -1,0 +1,98 @@
+"""Creating an instance (`PUT /api/v0/asks/{id}/`): the one place the create request's body is read
+and checked, and where an offer is rented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vastjob.emulator.state import State
+from vastjob.emulator.wire import Reply, Request, error, ok
+
+ONSTART_LIMIT = 4048
+LABEL_LIMIT = 1024
+
+
+def create_instance(state: State, req: Request) -> Reply:
+    """`PUT /api/v0/asks/{id}/`: rent an offer; it leaves the market."""
+    ask_id = int(req.match.group(1))
+    body = req.body
+    if not isinstance(body, dict):
+        return error(400, "invalid_args", "Invalid args: expected a JSON object", ask_id=ask_id)
+    with state.lock:
+        if ask_id in state.market and state.faults.take("vanish"):
+            state.market.vanish(ask_id)  # someone else rented it between the search and this create
+        offer = state.market.get(ask_id)
+        if offer is None:
+            if body.get("cancel_unavail"):
+                return error(
+                    410,
+                    "no_such_ask",
+                    f"error 410/3907: no_such_ask Instance type {ask_id} is no longer available.",
+                    ask_id=ask_id,
+                )
+            return error(
+                404,
+                "no_such_ask",
+                f"error 404/3603: no_such_ask Instance type by id {ask_id} is not available.",
+                ask_id=ask_id,
+            )
+        problem = check_body(body, offer)
+        if problem is not None:
+            return problem
+        fail = state.faults.fail_status if state.faults.take("fail_instances") else None
+        inst = state.fleet.create(offer, body, fail)
+    if state.faults.take("lose_create"):
+        return Reply(200, drop=True)
+    return ok(new_contract=inst.id, instance_api_key=inst.api_key)
+
+
+def check_body(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
+    """The 400 answer the service gives a create body it refuses, or None when the body is accepted."""
+    ask_id = offer.get("id")
+    if not isinstance(body.get("image"), str) and not body.get("template_hash_id"):
+        return error(400, "invalid_args", "Invalid args: 'image' is required", ask_id=ask_id)
+    env = body.get("env")
+    if env is not None and not isinstance(env, dict):
+        return error(400, "invalid_args", "Invalid args: env must be a JSON object", ask_id=ask_id)
+    onstart = body.get("onstart")
+    if onstart is not None and not isinstance(onstart, str):
+        return error(400, "invalid_args", "Invalid args: onstart must be a string", ask_id=ask_id)
+    if isinstance(onstart, str) and len(onstart) > ONSTART_LIMIT:
+        return error(
+            400,
+            "invalid_args",
+            f"Invalid args: onstart is {len(onstart)} characters; the limit is {ONSTART_LIMIT}",
+            ask_id=ask_id,
+        )
+    label = body.get("label")
+    if label is not None and (not isinstance(label, str) or len(label) > LABEL_LIMIT):
+        return error(
+            400,
+            "invalid_args",
+            f"Invalid args: label must be a string of at most {LABEL_LIMIT} characters",
+            ask_id=ask_id,
+        )
+    disk = body.get("disk", 10)
+    if isinstance(disk, bool) or not isinstance(disk, int | float) or disk <= 0:
+        return error(400, "invalid_args", "Invalid args: disk must be a positive number of GB", ask_id=ask_id)
+    if disk > float(offer.get("disk_space") or 0):
+        return error(
+            400,
+            "invalid_args",
+            f"Invalid args: disk {disk} GB is more than the offer's {offer.get('disk_space')} GB",
+            ask_id=ask_id,
+        )
+    price = body.get("price")
+    if price is not None:
+        if isinstance(price, bool) or not isinstance(price, int | float) or not 0.001 <= price <= 128:
+            return error(
+                400, "invalid_price", "Invalid price: a bid must be between 0.001 and 128 $/h", ask_id=ask_id
+            )
+        if price < float(offer.get("min_bid") or 0):
+            return error(
+                400,
+                "invalid_price",
+                f"Invalid price: the bid {price} is under the minimum bid {offer.get('min_bid')}",
+                ask_id=ask_id,
+            )
+    return None
