@@ -97,7 +97,7 @@ class SweepResult:
             duration = "-" if r["duration_s"] is None else format_duration(int(r["duration_s"]))
             head.append([r["run"], values, r["state"], r["outcome"], duration, f"${r['cost']:.2f}"])
         counts = Counter(r["outcome"] for r in self.rows)
-        said = ", ".join(f"{n} {o}" for o, n in counts.items())
+        said = ", ".join(f"{n} {'not started' if o == '-' else o}" for o, n in counts.items())
         lines = [table(head), "", f"sweep {self.sweep}: {len(self.rows)} runs ({said})"]
         lines.append(f"total ~${self.total:.2f} of its ${self.budget:.2f} budget")
         if self.stopped:
