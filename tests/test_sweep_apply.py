@@ -4,6 +4,7 @@ any run, and a second apply of a finished sweep that creates nothing."""
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -218,3 +219,18 @@ def test_apply_status_and_destroy_a_sweep_from_the_command_line(
     assert emu.state.fleet.live() == []
     again = runner.invoke(cli, ["apply", spec, "--yes"])
     assert len(emu.instances) == 4, again.output  # the finished sweep is not run again
+
+
+def test_apply_local_runs_the_sweep_here_and_a_second_one_resumes_from_its_sandbox(tmp_path: Path) -> None:
+    sweep_of(tmp_path, stages="a")
+    spec, sandbox = str(tmp_path / "grid.yaml"), str(tmp_path / "box")
+    runner = CliRunner()
+    first = runner.invoke(cli, ["apply", spec, "--local", "--yes", "--sandbox", sandbox, "-o", "json"])
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.stdout)
+    assert [r["outcome"] for r in data["runs"]] == ["succeeded", "succeeded"]
+    assert 0 < data["total_cost"] <= data["budget"]
+    assert (tmp_path / "box" / "sweeps" / "grid.json").is_file()
+    second = runner.invoke(cli, ["apply", spec, "--local", "--yes", "--sandbox", sandbox, "-o", "json"])
+    assert second.exit_code == 0, second.output
+    assert json.loads(second.stdout)["runs"] == data["runs"]  # the same instances: nothing new ran

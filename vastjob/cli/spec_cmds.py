@@ -44,7 +44,8 @@ class Validated:
         summary = f"ok: {jobs} job spec{'s' if jobs != 1 else ''} valid"
         if sweeps:
             runs = sum(len(s.runs) for s in sweeps)
-            summary += f", {len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''} of {runs} runs"
+            said = f"{len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''} of {runs} runs"
+            summary = f"{summary}, {said}" if jobs else f"ok: {said} valid"
         if bases:
             summary += f" ({bases} base spec{'s' if bases != 1 else ''} checked)"
         return summary

@@ -126,7 +126,9 @@ class SweepApplier:
         return pending
 
     def _new_record(self, run: Run, instance_id: int | None, dph: float) -> RunRecord:
-        rec = RunRecord(run.name, run.job.spec_hash, worst_case(run.job), instance_id, dph, self.clock())
+        # A price that cannot be read counts as the cap: the spending it measures is never under the truth.
+        rate = dph if dph > 0 else run.job.offer.max_price_per_hour
+        rec = RunRecord(run.name, run.job.spec_hash, worst_case(run.job), instance_id, rate, self.clock())
         rec.state = "created"
         self.record.put(rec)
         return rec
@@ -179,7 +181,7 @@ class SweepApplier:
             inst = show(client, rec.instance_id)
             if inst is not None and not inst.gone:
                 rec.state = inst.state
-                rec.dph = inst.dph_total or rec.dph
+                rec.dph = inst.dph_total if inst.dph_total > 0 else rec.dph
                 if rec.measure(self.clock()) >= rec.worst:
                     # The on-instance watchdog should have ended it: the budget does not wait for it.
                     client.destroy_instance(inst.id)
