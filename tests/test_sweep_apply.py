@@ -34,7 +34,7 @@ offer:
   max_price_per_hour: 0.30
 instance: {{image: python:3.11-slim, disk_gb: 20}}
 run:
-  command: echo "stage $STAGE seed $SEED" && [ "$STAGE" != bad ]
+  command: echo "stage $STAGE seed $SEED" && if [ "$STAGE" = slow ]; then sleep 60; fi && [ "$STAGE" != bad ]
   max_runtime: {runtime}
 shutdown: {{on_success: destroy, on_failure: stop}}
 matrix:
@@ -209,7 +209,7 @@ def test_apply_status_and_destroy_a_sweep_from_the_command_line(
     assert applied.exit_code == 1, applied.output  # two runs failed
     assert "sweep grid: 4 runs (2 succeeded, 2 failed)" in applied.stdout
     status = runner.invoke(cli, ["status", spec])
-    assert status.exit_code == 1, status.output
+    assert status.exit_code == 0, status.output
     for run in ("grid-a-1", "grid-a-2", "grid-bad-1", "grid-bad-2"):
         assert run in status.stdout
     assert "total ~$" in status.stdout
@@ -234,3 +234,22 @@ def test_apply_local_runs_the_sweep_here_and_a_second_one_resumes_from_its_sandb
     second = runner.invoke(cli, ["apply", spec, "--local", "--yes", "--sandbox", sandbox, "-o", "json"])
     assert second.exit_code == 0, second.output
     assert json.loads(second.stdout)["runs"] == data["runs"]  # the same instances: nothing new ran
+
+
+def test_a_run_that_reaches_its_worst_case_is_destroyed_by_the_sweep(
+    start_emulator: StartEmulator, tmp_path: Path
+) -> None:
+    emu = start_emulator(n_offers=300)
+    sweep = sweep_of(tmp_path, stages="slow", parallel=2)
+    now = [time.time()]
+
+    def sleep(_s: float) -> None:
+        now[0] += 600  # ten minutes a look: a minute of real time would be its whole max_runtime
+        time.sleep(0.1)
+
+    said: list[str] = []
+    result = applier(emu, sweep, tmp_path / "record.json", said, sleep=sleep, clock=lambda: now[0]).run()
+    assert [r["outcome"] for r in result.rows] == ["failed", "failed"], said
+    assert all("reached its worst case ($0.05): destroyed" in r["note"] for r in result.rows)
+    assert all(i.destroyed for i in emu.instances.values()) and len(emu.instances) == 2
+    assert result.total <= sweep.policy.budget

@@ -197,10 +197,12 @@ def status_sweep(sweep: Sweep, api_key: str | None) -> SweepResult:
     with connect(api_key) as client:
         found = _instances(client, sweep)
         record = _record(sweep, client)
+    from vastjob.vast.labels import parse_label
+
     hashes = {r.name: r.job.spec_hash for r in sweep.runs}
     live = {}
     for name, insts in found.items():
-        same = [i for i in insts if i.label and f":{hashes[name]}" in i.label]
+        same = [i for i in insts if (p := parse_label(i.label)) is not None and p.spec_hash == hashes[name]]
         if same:
             live[name] = same[-1]
     return SweepResult.of(sweep, record, "status", None, time.time(), live)

@@ -145,6 +145,7 @@ def check_sweep(
         which = f"run {names[0]}" if len(names) == 1 else f"runs {', '.join(names[:3])}"
         more = f" and {len(names) - 3} more" if len(names) > 3 else ""
         seen[Problem(*_where(problem), f"{problem.message} ({which}{more})")] = None
+    warnings[:] = list(dict.fromkeys(warnings))  # a warning about what every run shares, once
     problems = sort_problems(list(seen), file)
     if problems:
         return None, template, problems

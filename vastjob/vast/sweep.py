@@ -115,6 +115,9 @@ class SweepApplier:
                 inst = alive[-1]
                 if rec is None or rec.instance_id != inst.id:
                     rec = self._new_record(run, inst.id, inst.dph_total)
+                    started = inst.raw.get("start_date")
+                    if isinstance(started, int | float) and 0 < started < (rec.created_at or 0):
+                        rec.created_at = float(started)  # counted from when it was rented, not from now
                 rec.state = inst.state
                 self._active[run.name] = rec
                 self.say(f"{run.name}: following instance {inst.id} ({inst.state}) again")
@@ -185,19 +188,25 @@ class SweepApplier:
                 if rec.measure(self.clock()) >= rec.worst:
                     # The on-instance watchdog should have ended it: the budget does not wait for it.
                     client.destroy_instance(inst.id)
-                    self._end(run, rec, None, note=f"reached its worst case (${rec.worst:.2f}): destroyed")
-                    rec.outcome = "failed"
-                    self.record.save()
+                    note = f"reached its worst case (${rec.worst:.2f}): destroyed"
+                    self._end(run, rec, None, note=note, outcome="failed")
                     self._failed(run)
                 continue
             self._end(run, rec, inst)
             if rec.outcome == "failed":
                 self._failed(run)
 
-    def _end(self, run: Run, rec: RunRecord, last: Instance | None, note: str | None = None) -> None:
+    def _end(
+        self,
+        run: Run,
+        rec: RunRecord,
+        last: Instance | None,
+        note: str | None = None,
+        outcome: Outcome | None = None,
+    ) -> None:
         rec.ended_at = self.clock()
         rec.state = "destroyed" if last is None else last.state
-        rec.outcome = run_outcome(run.job, last)
+        rec.outcome = outcome or run_outcome(run.job, last)
         rec.cost = min(rec.measure(rec.ended_at), rec.worst) if note else rec.measure(rec.ended_at)
         rec.note = note or rec.note
         self._active.pop(run.name, None)

@@ -74,7 +74,10 @@ class SweepResult:
 
     @property
     def exit_code(self) -> int:
-        """1 when a run failed or did not start, or the sweep stopped launching; 0 otherwise."""
+        """1 when a run failed or did not start, or the sweep stopped launching; 0 otherwise, and always 0
+        for `status`, which only reports."""
+        if self.action == "status":
+            return EXIT_OK
         bad = any(r["outcome"] in ("failed", "not_started") for r in self.rows)
         return EXIT_USER if bad or self.stopped else EXIT_OK
 
