@@ -193,21 +193,23 @@ def _apply(
         return Applier(
             spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
         ).run()
+    from vastjob.cli.signals import terminate_as_interrupt
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
     from vastjob.vast.sandboxes import finish, new_sandbox
 
     # A folder the user named is theirs and always kept; one made here goes after a success.
     where = Path(sandbox).resolve() if sandbox else new_sandbox()
-    result = run_local(
-        spec,
-        lambda path: Emulator(sandbox=path),
-        where,
-        options=opts,
-        say=say,
-        confirm=confirm,
-        show_plan=show,
-    )
+    with terminate_as_interrupt():  # a SIGTERM ends the job's processes here as Ctrl-C does
+        result = run_local(
+            spec,
+            lambda path: Emulator(sandbox=path),
+            where,
+            options=opts,
+            say=say,
+            confirm=confirm,
+            show_plan=show,
+        )
     succeeded = result.local.outcome == "succeeded"
     result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
     return result

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from vastjob.emulator import conform
+from vastjob.emulator.faults import garbled_reply
 from vastjob.emulator.state import State
-from vastjob.emulator.wire import Reply, Request, error, ok
+from vastjob.emulator.wire import Reply, Request, error
 
 ONSTART_LIMIT = 4048
 LABEL_LIMIT = 1024
@@ -41,14 +43,35 @@ def create_instance(state: State, req: Request) -> Reply:
             return problem
         fail = state.faults.fail_status if state.faults.take("fail_instances") else None
         inst = state.fleet.create(offer, body, fail)
-    if state.faults.take("lose_create"):
+        if body.get("target_state") == "stopped":
+            state.fleet.request(inst, "stopped")  # created, but not started
+        elif inst.bid is not None and state.faults.take("bid_stopped"):
+            state.fleet.set_status(inst, "stopped")  # outbid at once: it waits, stopped, for its GPU
+    return _created(state, inst.id, inst.api_key)
+
+
+def _created(state: State, instance_id: int, api_key: str) -> Reply:
+    """The answer to a create that made an instance, as the faults deliver it."""
+    answer = {"success": True, "new_contract": instance_id, "instance_api_key": api_key}
+    faults = state.faults
+    if faults.take("lose_create"):
         return Reply(200, drop=True)
-    return ok(new_contract=inst.id, instance_api_key=inst.api_key)
+    if faults.take("create_garbage"):
+        return garbled_reply("truncated", answer)
+    if faults.take("error_after_create"):
+        return error(faults.server_error_status, "server_error", "Gateway timeout (emulated)")
+    if faults.take("contract_error"):
+        return error(400, "invalid_price", "Invalid price: the bid is below the current minimum",
+                     new_contract=instance_id)
+    return Reply(200, answer)
 
 
 def check_body(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
     """The 400 answer the service gives a create body it refuses, or None when the body is accepted."""
     ask_id = offer.get("id")
+    refused = conform.create_body(body, int(offer["id"]))
+    if refused is not None:
+        return refused
     if not isinstance(body.get("image"), str) and not body.get("template_hash_id"):
         return error(400, "invalid_args", "Invalid args: 'image' is required", ask_id=ask_id)
     env = body.get("env")

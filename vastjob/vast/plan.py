@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
-from vastjob.vast.query import Candidate, build_query, select
+from vastjob.vast.query import Candidate, build_query, select, with_disk
 from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
@@ -110,8 +110,9 @@ class Plan:
 def make_plan(client: VastClient, compiled: Compiled, secrets: Secrets | None = None) -> Plan:
     """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan."""
     job = compiled.job
-    found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-    return Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets)
+    disk = job.instance.disk_gb
+    found = client.search_offers(build_query(job.offer, disk))
+    return Plan(compiled, select(with_disk(found, disk), job.offer, disk), len(found), secrets)
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:
