@@ -21,6 +21,7 @@ from vastjob.spec.load import load_sweep
 from vastjob.spec.sweep import Sweep
 from vastjob.vast.apply import ApplyOptions
 from vastjob.vast.budget import BudgetError
+from vastjob.vast.labels import spec_of
 from vastjob.vast.sweep import SweepApplier
 from vastjob.vast.sweep_record import SweepRecord
 
@@ -102,7 +103,7 @@ def test_six_runs_two_at_a_time_within_budget_and_a_second_apply_creates_nothing
     assert [r["outcome"] for r in result.rows] == ["succeeded"] * 6, said
     assert len(emu.instances) == 6 and len(counts) == 6
     assert max(counts) <= 2
-    labels = sorted(str(i.label) for i in emu.instances.values())
+    labels = sorted(str(spec_of(i.label)) for i in emu.instances.values())
     assert labels == sorted(r.job.label for r in sweep.runs)
     assert all(i.destroyed for i in emu.instances.values())
     # The total shown is what the sweep measured, at least what the emulator billed, within the budget.
@@ -189,7 +190,7 @@ def test_a_detached_sweep_resumes_without_a_second_instance_of_any_run(
     said: list[str] = []
     result = applier(emu, sweep, record, said).run()
     assert [r["outcome"] for r in result.rows] == ["succeeded"] * 4, said
-    labels = [str(i.label) for i in emu.instances.values()]
+    labels = [str(spec_of(i.label)) for i in emu.instances.values()]
     assert len(labels) == 4 and len(set(labels)) == 4
 
 

@@ -114,7 +114,7 @@ class SweepApplier:
             if alive:
                 inst = alive[-1]
                 if rec is None or rec.instance_id != inst.id:
-                    rec = self._new_record(run, inst.id, inst.dph_total)
+                    rec = self._new_record(run, inst.id, inst.dph_total or 0.0)
                     started = inst.raw.get("start_date")
                     if isinstance(started, int | float) and 0 < started < (rec.created_at or 0):
                         rec.created_at = float(started)  # counted from when it was rented, not from now
@@ -184,7 +184,9 @@ class SweepApplier:
             inst = show(client, rec.instance_id)
             if inst is not None and not inst.gone:
                 rec.state = inst.state
-                rec.dph = inst.dph_total if inst.dph_total > 0 else rec.dph
+                # An unreadable price is the cap (never $0/h): what is measured is never under the truth.
+                price = inst.dph_total
+                rec.dph = price if price is not None and price > 0 else run.job.offer.max_price_per_hour
                 if rec.measure(self.clock()) >= rec.worst:
                     # The on-instance watchdog should have ended it: the budget does not wait for it.
                     client.destroy_instance(inst.id)
