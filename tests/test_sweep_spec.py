@@ -163,3 +163,15 @@ def test_render_shows_every_run_or_one(tmp_path: Path) -> None:
     assert "STAGE=b" in one.stdout and "# run" not in one.stdout
     wrong = CliRunner().invoke(cli, ["render", str(path), "--run", "sw-c"])
     assert wrong.exit_code == 1 and "sweep sw has no run 'sw-c'" in wrong.stderr
+
+
+def test_a_run_named_like_a_job_checked_beside_it_is_an_error(tmp_path: Path) -> None:
+    from vastjob.spec.batch import check_paths
+
+    write(tmp_path, "matrix:\n  env.STAGE: [a, b]\nsweep: {budget: 10}\n")
+    (tmp_path / "single.yaml").write_text(BASE.format(name="sw-b"), encoding="utf-8")
+    problems = [str(p) for p in check_paths([str(tmp_path)]).problems]
+    assert problems == [
+        f"{tmp_path / 'sweep.yaml'}:0:0: $.matrix: run 'sw-b' of this sweep is also the name of a job in "
+        f"{tmp_path / 'single.yaml'}"
+    ]
