@@ -172,6 +172,16 @@ def test_a_failed_run_with_on_failure_stop_ends_the_launches(
     assert len(emu.instances) == 1
     assert [i.actual_status for i in emu.instances.values()] == ["stopped"]  # kept for debugging, as it says
     assert result.stopped == "failure" and result.exit_code == 1
+    # Applied again, the runs left start, and the next failure stops it again; the failed run is not run
+    # again unless asked, and then its stopped instance is replaced.
+    again = applier(emu, sweep, tmp_path / "record.json", said).run()
+    assert [r["outcome"] for r in again.rows] == ["failed", "failed", "-", "-"], said
+    assert again.stopped == "failure" and len(emu.instances) == 2
+    first = again.rows[0]["instance_id"]
+    rerun = applier(emu, sweep, tmp_path / "record.json", said, rerun_failed=True).run()
+    assert [r["outcome"] for r in rerun.rows] == ["failed", "failed", "-", "-"], said
+    assert len(emu.instances) == 3 and emu.instances[first].destroyed
+    assert rerun.rows[0]["instance_id"] != first
 
 
 def test_a_detached_sweep_resumes_without_a_second_instance_of_any_run(

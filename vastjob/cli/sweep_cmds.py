@@ -142,6 +142,7 @@ def apply_sweep(
     api_key: str | None,
     *,
     within_budget: bool,
+    rerun_failed: bool = False,
     local: bool,
     sandbox: str | None,
 ) -> SweepResult:
@@ -157,7 +158,14 @@ def apply_sweep(
 
         record = SweepRecord.load(record_path(sweep.name, resolve_base_url()), sweep.name)
         return SweepApplier(
-            sweep, lambda: connect(api_key), record, opts, within_budget, say=say, confirm=confirm
+            sweep,
+            lambda: connect(api_key),
+            record,
+            opts,
+            within_budget=within_budget,
+            rerun_failed=rerun_failed,
+            say=say,
+            confirm=confirm,
         ).run()
     from vastjob.emulator import Emulator
     from vastjob.vast.client import RetryPolicy, VastClient
@@ -171,7 +179,15 @@ def apply_sweep(
             return VastClient(emu.api_key, emu.url, retry=RetryPolicy(attempts=4, base_delay=0.05))
 
         return SweepApplier(
-            sweep, local_client, record, opts, within_budget, say=say, confirm=confirm, poll_s=0.5
+            sweep,
+            local_client,
+            record,
+            opts,
+            within_budget=within_budget,
+            rerun_failed=rerun_failed,
+            say=say,
+            confirm=confirm,
+            poll_s=0.5,
         ).run()
 
 

@@ -123,6 +123,7 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 @click.option(
     "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
 )
+@click.option("--rerun-failed", is_flag=True, help="A sweep: launch its failed runs again.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -136,6 +137,7 @@ def apply(
     sandbox: str | None,
     keep: bool,
     within_budget: bool,
+    rerun_failed: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
@@ -159,7 +161,13 @@ def apply(
         sweep = sweep_at(job, overrides)
         if sweep is not None:
             return apply_sweep(
-                sweep, opts, api_key, within_budget=within_budget, local=local, sandbox=sandbox
+                sweep,
+                opts,
+                api_key,
+                within_budget=within_budget,
+                rerun_failed=rerun_failed,
+                local=local,
+                sandbox=sandbox,
             )
         return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep)
 

@@ -26,6 +26,8 @@ from vastjob.vast.pin import Runner, run_git
 from vastjob.vast.sweep_record import RunRecord, SweepRecord
 from vastjob.vast.sweep_result import SweepResult
 
+_RERUN = ("failed", "not_started")  # outcomes `rerun_failed` launches again
+
 
 def run_outcome(job: JobSpec, last: Instance | None) -> Outcome:
     """How a run ended, from the last look at its instance (None: destroyed).
@@ -48,6 +50,7 @@ class SweepApplier:
     record: SweepRecord
     options: ApplyOptions = field(default_factory=ApplyOptions)
     within_budget: bool = False  # start what the budget allows instead of refusing the whole sweep
+    rerun_failed: bool = False  # launch the runs that failed or did not start again, replacing their instance
     environ: Mapping[str, str] | None = None
     runner: Runner = run_git
     say: Callable[[str], None] = lambda _msg: None
@@ -89,7 +92,7 @@ class SweepApplier:
 
     def _ended(self, run: Run) -> bool:
         rec = self.record.get(run.name, run.job.spec_hash)
-        return rec is not None and rec.ended
+        return rec is not None and rec.ended and not (self.rerun_failed and rec.outcome in _RERUN)
 
     def _question(self, left: list[Run]) -> str:
         worst = sum(worst_case(r.job) for r in left)
@@ -154,7 +157,10 @@ class SweepApplier:
         def say(message: str) -> None:
             self.say(f"{run.name}: {message}")
 
-        opts = dataclasses.replace(self.options, yes=True, wait=True, dry_run=False)
+        again = self.rerun_failed and (rec := self.record.get(run.name, run.job.spec_hash)) is not None
+        # A failed run's instance (stopped, its disk kept) is replaced: the new one first, then the old.
+        replace = self.options.replace or (again and rec is not None and rec.outcome in _RERUN)
+        opts = dataclasses.replace(self.options, yes=True, wait=True, dry_run=False, replace=replace)
         applier = Applier(
             run.job, self.connect, options=opts, environ=self.environ, runner=self.runner, say=say
         )
