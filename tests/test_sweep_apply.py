@@ -109,7 +109,8 @@ def test_six_runs_two_at_a_time_within_budget_and_a_second_apply_creates_nothing
     # The total shown is what the sweep measured, at least what the emulator billed, within the budget.
     assert billed(emu) <= result.total <= sweep.policy.budget
     text = result.render()
-    assert f"total ~${result.total:.2f} of its $1.00 budget" in text
+    shown = f"{result.total:.4f}" if result.total < 0.01 else f"{result.total:.2f}"  # short runs: cents/100
+    assert f"total ~${shown} of its $1.00 budget" in text
     assert "sweep grid: 6 runs (6 succeeded)" in text
     assert result.exit_code == 0
 

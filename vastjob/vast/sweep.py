@@ -164,6 +164,7 @@ class SweepApplier:
         applier = Applier(
             run.job, self.connect, options=opts, environ=self.environ, runner=self.runner, say=say
         )
+        began = self.clock()  # billing starts at the create, before the wait for running
         try:
             result = applier.run()
         except (UserError, ApiError) as err:
@@ -177,6 +178,7 @@ class SweepApplier:
             return
         chosen = result.plan.chosen if result.plan else None
         rec = self._new_record(run, result.instance_id, chosen.price_per_hour if chosen else 0.0)
+        rec.created_at = began
         rec.state = result.state or "created"
         self._active[run.name] = rec
         self.record.save()

@@ -98,11 +98,11 @@ class SweepResult:
         for r in self.rows:
             values = ", ".join(f"{k}={v}" for k, v in r["values"].items())
             duration = "-" if r["duration_s"] is None else format_duration(int(r["duration_s"]))
-            head.append([r["run"], values, r["state"], r["outcome"], duration, f"${r['cost']:.2f}"])
+            head.append([r["run"], values, r["state"], r["outcome"], duration, _dollars(r["cost"])])
         counts = Counter(r["outcome"] for r in self.rows)
         said = ", ".join(f"{n} {'not started' if o == '-' else o}" for o, n in counts.items())
         lines = [table(head), "", f"sweep {self.sweep}: {len(self.rows)} runs ({said})"]
-        lines.append(f"total ~${self.total:.2f} of its ${self.budget:.2f} budget")
+        lines.append(f"total ~{_dollars(self.total)} of its ${self.budget:.2f} budget")
         if self.stopped:
             lines.append(_STOPPED.get(self.stopped, self.stopped))
         if self.action == "dry_run":
@@ -110,3 +110,8 @@ class SweepResult:
         elif self.action == "declined":
             lines.append("nothing created")
         return "\n".join(lines)
+
+
+def _dollars(amount: float) -> str:
+    """Dollars to the cent, or to a hundredth of a cent under one cent (short runs cost that little)."""
+    return f"${amount:.4f}" if 0 < amount < 0.01 else f"${amount:.2f}"
