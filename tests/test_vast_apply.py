@@ -101,7 +101,8 @@ def test_missing_secrets_fail_before_any_request(emu: Emulator, tmp_path: Path) 
 
 
 def test_an_oversized_bootstrap_fails_before_any_request(emu: Emulator, tmp_path: Path) -> None:
-    noise = pysecrets.token_hex(4000)  # random text does not compress below the limit
+    # Random text does not compress: 60000 hex digits are over what even the env's 32768 can carry.
+    noise = pysecrets.token_hex(30000)
     run = Run(emu, make_job(tmp_path, run={"command": f"echo {noise}"}))
     with pytest.raises(RenderError, match="over Vast's limit"):
         run()

@@ -32,8 +32,13 @@ def _plan(
 
     compiled = compile_job(load(job, overrides))
     found = find_secrets(compiled.job)[0] if secrets else None
+    budget = None
+    if secrets:  # plan: the budget of the create body, checked before the network
+        from vastjob.vast.account import resolve_base_url
+
+        budget = compiled.payload(found.values if found else None, resolve_base_url()).budget
     with connect(api_key) as client:
-        the_plan = make_plan(client, compiled, found)
+        the_plan = make_plan(client, compiled, found, budget)
         if not the_plan.candidates:
             raise NoOfferError(explain_no_offer(compiled.job, client))
         if action:  # what apply would do with the job's instances: one more look at the account

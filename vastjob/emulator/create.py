@@ -7,11 +7,11 @@ from typing import Any
 
 from vastjob.emulator import conform
 from vastjob.emulator.faults import garbled_reply
+from vastjob.emulator.limits import check_limits
 from vastjob.emulator.state import State
 from vastjob.emulator.wire import Reply, Request, error
 
-ONSTART_LIMIT = 4048
-LABEL_LIMIT = 1024
+LABEL_LIMIT = 1024  # a relabel (manage) allows this; a create, LABEL_MAX of vastjob.vast.limits
 
 
 def create_instance(state: State, req: Request) -> Reply:
@@ -77,27 +77,9 @@ def check_body(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
     env = body.get("env")
     if env is not None and not isinstance(env, dict):
         return error(400, "invalid_args", "Invalid args: env must be a JSON object", ask_id=ask_id)
-    onstart = body.get("onstart")
-    if onstart is not None and not isinstance(onstart, str):
-        return error(400, "invalid_args", "Invalid args: onstart must be a string", ask_id=ask_id)
-    if isinstance(onstart, str) and len(onstart) > ONSTART_LIMIT:
-        return error(
-            400,
-            "invalid_args",
-            f"Invalid args: onstart is {len(onstart)} characters; the limit is {ONSTART_LIMIT}",
-            ask_id=ask_id,
-        )
-    label = body.get("label")
-    if label is not None and (not isinstance(label, str) or len(label) > LABEL_LIMIT):
-        return error(
-            400,
-            "invalid_args",
-            f"Invalid args: label must be a string of at most {LABEL_LIMIT} characters",
-            ask_id=ask_id,
-        )
-    disk = body.get("disk", 10)
-    if isinstance(disk, bool) or not isinstance(disk, int | float) or disk <= 0:
-        return error(400, "invalid_args", "Invalid args: disk must be a positive number of GB", ask_id=ask_id)
+    if (limited := check_limits(body, ask_id)) is not None:  # Vast's documented limits on the body
+        return limited
+    disk = body.get("disk", 10)  # a number of at least 8 GB: check_limits has seen to it
     if disk > float(offer.get("disk_space") or 0):
         return error(
             400,
@@ -106,16 +88,11 @@ def check_body(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
             ask_id=ask_id,
         )
     price = body.get("price")
-    if price is not None:
-        if isinstance(price, bool) or not isinstance(price, int | float) or not 0.001 <= price <= 128:
-            return error(
-                400, "invalid_price", "Invalid price: a bid must be between 0.001 and 128 $/h", ask_id=ask_id
-            )
-        if price < float(offer.get("min_bid") or 0):
-            return error(
-                400,
-                "invalid_price",
-                f"Invalid price: the bid {price} is under the minimum bid {offer.get('min_bid')}",
-                ask_id=ask_id,
-            )
+    if price is not None and price < float(offer.get("min_bid") or 0):  # in Vast's range: check_limits
+        return error(
+            400,
+            "invalid_price",
+            f"Invalid price: the bid {price} is under the minimum bid {offer.get('min_bid')}",
+            ask_id=ask_id,
+        )
     return None

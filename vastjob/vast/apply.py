@@ -1,6 +1,7 @@
 """`vastjob apply`: rent an instance for a job, in phases, so that money is only spent on purpose.
 
-1. preflight: compile (an oversized bootstrap fails here) and read secrets: no network yet;
+1. preflight: compile and read secrets, and check the whole create body against Vast's limits: no network
+   yet;
 2. reconcile: find instances labelled for the job: the same spec hash running, its price confirmed, is
    "up to date" (one whose price was never confirmed is checked as a new one is); stopped or dead, or
    another hash, needs `--replace`;
@@ -119,8 +120,8 @@ class Applier:
 
         job = self.job.pinned(_PLACEHOLDER_SHA) if self._needs_pin() else self.job
         compiled = compile_job(job)
-        _ = compiled.bootstrap  # the size check: an oversized bootstrap stops here
         secrets = read_secrets(self.job, self.environ)
+        compiled.payload(secrets.values)  # the budget, secrets included: what no form can carry stops here
         return (None if self._needs_pin() else compiled), secrets
 
     def _reconcile(self, client: VastClient) -> list[Instance] | ApplyResult:
@@ -162,8 +163,11 @@ class Applier:
             for warning in drift_warnings(job.repo, commit, job.source):
                 self.say(f"warning: {warning}")
             compiled = compile_job(job.pinned(commit))
-            _ = compiled.bootstrap  # rendered before the search: what is shown is what is sent
-        plan = dataclasses.replace(make_plan(client, compiled, secrets), decision=self._decision)
+        # Rendered before the search: what is shown is what is sent.
+        payload = compiled.payload(secrets.values, client.base_url)
+        plan = dataclasses.replace(
+            make_plan(client, compiled, secrets, payload.budget), decision=self._decision
+        )
         if not plan.candidates:
             raise NoOfferError(explain_no_offer(job, client))
         self.show_plan(plan)
@@ -172,14 +176,14 @@ class Applier:
     def _launch(self, client: VastClient, plan: Plan, secrets: Secrets) -> ApplyResult:
         """Create on the best offer, moving on when one is gone or never runs; the new instance."""
         label, queue, opts = self.job.label, list(plan.candidates), self.options
+        payload = plan.compiled.payload(secrets.values, client.base_url)  # the one _prepare checked
         looker = Looker(client, label, self._nonce, opts.settle_s, self.sleep, self.say)
         creator = Creator(client, looker, self._ledger, self.say, self.sleep, opts.max_creates,
                           opts.create_attempts)
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
-            body = create_body(self.job, cand, plan.compiled.bootstrap, secrets, client.base_url,
-                               self.create_label)
+            body = create_body(self.job, cand, payload, self.create_label)
             try:
                 instance_id = creator.create(cand, body)
             except ApiError as err:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastjob.errors import ApiError
 from vastjob.spec.model import JobSpec
@@ -19,20 +19,23 @@ from vastjob.vast.client import AnswerLost, ContractBesideError, VastClient
 from vastjob.vast.instance import Instance
 from vastjob.vast.proof import Looker, destroy_sure, nonce_of
 from vastjob.vast.query import Candidate
-from vastjob.vast.secrets import Secrets
+
+if TYPE_CHECKING:
+    from vastjob.compile.transport import Payload
 
 
 def create_body(
-    job: JobSpec, cand: Candidate, bootstrap: str, secrets: Secrets, base_url: str, label: str | None = None
+    job: JobSpec, cand: Candidate, payload: Payload, label: str | None = None
 ) -> dict[str, Any]:
-    """The create request: secrets only in `env`, beside the API base URL the script calls back to."""
+    """The create request: the payload's onstart, and its env (the secrets, as one entry each or in parts,
+    the script's parts in the chunked form, the API base URL the script calls back to)."""
     return {
         "client_id": "me",
         "image": job.instance.image,
         "disk": job.instance.disk_gb,
         "label": label or job.label,
-        "onstart": bootstrap,
-        "env": {**secrets.values, "VASTJOB_API_URL": base_url},
+        "onstart": payload.onstart,
+        "env": dict(payload.env),
         "price": cand.bid,
         "runtype": "ssh",
         "cancel_unavail": True,
