@@ -18,6 +18,9 @@ _RESERVED_PREFIXES = ("VJ_", "VASTJOB_")
 # Variables the script or its shutdown request rely on: set by a spec, they would break the job or leave
 # the instance unable to end its own billing (bash reads the last four from its environment).
 _RESERVED = frozenset({"CONTAINER_ID", "CONTAINER_API_KEY", "IFS", "BASH_ENV", "SHELLOPTS", "BASHOPTS"})
+# Bash arithmetic wraps at 2**63 (2**64 is 0, which would switch the watchdog off): every number of
+# seconds the script computes with stays far below that.
+_MAX_SECONDS = 2**31 - 1
 
 
 @cache
@@ -80,6 +83,13 @@ def _check(job: JobSpec) -> None:
                 raise RenderError(f"dataset {ds.name}: {what} {p!r} goes above / with '..'{start}")
 
 
+def _seconds(value: int | None, what: str) -> int:
+    """A duration in seconds for the script (0: none), refused when bash could not compute with it."""
+    if value is not None and not 0 <= value <= _MAX_SECONDS:
+        raise RenderError(f"{what} of {value} s is out of range: at most {_MAX_SECONDS} s")
+    return value or 0
+
+
 def _header(job: JobSpec) -> list[str]:
     lines = [
         "#!/usr/bin/env bash",
@@ -96,7 +106,7 @@ def _settings(job: JobSpec) -> list[str]:
         f"VJ_JOB={word(job.name)}",
         f"VJ_SPEC_HASH={word(job.spec_hash)}",
         f"VJ_BASE={path(base_dir(job))}",
-        f"VJ_MAX_RUNTIME={job.run.max_runtime_s or 0}",
+        f"VJ_MAX_RUNTIME={_seconds(job.run.max_runtime_s, 'run.max_runtime')}",
         f"VJ_ON_SUCCESS={word(job.shutdown.on_success)}",
         f"VJ_ON_FAILURE={word(job.shutdown.on_failure)}",
     ]
@@ -122,7 +132,7 @@ def _steps(graph: StepGraph) -> list[str]:
         needs = "".join(f" {index[x]}" for x in s.needs)
         # A step that runs at every start leaves no marker: "-" in place of the name its marker would have.
         marker = graph.hashes[s.id] if s.resumable else "-"
-        fields = [word(s.id), marker, str(s.retries), str(s.timeout_s or 0)]
+        fields = [word(s.id), marker, str(s.retries), str(_seconds(s.timeout_s, f"step {s.id}: timeout"))]
         lines.append("vj_def " + " ".join(fields) + needs)
     return lines
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import gzip
 
-from vastjob import __version__
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 
@@ -16,29 +15,31 @@ SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance
 def pack(script: str, title: str) -> str:
     """A short sh script that writes `script` to SCRIPT_PATH and starts it in the background with nohup.
 
-    No setsid: the script stays in the onstart process group, and its output goes where onstart's goes."""
+    Each step runs only if the one before it succeeded: gunzip checks the whole text (CRC and length), and
+    a write that fails (a full disk) fails it, so a partial script never replaces the one in place and is
+    never started. No setsid: the script stays in the onstart process group, and its output goes where
+    onstart's goes."""
     data = base64.b64encode(gzip.compress(script.encode(), compresslevel=9, mtime=0)).decode()
     folder = SCRIPT_PATH.rsplit("/", 1)[0]
     return (
         f"#!/bin/sh\n# {title}\n"
-        f"d=${{VASTJOB_ROOT:-}}{folder}\n"
-        'mkdir -p "$d"\n'
-        "base64 -d <<'EOF'|gunzip >\"$d/new\"\n"
-        f"{data}\nEOF\n"
-        'mv "$d/new" "$d/job.sh"\n'
+        f"d=${{VASTJOB_ROOT-}}{folder}\n"
+        # E ends the here-document: base64 has no line "E", nor any $, ` or \ to expand.
+        'mkdir -p "$d"&&base64 -d <<E|gunzip >"$d/new"&&mv "$d/new" "$d/job.sh"&&'
         'nohup bash "$d/job.sh" </dev/null &\n'
+        f"{data}\nE\n"
     )
 
 
 def unpack(bootstrap: str) -> str:
     """The script a bootstrap carries (for tests and `vastjob render` checks)."""
-    data = bootstrap.split("<<'EOF'", 1)[1].split("\n", 2)[1]
+    data = bootstrap.split("<<E", 1)[1].split("\n", 2)[1]
     return gzip.decompress(base64.b64decode(data)).decode()
 
 
 def bootstrap_for(job: JobSpec, script: str) -> str:
     """The onstart text apply sends for a job's script; RenderError when over BOOTSTRAP_LIMIT, by how much."""
-    title = f"vastjob {__version__} {job.name} {job.spec_hash}"
+    title = "vastjob"  # every character counts: the version is in the script's own header
     text = pack(script, title)
     if len(text) > BOOTSTRAP_LIMIT:
         raise RenderError(

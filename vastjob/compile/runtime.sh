@@ -27,8 +27,11 @@ vj_log() {
   echo "$l" 2>/dev/null || :
 }
 
+# Caught, not ignored (the commands of the steps keep the default): a write to a stdout whose reader
+# is gone fails instead of killing the script. Set again in each subshell that logs: they reset it.
 vj_prefix() {
   local x
+  trap : PIPE
   while IFS= read -r x || [[ $x ]]; do vj_log "$1" "$x"; done
 }
 
@@ -68,9 +71,12 @@ vj_apt() {
 #@ token
 # vj_token VARIABLE: git gets the token from a credential helper that reads the variable, so the value
 # is never in a URL, on argv or in the log.
+# The empty helper first clears the helpers of the image's own git config (a `store` would write the
+# token to disk).
 vj_token() {
-  export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper
-  export GIT_CONFIG_VALUE_0="!f() { echo username=x-access-token; echo \"password=\$$1\"; }; f"
+  export GIT_TERMINAL_PROMPT=0 GIT_CONFIG_COUNT=2 GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0=
+  export GIT_CONFIG_KEY_1=credential.helper
+  export GIT_CONFIG_VALUE_1="!f() { echo username=x-access-token; echo \"password=\$$1\"; }; f"
 }
 #@
 
@@ -174,6 +180,7 @@ vj_attempts() {
   # `: &` makes it a child of this runner from the start (else it names one of the main script's).
   : &
   trap 'kill $! 2>/dev/null; exit 143' TERM
+  trap : PIPE
   while :; do
     a=$((a + 1))
     vj_log "${VJ_IDS[i]}" "start, attempt $a"
@@ -245,14 +252,16 @@ vj_schedule() {
 }
 
 # vj_api METHOD BODY: one request by which this instance stops or destroys itself; the key never reaches
-# argv. Errors are printed, the answer only when it says no (a 200 can: {"success": false}).
+# argv. Accepted only on a 2xx whose answer says {"success": true}; errors are printed, and the answer
+# when it says anything else. Every status is explicit: in the EXIT trap a bare `return` would give back
+# the status the trap started with (0 after a success), not the request's.
 vj_api() {
   local o
   # Some images lack curl; without it the job could not end its own billing.
   command -v curl >/dev/null || { apt-get update && apt-get install -y curl; } >/dev/null
   o=$(echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 -X "$1" -H @- \
-    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/") || return
-  [[ ${o// /} != *'"success":false'* ]] || { echo "$o"; return 1; }
+    -H 'Content-Type: application/json' -d "$2" "$VJ_API/api/v0/instances/$CONTAINER_ID/") || return 1
+  [[ ${o//[[:space:]]/} == *'"success":true'* ]] || { echo "$o"; return 1; }
 }
 
 # The EXIT trap: stop what still runs, then apply shutdown.on_success or on_failure. After a signal
@@ -274,6 +283,7 @@ vj_exit() {
     sleep "$d"
     d=$((d < 150 ? d * 2 : 300))
   done
+  [[ $a == keep ]] || vj_log vastjob "$a request accepted"
   exit $r
 }
 
@@ -286,6 +296,7 @@ vj_watchdog() {
 }
 
 vj_main() {
+  trap : PIPE
   if [[ ${1:-} == __step ]]; then
     vj_step "$2"
     return
