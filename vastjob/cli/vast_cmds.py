@@ -183,6 +183,8 @@ def _apply(
         say=say,
         confirm=confirm,
         show_plan=show,
+        # The job's log as it comes: on stdout as text, on stderr beside a JSON result.
+        stream=lambda line: click.echo(line, err=output != "text"),
     )
     succeeded = result.local.outcome == "succeeded"
     result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
