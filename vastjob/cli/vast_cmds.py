@@ -14,8 +14,10 @@ from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
+    from vastjob.spec.model import JobSpec
     from vastjob.vast.apply import ApplyOptions
     from vastjob.vast.plan import Plan
+    from vastjob.vast.result import ApplyResult
 
 
 def _plan(
@@ -142,6 +144,21 @@ def apply(
     )
 
 
+def _remember(spec: JobSpec, applied: ApplyResult) -> None:
+    """An instance just rented goes into the local job history (what `status`, `logs` and `cost` read)."""
+    from vastjob.vast.jobrecord import JobRecord, save
+
+    if applied.action != "created" or applied.instance_id is None:
+        return
+    chosen = applied.plan.chosen if applied.plan else None
+    offer = None if chosen is None else chosen.offer
+    save(JobRecord.new(
+        spec, applied.instance_id, offer_id=None if offer is None else offer.id,
+        dph_total=None if chosen is None else chosen.price_per_hour,
+        storage_per_hour=None, state=applied.state,
+    ))
+
+
 def _apply(
     job: str,
     overrides: tuple[str, ...],
@@ -166,9 +183,11 @@ def _apply(
         return ask("rent the offer marked *?")
 
     if not local:
-        return Applier(
+        applied = Applier(
             spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
         ).run()
+        _remember(spec, applied)
+        return applied
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
     from vastjob.vast.sandboxes import finish, new_sandbox

