@@ -1,0 +1,109 @@
+"""Jobs outlive their instance, end to end: `apply --local` against the emulator, with real rclone copying
+to a local remote; then `status`, `logs` and `cost` answer from the local history and the uploaded log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from tests.support.jobs import job_doc
+from vastjob.cli import cli
+from vastjob.emulator import Emulator
+from vastjob.errors import EXIT_JOB_FAILED, EXIT_OK, Interrupted
+from vastjob.spec import load_job
+from vastjob.vast.apply import ApplyOptions
+from vastjob.vast.local import run_local
+
+pytestmark = pytest.mark.slow
+DEMO = Path(__file__).resolve().parent.parent / "jobs" / "demo.yaml"
+
+
+def vj(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args))
+
+
+def _apply_demo(tmp_path: Path, remote: Path, *sets: str) -> Result:
+    over = [f"--set=remotes.results.options.remote={remote}", *(f"--set={s}" for s in sets)]
+    return vj("apply", str(DEMO), "--local", "--yes", "--sandbox", str(tmp_path / "sb"), *over)
+
+
+def test_the_demo_uploads_its_output_and_log_and_is_remembered(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    done = _apply_demo(tmp_path, remote)
+    assert done.exit_code == EXIT_OK, done.output
+    # The log streams as it comes.
+    assert "[run] demo finished on 1 GPU(s)" in done.stdout and "job demo succeeded" in done.stdout
+    assert (remote / "demo" / "sorted.txt").read_text() == "1\n2\n3\n"
+    (logged,) = (remote / "demo" / "logs").iterdir()
+    assert "job success, exit code 0: destroy" in (logged / "job.log").read_text()
+    assert json.loads((logged / "result.json").read_text())["outcome"] == "succeeded"
+    # The instance is destroyed and the emulator gone: status, logs and cost still answer.
+    status = vj("status")
+    assert status.exit_code == 0, status.output
+    row = next(line for line in status.stdout.splitlines() if line.startswith("demo "))
+    assert "succeeded" in row and "~$" in row and "sorted -> results:demo/" in row
+    logs = vj("logs", "demo")
+    assert logs.exit_code == 0, logs.output
+    assert "[run] demo finished on 1 GPU(s)" in logs.stdout and "job success" in logs.stdout
+    cost = json.loads(vj("cost", "demo", "-o", "json").stdout)
+    (job,) = cost["jobs"]
+    assert cost["estimate"] is True and job["outcome"] == "succeeded" and job["dph_total"] > 0
+    assert set(job["cost_estimate"]) == {"gpu", "storage", "total"}
+
+
+def test_the_failing_demo_exits_job_failed_and_leaves_its_log(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    done = _apply_demo(tmp_path, remote, "run.command=echo about to fail; exit 3")
+    assert done.exit_code == EXIT_JOB_FAILED, done.output
+    assert "job demo failed" in done.stdout and "step run failed, exit code 3" in done.stdout
+    (logged,) = (remote / "demo" / "logs").iterdir()
+    assert "[run] about to fail" in (logged / "job.log").read_text()
+    assert json.loads((logged / "result.json").read_text())["shutdown"] == "stop"
+    row = next(line for line in vj("status", "demo").stdout.splitlines() if line.startswith("demo "))
+    assert "failed" in row
+
+
+def _local(tmp_path: Path, **fields: Any) -> Result:
+    spec = tmp_path / "job.yaml"
+    doc = job_doc(name="verbs", **fields)
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return vj("apply", str(spec), "--local", "--yes", "--sandbox", str(tmp_path / "sb"), "-o", "json")
+
+
+@pytest.mark.parametrize(("command", "outcome", "code"), [
+    ("echo ok", "succeeded", EXIT_OK), ("exit 5", "failed", EXIT_JOB_FAILED)])
+def test_the_outcome_is_the_jobs_own_when_both_shutdown_verbs_are_equal(
+    tmp_path: Path, command: str, outcome: str, code: int
+) -> None:
+    done = _local(tmp_path, run={"command": command, "max_runtime": "5m"},
+                  shutdown={"on_success": "stop", "on_failure": "stop"})
+    assert done.exit_code == code, done.output
+    assert json.loads(done.stdout)["local"]["outcome"] == outcome
+
+
+def test_keep_ends_the_follow_at_the_jobs_final_line(tmp_path: Path) -> None:
+    # With keep the instance runs on; apply returns once the job said it ended, not at max_runtime.
+    done = _local(tmp_path, run={"command": "echo ok", "max_runtime": "30d"},
+                  shutdown={"on_success": "keep", "on_failure": "keep"})
+    assert done.exit_code == EXIT_OK, done.output
+    local = json.loads(done.stdout)["local"]
+    assert local["outcome"] == "succeeded" and local["final_state"] == "running"
+
+
+def test_ctrl_c_detaches_and_says_what_becomes_of_the_job(tmp_path: Path) -> None:
+    spec = tmp_path / "job.yaml"
+    spec.write_text(yaml.safe_dump(job_doc(name="slow", run={"command": "sleep 60"}), sort_keys=False))
+
+    def interrupt(_line: str) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(Interrupted) as err:
+        run_local(load_job(spec), lambda path: Emulator(sandbox=path), tmp_path / "sb",
+                  options=ApplyOptions(yes=True), stream=interrupt)
+    assert err.value.exit_code == 130
+    assert "detached from job slow" in str(err.value) and "vastjob apply" in str(err.value)
