@@ -11,7 +11,8 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
-from tests.support.jobs import job_doc
+from tests.support.emulator import StartEmulator
+from tests.support.jobs import job_doc, rented_doc
 from vastjob.cli import cli
 from vastjob.emulator import Emulator
 from vastjob.errors import EXIT_JOB_FAILED, EXIT_OK, Interrupted
@@ -107,3 +108,29 @@ def test_ctrl_c_detaches_and_says_what_becomes_of_the_job(tmp_path: Path) -> Non
                   options=ApplyOptions(yes=True), stream=interrupt)
     assert err.value.exit_code == 130
     assert "detached from job slow" in str(err.value) and "vastjob apply" in str(err.value)
+
+
+@pytest.mark.parametrize(("command", "code", "said"), [
+    ("echo hello-follow", EXIT_OK, "job succeeded"),
+    ("echo hello-follow; exit 7", EXIT_JOB_FAILED, "job failed (step run failed, exit code 7)")])
+def test_apply_follow_streams_the_job_and_exits_with_its_outcome(
+    tmp_path: Path, start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch,
+    command: str, code: int, said: str
+) -> None:
+    emu = start_emulator(n_offers=400, step_seconds=0.05, kill_delay=0.2)
+    monkeypatch.setenv("VAST_URL", emu.url)
+    monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+    remote = tmp_path / "remote"
+    spec = tmp_path / "job.yaml"
+    doc = rented_doc(
+        run={"command": command, "max_runtime": "5m"},
+        remotes={"res": {"type": "alias", "options": {"remote": str(remote)}}},
+        logs="res:logs",
+    )
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    done = vj("apply", str(spec), "--yes", "--follow")
+    assert done.exit_code == code, done.output
+    assert "hello-follow" in done.stdout and said in done.stdout
+    # Gone or stopped, the job is still known here, with where its log went.
+    row = next(line for line in vj("status", "tiny").stdout.splitlines() if line.startswith("tiny "))
+    assert ("succeeded" if code == EXIT_OK else "failed") in row and "log -> res:logs/" in row

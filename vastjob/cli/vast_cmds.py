@@ -112,6 +112,9 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     help="With --local: where instances run (default: a new folder under ~/.cache/vastjob/local).",
 )
 @click.option("--keep", is_flag=True, help="With --local: keep the sandbox after a success too.")
+@click.option("--follow", is_flag=True,
+              help="Stream the job's log to its end and exit with its outcome (the default on a terminal).")
+@click.option("--detach", is_flag=True, help="Return once the instance runs (--wait) or is created.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -124,11 +127,23 @@ def apply(
     local: bool,
     sandbox: str | None,
     keep: bool,
+    follow: bool,
+    detach: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
-    """Rent an instance for JOB and start it; re-applying the same spec creates nothing."""
+    """Rent an instance for JOB and start it; re-applying the same spec creates nothing. On a terminal (or
+    with --follow) it then streams the job's log and exits with the job's outcome; Ctrl-C detaches."""
+    import sys
+
     from vastjob.vast.apply import ApplyOptions
+
+    if follow and detach:
+        raise click.UsageError("--follow and --detach contradict each other")
+    if local and detach:
+        raise click.UsageError("--local runs the emulator inside this command: it cannot --detach")
+    follow = follow or (not detach and not local and output == "text" and sys.stdout.isatty())
+    wait = wait or follow
 
     opts = ApplyOptions(
         yes=yes,
@@ -139,7 +154,9 @@ def apply(
         wait_timeout_s=float(wait_timeout),
     )
     run(
-        lambda: _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep),
+        lambda: _apply(
+            job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep, follow=follow
+        ),
         output,
     )
 
@@ -169,6 +186,7 @@ def _apply(
     local: bool,
     sandbox: str | None,
     keep: bool = False,
+    follow: bool = False,
 ) -> Result:
     """Apply the spec, against Vast or (with --local) an emulator started here; the plan shows as text."""
     from vastjob.vast.apply import Applier
@@ -187,7 +205,15 @@ def _apply(
             spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
         ).run()
         _remember(spec, applied)
-        return applied
+        if not follow or applied.instance_id is None or applied.action == "dry_run":
+            return applied
+        from vastjob.vast.follow import follow_instance
+
+        with connect(api_key) as client:
+            return follow_instance(
+                client, spec, applied, emit=lambda line: click.echo(line, err=output != "text"),
+                poll_s=min(opts.poll_s, 2.0),
+            )
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
     from vastjob.vast.sandboxes import finish, new_sandbox

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from vastjob.errors import EXIT_JOB_FAILED, EXIT_OK, Interrupted
+from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration
 from vastjob.vast.client import VastClient
 from vastjob.vast.instance import Instance, show
-from vastjob.vast.outcome import from_log
+from vastjob.vast.outcome import JobOutcome, Outcome, from_log
+from vastjob.vast.result import ApplyResult
 
 _FINAL = re.compile(r"\[vastjob\] job (?:success|failure), exit code \d+: (\w+)$", re.MULTILINE)
 
@@ -96,3 +100,73 @@ def follow_file(
             progress(_progress(inst, started, now))
             last_line = now
         sleep(poll_s)
+
+
+@dataclass
+class FollowedApply:
+    """`apply` followed to the job's end: what apply did, then how the job ended as it said itself."""
+
+    applied: ApplyResult
+    outcome: JobOutcome
+
+    @property
+    def exit_code(self) -> int:
+        """EXIT_JOB_FAILED (4) unless the job said it succeeded; apply's own code when it rented nothing."""
+        if self.applied.instance_id is None:
+            return self.applied.exit_code
+        return EXIT_OK if self.outcome.outcome == "succeeded" else EXIT_JOB_FAILED
+
+    def to_json(self) -> dict[str, Any]:
+        """The apply's summary with the job's outcome under `job`."""
+        return {**self.applied.to_json(), "job": self.outcome.to_json()}
+
+    def render(self) -> str:
+        """What apply did, then the outcome."""
+        why = f" ({self.outcome.why})" if self.outcome.why else ""
+        return f"{self.applied.render()}\njob {self.outcome.outcome}{why}"
+
+
+def follow_instance(
+    client: VastClient,
+    job: JobSpec,
+    applied: ApplyResult,
+    *,
+    emit: Callable[[str], None],
+    poll_s: float,
+    environ: Mapping[str, str] | None = None,
+) -> FollowedApply:
+    """Print the job's log from the API as it grows until the job ends, then read how it ended: its final
+    log line, else (its instance gone with the last lines) what it uploaded to `logs:`. Ctrl-C detaches."""
+    from vastjob.vast import jobrecord
+    from vastjob.vast.jobstatus import complete
+    from vastjob.vast.lifecycle import follow_logs
+
+    iid = applied.instance_id
+    if iid is None:
+        return FollowedApply(applied, JobOutcome("unknown", why="no instance was rented"))
+    text = ""
+    try:
+        for line in follow_logs(client, iid, poll_s=poll_s):
+            emit(line)
+            text += line + "\n"
+            if _action(text) == "keep" and (job.logs is None or "[output:result] " in text):
+                break
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"detached from job {job.name}: it goes on. `vastjob logs -f {job.name}` follows it again; "
+            f"`vastjob stop {job.name}` or `vastjob destroy {job.name}` ends it"
+        ) from None
+    told = from_log(text)
+    records = [r for r in jobrecord.load_all(job.name, environ) if r.instance_id == iid]
+    if told is None and records:
+        # Gone before its last lines were read: what it uploaded to `logs:` tells.
+        (rec,) = complete(records, client, environ)
+        found: Outcome = rec.outcome if rec.outcome in ("succeeded", "failed") else "unknown"  # type: ignore[assignment]
+        told = JobOutcome(found, rec.exit_code, rec.why, rec.ended_at, "result")
+    elif told is not None:
+        for rec in records:
+            rec.outcome, rec.exit_code, rec.why = told.outcome, told.exit_code, told.why
+            rec.ended_at = told.ended_at
+            jobrecord.save(rec, environ)
+    missing = JobOutcome("unknown", why="the job's log ended without its final line")
+    return FollowedApply(applied, told or missing)
