@@ -88,12 +88,13 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     epilog=footer(
         ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
          "vastjob apply jobs/burgers512.yaml              # shows the plan and asks",
-         "vastjob apply jobs/burgers512.yaml --yes --wait",
+         "vastjob apply jobs/burgers512.yaml --yes --follow   # stream the log, exit with the job",
          "vastjob apply jobs/burgers512.yaml --replace --yes"],
-        {0: "rented (or up to date, or --dry-run); with --local, the job did not fail",
-         1: "a spec problem, --replace needed, no offer, the question not answered yes, "
-            "or (--local) the job failed",
-         3: "the Vast API failed, or an instance came back over the price cap (destroyed)", 130: None},
+        {0: "rented (or up to date, or --dry-run); followed (--local, --follow): the job succeeded",
+         1: "a spec problem, --replace needed, no offer, the question not answered yes",
+         3: "the Vast API failed, or an instance came back over the price cap (destroyed)",
+         4: "followed (--local, --follow): the job failed, or its outcome could not be read",
+         130: "interrupted; while following, the job goes on (vastjob logs -f JOB follows it again)"},
     )
 )
 @job_options
