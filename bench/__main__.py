@@ -25,6 +25,7 @@ FIGURES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "ranking": ("bench.fig_ranking", {"repeat": 5}, {"sizes": (1_000, 10_000), "repeat": 2}),
     "restart": ("bench.fig_restart", {"repeat": 10}, {"repeat": 3, "scale": 0.1}),
     "boot": ("bench.fig_boot", {"repeat": 3}, {"repeat": 1, "scale": 0.1}),
+    "capacity": ("bench.fig_capacity", {}, {"top": 400}),
 }
 
 

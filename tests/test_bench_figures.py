@@ -118,7 +118,9 @@ def test_main_prints_and_saves_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert [f["key"] for f in saved["figures"]] == ["bootstrap"]
     assert saved["byte_compiled"] is False and saved["cpus"] >= 1
     assert "Bootstrap size" in capsys.readouterr().out
-    assert set(FIGURES) == {"bootstrap", "coldstart", "validate", "offers", "ranking", "restart", "boot"}
+    assert set(FIGURES) == {
+        "bootstrap", "coldstart", "validate", "offers", "ranking", "restart", "boot", "capacity"
+    }
 
 
 def test_main_refuses_an_unknown_figure(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
 from vastjob.compile.pack import unpack
+from vastjob.compile.transport import carried, render_payload
 from vastjob.errors import RenderError
 from vastjob.spec.load import load_job
 from vastjob.spec.model import JobSpec
@@ -48,7 +49,8 @@ def test_script_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
 
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
 def test_bootstrap_snapshot(path: Path, snapshot: SnapshotAssertion) -> None:
-    assert render_bootstrap(_load(path)) == snapshot
+    # The onstart sent: the inline bootstrap for a job that fits, the chunked form's onstart otherwise.
+    assert render_payload(_load(path)).onstart == snapshot
 
 
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
@@ -64,9 +66,10 @@ def test_script_passes_shellcheck(path: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("path", JOB_FILES, ids=lambda p: p.stem)
 def test_bootstrap_fits_and_carries_the_script(path: Path) -> None:
     job = _load(path)
-    boot = render_bootstrap(job)
+    payload = render_payload(job)
+    boot = payload.onstart
     assert len(boot) <= BOOTSTRAP_LIMIT
-    assert unpack(boot) == render_script(job)
+    assert carried(payload) == render_script(job)
     assert "setsid" not in boot and "nohup bash" in boot
 
 
@@ -143,7 +146,7 @@ def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
     script = runner.invoke(cli, ["render", "jobs/burgers512.yaml"])
     assert script.exit_code == 0 and script.output == render_script(job)
     boot = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--onstart"])
-    assert boot.output == render_bootstrap(job)
+    assert boot.stdout == render_bootstrap(job)
     graph = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph"])
     assert graph.output.splitlines()[0] == "job burgers512: 6 steps"
     mermaid = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph", "mermaid"])

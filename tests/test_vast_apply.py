@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets as pysecrets
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from vastjob.errors import ApiError, Interrupted, RenderError, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult, PriceCapError
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.labels import spec_of
 from vastjob.vast.plan import Plan
 
 SECRETS = {"B2_KEY_ID": "kid-4f1e9a", "WANDB_API_KEY": "wandb-77c0d2"}
@@ -73,7 +75,9 @@ def test_apply_creates_one_instance_with_the_agreed_body(emu: Emulator, tmp_path
     assert result.action == "created"
     (inst,) = live(emu)
     assert inst.id == result.instance_id
-    assert inst.label == job.label == f"vastjob:tiny:{job.spec_hash}"
+    # The spec's label, then the nonce of the apply that created it and the mark of a confirmed price.
+    assert spec_of(inst.label) == job.label == f"vastjob:tiny:{job.spec_hash}"
+    assert re.fullmatch(rf"{job.label}:apply-[0-9a-f]{{8}}:priced", inst.label or "")
     assert inst.env == {**SECRETS, "VASTJOB_API_URL": emu.url}
     assert inst.onstart == render_bootstrap(job) and len(inst.onstart) <= 4048
     assert inst.image == "python:3.11-slim" and inst.disk == 20 and inst.bid is None
@@ -97,7 +101,8 @@ def test_missing_secrets_fail_before_any_request(emu: Emulator, tmp_path: Path) 
 
 
 def test_an_oversized_bootstrap_fails_before_any_request(emu: Emulator, tmp_path: Path) -> None:
-    noise = pysecrets.token_hex(4000)  # random text does not compress below the limit
+    # Random text does not compress: 60000 hex digits are over what even the env's 32768 can carry.
+    noise = pysecrets.token_hex(30000)
     run = Run(emu, make_job(tmp_path, run={"command": f"echo {noise}"}))
     with pytest.raises(RenderError, match="over Vast's limit"):
         run()
@@ -131,7 +136,7 @@ def test_replace_creates_the_new_then_destroys_the_old(emu: Emulator, tmp_path: 
     result = run()
     assert result.replaced == [old.instance_id]
     (inst,) = live(emu)
-    assert inst.id == result.instance_id and inst.label == changed.label
+    assert inst.id == result.instance_id and spec_of(inst.label) == changed.label
     methods = [(s.method, s.url) for s in run.recorder.sent]
     create_at = next(n for n, (m, u) in enumerate(methods) if m == "PUT" and "/asks/" in u)
     destroy_at = next(n for n, (m, u) in enumerate(methods) if m == "DELETE")
@@ -376,7 +381,7 @@ def test_a_replace_that_times_out_says_what_is_left(emu: Emulator, tmp_path: Pat
     changed = make_job(tmp_path, run={"command": "sleep 31", "max_runtime": "10m"})
     with pytest.raises(ApiError, match="did not reach running") as info:
         Run(emu, changed, replace=True, wait=True, wait_timeout_s=0.0)()
-    new = next(i for i in live(emu) if i.label == changed.label)
+    new = next(i for i in live(emu) if spec_of(i.label) == changed.label)
     assert f"instance {new.id} was created" in str(info.value)
     assert f"the instance it was to replace, {old.instance_id}, was kept" in str(info.value)
     assert len(live(emu)) == 2
@@ -389,7 +394,7 @@ def test_a_replace_whose_old_instance_cannot_be_destroyed_says_so(emu: Emulator,
     run = Run(emu, changed, replace=True)
     with pytest.raises(ApiError, match="gave up") as info:
         run()
-    new = next(i for i in live(emu) if i.label == changed.label)
+    new = next(i for i in live(emu) if spec_of(i.label) == changed.label)
     assert f"the instance it was to replace, {old.instance_id}, was kept" in str(info.value)
     assert "was created and is still there" not in str(info.value)
     assert any(f"created instance {new.id}" in line for line in run.said)

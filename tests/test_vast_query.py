@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from vastjob.spec.model import OfferSpec
-from vastjob.vast.query import Offer, build_query, price, select, storage_per_hour
+from vastjob.vast.query import Offer, build_query, price, select, storage_per_hour, with_disk
 
 
 def spec(**over: Any) -> OfferSpec:
@@ -50,7 +50,8 @@ def test_query_speaks_api_units() -> None:
     assert q["reliability"] == {"gte": 0.98}
     assert q["inet_down"] == {"gte": 200}
     assert q["verified"] == {"eq": True}
-    assert q["hosting_type"] == {"eq": 1}
+    assert q["datacenter"] == {"eq": True} and "hosting_type" not in q  # as the official CLI sends it
+    assert q["disk_space"] == {"gte": 200}
     assert q["rentable"] == {"eq": True} and q["rented"] == {"eq": False} and q["external"] == {"eq": False}
     assert q["type"] == "on-demand"
     assert q["allocated_storage"] == 200
@@ -78,7 +79,9 @@ def test_query_one_name_is_eq_and_bid_orders_by_min_bid() -> None:
         disk_gb=20,
     )
     assert q["gpu_name"] == {"eq": "RTX 4090"}
-    assert "verified" not in q and "gpu_ram" not in q and "hosting_type" not in q
+    # Any host: a condition every offer passes, so the server's default (verified only) does not apply.
+    assert q["verified"] == {"in": [True, False]}
+    assert "gpu_ram" not in q and "hosting_type" not in q and "datacenter" not in q
     assert q["type"] == "bid"
     assert q["order"] == [["min_bid", "asc"], ["reliability", "desc"]]
     assert q["min_bid"] == {"lte": 1}
@@ -157,6 +160,10 @@ def test_the_cap_counts_the_jobs_disk_even_if_the_quote_counts_less() -> None:
     assert cand.price_per_hour == pytest.approx(0.6)
 
 
+def test_offers_without_the_disk_are_not_taken() -> None:
+    offers = [offer(1, disk_space=19.9), offer(2, disk_space=20), offer(3), offer(4, disk_space="50"),
+              offer(5, disk_space=400.0)]
+    assert [o["id"] for o in with_disk(offers, 20)] == [2, 5]
 @pytest.mark.parametrize(
     ("name", "mib", "shown"), [("RTX 4090", 24564, "24 GiB"), ("H100 SXM", 81559, "80 GiB")]
 )

@@ -10,6 +10,7 @@ import click
 from vastjob.cli._common import OutputFormat, emit, output_option, run
 from vastjob.cli.helptext import footer
 from vastjob.cli.results import Text
+from vastjob.cli.signals import terminate_as_interrupt
 
 
 def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faults: str, seed: int,
@@ -43,7 +44,8 @@ def serve_emulator(*, port: int, offers: Path | None, sandbox: Path | None, faul
             f"Use it:  VAST_URL={emulator.url} VAST_API_KEY={emulator.api_key} ...\nPress Ctrl-C to stop.")
     emit(Text(text, key="", extra=info), output)  # printed before serving: the result is the server
     try:
-        (stop or threading.Event()).wait()
+        with terminate_as_interrupt():  # a SIGTERM stops it as Ctrl-C does, instances' processes too
+            (stop or threading.Event()).wait()
     except KeyboardInterrupt:
         click.echo("stopping", err=True)
     finally:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -40,10 +40,18 @@ def render_job(
     elif graph is not None:
         what, text = "graph", compiled.graph.to_text()
     elif onstart:
-        what, text = "bootstrap", compiled.bootstrap
+        # What is sent: refused here only when no form can carry it. The env entries sent beside the onstart
+        # go to stderr (names and sizes, never a value), so stdout stays the onstart itself.
+        from vastjob.compile.transport import describe
+
+        sent = compiled.payload()
+        what, text = "bootstrap", sent.onstart
+        say(describe(sent).rstrip("\n"))
     else:
         what, text = "script", compiled.script
-    info = {"job": compiled.job.name, "spec_hash": compiled.job.spec_hash, "kind": what}
+    info: dict[str, Any] = {"job": compiled.job.name, "spec_hash": compiled.job.spec_hash, "kind": what}
+    if onstart:
+        info["budget"] = sent.budget.to_json()
     if out is None:
         return Text(text, extra=info)
     Path(out).write_text(text, encoding="utf-8")
@@ -63,7 +71,10 @@ def render_job(
 @click.argument("path", metavar="JOB", shell_complete=complete_files)
 @set_option
 @click.option(
-    "--onstart", is_flag=True, help="Print the bootstrap sent as Vast's onstart (at most 4048 characters)."
+    "--onstart",
+    is_flag=True,
+    help="Print the onstart sent to Vast (at most 4048 characters); the env entries sent with it, by name "
+    "and size, go to stderr.",
 )
 @click.option(
     "--graph",

@@ -34,8 +34,13 @@ def _plan(
 
     compiled = compile_job(load(job, overrides))
     found = find_secrets(compiled.job)[0] if secrets else None
+    budget = None
+    if secrets:  # plan: the budget of the create body, checked before the network
+        from vastjob.vast.account import resolve_base_url
+
+        budget = compiled.payload(found.values if found else None, resolve_base_url()).budget
     with connect(api_key) as client:
-        the_plan = make_plan(client, compiled, found)
+        the_plan = make_plan(client, compiled, found, budget)
         if not the_plan.candidates:
             raise NoOfferError(explain_no_offer(compiled.job, client))
         if action:  # what apply would do with the job's instances: one more look at the account
@@ -215,23 +220,25 @@ def _apply(
                 client, spec, applied, emit=lambda line: click.echo(line, err=output != "text"),
                 poll_s=min(opts.poll_s, 2.0),
             )
+    from vastjob.cli.signals import terminate_as_interrupt
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
     from vastjob.vast.sandboxes import finish, new_sandbox
 
     # A folder the user named is theirs and always kept; one made here goes after a success.
     where = Path(sandbox).resolve() if sandbox else new_sandbox()
-    result = run_local(
-        spec,
-        lambda path: Emulator(sandbox=path),
-        where,
-        options=opts,
-        say=say,
-        confirm=confirm,
-        show_plan=show,
-        # The job's log as it comes: on stdout as text, on stderr beside a JSON result.
-        stream=lambda line: click.echo(line, err=output != "text"),
-    )
+    with terminate_as_interrupt():  # a SIGTERM ends the job's processes here as Ctrl-C does
+        result = run_local(
+            spec,
+            lambda path: Emulator(sandbox=path),
+            where,
+            options=opts,
+            say=say,
+            confirm=confirm,
+            show_plan=show,
+            # The job's log as it comes: on stdout as text, on stderr beside a JSON result.
+            stream=lambda line: click.echo(line, err=output != "text"),
+        )
     succeeded = result.local.outcome == "succeeded"
     result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
     return result

@@ -6,13 +6,18 @@ commit the clone checks out is part of the job (`JobSpec.pinned`), never a separ
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from vastjob.compile.emit import emit_script
 from vastjob.compile.graph import StepGraph, build_graph
 from vastjob.compile.pack import bootstrap_for
 from vastjob.spec.model import JobSpec
+
+if TYPE_CHECKING:
+    from vastjob.compile.transport import Payload
 
 
 @dataclass(frozen=True)
@@ -29,8 +34,15 @@ class Compiled:
 
     @cached_property
     def bootstrap(self) -> str:
-        """What apply sends as the onstart; RenderError when over Vast's limit, saying by how much."""
+        """The inline bootstrap; RenderError when over Vast's limit, saying by how much."""
         return bootstrap_for(self.job, self.script)
+
+    def payload(self, secrets: Mapping[str, str] | None = None, api_url: str | None = None) -> Payload:
+        """What the create body carries (`vastjob.compile.transport`): the inline bootstrap when it fits, else
+        the chunked form; RenderError only for what no form can carry."""
+        from vastjob.compile.transport import payload_for
+
+        return payload_for(self.job, self.script, secrets=secrets, api_url=api_url)
 
 
 def compile_job(job: JobSpec) -> Compiled:

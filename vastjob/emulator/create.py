@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from vastjob.emulator import conform
+from vastjob.emulator.faults import garbled_reply
+from vastjob.emulator.limits import check_limits
 from vastjob.emulator.state import State
-from vastjob.emulator.wire import Reply, Request, error, ok
+from vastjob.emulator.wire import Reply, Request, error
 
-ONSTART_LIMIT = 4048
-LABEL_LIMIT = 1024
+LABEL_LIMIT = 1024  # a relabel (manage) allows this; a create, LABEL_MAX of vastjob.vast.limits
 
 
 def create_instance(state: State, req: Request) -> Reply:
@@ -41,40 +43,43 @@ def create_instance(state: State, req: Request) -> Reply:
             return problem
         fail = state.faults.fail_status if state.faults.take("fail_instances") else None
         inst = state.fleet.create(offer, body, fail)
-    if state.faults.take("lose_create"):
+        if body.get("target_state") == "stopped":
+            state.fleet.request(inst, "stopped")  # created, but not started
+        elif inst.bid is not None and state.faults.take("bid_stopped"):
+            state.fleet.set_status(inst, "stopped")  # outbid at once: it waits, stopped, for its GPU
+    return _created(state, inst.id, inst.api_key)
+
+
+def _created(state: State, instance_id: int, api_key: str) -> Reply:
+    """The answer to a create that made an instance, as the faults deliver it."""
+    answer = {"success": True, "new_contract": instance_id, "instance_api_key": api_key}
+    faults = state.faults
+    if faults.take("lose_create"):
         return Reply(200, drop=True)
-    return ok(new_contract=inst.id, instance_api_key=inst.api_key)
+    if faults.take("create_garbage"):
+        return garbled_reply("truncated", answer)
+    if faults.take("error_after_create"):
+        return error(faults.server_error_status, "server_error", "Gateway timeout (emulated)")
+    if faults.take("contract_error"):
+        return error(400, "invalid_price", "Invalid price: the bid is below the current minimum",
+                     new_contract=instance_id)
+    return Reply(200, answer)
 
 
 def check_body(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
     """The 400 answer the service gives a create body it refuses, or None when the body is accepted."""
     ask_id = offer.get("id")
+    refused = conform.create_body(body, int(offer["id"]))
+    if refused is not None:
+        return refused
     if not isinstance(body.get("image"), str) and not body.get("template_hash_id"):
         return error(400, "invalid_args", "Invalid args: 'image' is required", ask_id=ask_id)
     env = body.get("env")
     if env is not None and not isinstance(env, dict):
         return error(400, "invalid_args", "Invalid args: env must be a JSON object", ask_id=ask_id)
-    onstart = body.get("onstart")
-    if onstart is not None and not isinstance(onstart, str):
-        return error(400, "invalid_args", "Invalid args: onstart must be a string", ask_id=ask_id)
-    if isinstance(onstart, str) and len(onstart) > ONSTART_LIMIT:
-        return error(
-            400,
-            "invalid_args",
-            f"Invalid args: onstart is {len(onstart)} characters; the limit is {ONSTART_LIMIT}",
-            ask_id=ask_id,
-        )
-    label = body.get("label")
-    if label is not None and (not isinstance(label, str) or len(label) > LABEL_LIMIT):
-        return error(
-            400,
-            "invalid_args",
-            f"Invalid args: label must be a string of at most {LABEL_LIMIT} characters",
-            ask_id=ask_id,
-        )
-    disk = body.get("disk", 10)
-    if isinstance(disk, bool) or not isinstance(disk, int | float) or disk <= 0:
-        return error(400, "invalid_args", "Invalid args: disk must be a positive number of GB", ask_id=ask_id)
+    if (limited := check_limits(body, ask_id)) is not None:  # Vast's documented limits on the body
+        return limited
+    disk = body.get("disk", 10)  # a number of at least 8 GB: check_limits has seen to it
     if disk > float(offer.get("disk_space") or 0):
         return error(
             400,
@@ -83,16 +88,11 @@ def check_body(body: dict[str, Any], offer: dict[str, Any]) -> Reply | None:
             ask_id=ask_id,
         )
     price = body.get("price")
-    if price is not None:
-        if isinstance(price, bool) or not isinstance(price, int | float) or not 0.001 <= price <= 128:
-            return error(
-                400, "invalid_price", "Invalid price: a bid must be between 0.001 and 128 $/h", ask_id=ask_id
-            )
-        if price < float(offer.get("min_bid") or 0):
-            return error(
-                400,
-                "invalid_price",
-                f"Invalid price: the bid {price} is under the minimum bid {offer.get('min_bid')}",
-                ask_id=ask_id,
-            )
+    if price is not None and price < float(offer.get("min_bid") or 0):  # in Vast's range: check_limits
+        return error(
+            400,
+            "invalid_price",
+            f"Invalid price: the bid {price} is under the minimum bid {offer.get('min_bid')}",
+            ask_id=ask_id,
+        )
     return None

@@ -28,6 +28,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, routes.Handler, str]] = [
         ("PUT", r"/api/v0/instances/(\d+)", "manage", routes.manage_instance, "container"),
         ("DELETE", r"/api/v0/instances/(\d+)", "destroy", routes.destroy_instance, "container"),
         ("PUT", r"/api/v0/instances/request_logs/(\d+)", "logs", routes.request_logs, "user"),
+        ("GET", r"/api/v0/users/current", "user", routes.current_user, "user"),
         ("GET", r"/_emulator/logs/([0-9a-f]+)\.log", "", routes.log_result, "open"),
         ("GET", r"/_emulator/faults", "", admin.get_faults, "open"),
         ("POST", r"/_emulator/faults", "", admin.set_faults, "open"),
@@ -83,7 +84,7 @@ def _fault(state: State, route: str) -> Reply | None:
         return _rate_limited(faults.next_rate_limit_body())
     if faults.take("server_errors"):
         return error(faults.server_error_status, "server_error", "Internal server error (emulated)")
-    return None
+    return faults.garbled()
 
 
 def _authorize(state: State, request: Request, headers: Mapping[str, str], who: str) -> Reply | None:

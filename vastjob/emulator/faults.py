@@ -5,15 +5,24 @@ from __future__ import annotations
 import calendar
 import copy
 import dataclasses
+import json
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from vastjob.emulator.wire import Reply
+
 ROUTES = ("search", "create", "list", "show", "manage", "destroy", "logs")
 RATE_LIMIT_BODIES = ("text", "detail", "error")
 FAIL_STATUSES = ("exited", "offline", "unknown")
+# Answers that are not the documented JSON: a login redirect, a maintenance page, plain text, a body cut
+# short, an empty body, and JSON without the fields the endpoint documents.
+GARBLE_FORMS = ("redirect", "html", "text", "truncated", "empty", "missing")
+MAINTENANCE_PAGE = (
+    "<!DOCTYPE html><html><head><title>Vast.ai</title></head><body>Down for maintenance</body></html>"
+)
 
 
 @dataclass
@@ -30,6 +39,15 @@ class Faults:
     fail_instances: int = 0  # the next N instances reach fail_status instead of running
     fail_status: str = "exited"  # exited | offline | unknown
     delay: float = 0.0  # seconds added before each answer
+    garble: int = 0  # the next N requests answer garble_body instead of reaching the API
+    garble_body: str = "html"  # redirect | html | text | truncated | empty | missing | cycle
+    create_garbage: int = 0  # the next N creates make their instance, then answer a body cut short
+    contract_error: int = 0  # the next N creates make their instance, then answer 400 naming it
+    error_after_create: int = 0  # the next N creates make their instance, then answer server_error_status
+    bid_stopped: int = 0  # the next N bids make an instance that stays stopped (outbid at once)
+    unpriced: bool = False  # show and list answers leave out dph_total
+    list_lag: float = 0.0  # seconds a new instance stays out of lists (show sees it at once)
+    endless_list: bool = False  # every list page says there is another (its next_token never ends)
     refusals: list[int] = field(default_factory=list)  # the next requests answer these statuses, one
     # each, with the body {"success": false} (a 200 can say no too)
     route: str = ""  # comma-separated routes (search, create, list, show, manage, destroy, logs); empty = all
@@ -44,6 +62,9 @@ class Faults:
         if self.rate_limit_body not in (*RATE_LIMIT_BODIES, "cycle"):
             body = self.rate_limit_body
             raise ValueError(f"rate_limit_body must be text, detail, error or cycle, not {body!r}")
+        if self.garble_body not in (*GARBLE_FORMS, "cycle"):
+            forms = ", ".join(GARBLE_FORMS)
+            raise ValueError(f"garble_body must be {forms} or cycle, not {self.garble_body!r}")
         if self.fail_status not in FAIL_STATUSES:
             raise ValueError(f"fail_status must be exited, offline or unknown, not {self.fail_status!r}")
         if not 500 <= self.server_error_status <= 599:
@@ -51,7 +72,10 @@ class Faults:
         unknown = [r for r in self.routes() if r not in ROUTES]
         if unknown:
             raise ValueError(f"unknown route {unknown[0]!r}; routes are {', '.join(ROUTES)}")
-        for name in ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay"):
+        counters = ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay",
+                    "garble", "create_garbage", "contract_error", "error_after_create", "bid_stopped",
+                    "list_lag")
+        for name in counters:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
         if not all(isinstance(s, int) and 200 <= s <= 599 for s in self.refusals):
@@ -104,6 +128,27 @@ class Faults:
             setattr(self, name, left - 1)
             return True
 
+    def garbled(self) -> Reply | None:
+        """The answer of a request that never reached the API (a redirect, a page, a cut body), or None."""
+        if not self.take("garble"):
+            return None
+        with self._lock:
+            form = self.garble_body
+            if form == "cycle":
+                form = GARBLE_FORMS[self._rotation % len(GARBLE_FORMS)]
+                self._rotation += 1
+        return garbled_reply(form)
+
+    def listed(self, created_at: float, now: float | None = None) -> bool:
+        """Whether a list shows an instance created at `created_at` (epoch seconds) yet."""
+        return (time.time() if now is None else now) - created_at >= self.list_lag
+
+    def shown(self, row: dict[str, Any]) -> dict[str, Any]:
+        """An instance row as show and list send it: without its price under `unpriced`."""
+        if self.unpriced:
+            row.pop("dph_total", None)
+        return row
+
     def next_rate_limit_body(self) -> str:
         """The 429 body form to send next."""
         with self._lock:
@@ -112,6 +157,22 @@ class Faults:
             form = RATE_LIMIT_BODIES[self._rotation % len(RATE_LIMIT_BODIES)]
             self._rotation += 1
             return form
+
+
+def garbled_reply(form: str, real: Any = None) -> Reply:
+    """An answer in one of the GARBLE_FORMS; `truncated` cuts `real` (the answer that was due) short."""
+    if form == "redirect":
+        return Reply(302, "", headers={"Location": "https://console.vast.ai/login/?next=/api/"})
+    if form == "html":
+        return Reply(200, MAINTENANCE_PAGE, headers={"Content-Type": "text/html; charset=utf-8"})
+    if form == "text":
+        return Reply(200, "OK")
+    if form == "empty":
+        return Reply(200, "", headers={"Content-Type": "application/json"})
+    if form == "missing":
+        return Reply(200, {"success": True})
+    text = json.dumps(real if real is not None else {"success": True, "instances": [{"id": 1}]})
+    return Reply(200, text[: max(1, len(text) // 2)], headers={"Content-Type": "application/json"})
 
 
 def _convert(name: str, kind: type, value: Any) -> Any:

@@ -11,14 +11,27 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from vastjob.emulator import conform
 from vastjob.emulator.create import LABEL_LIMIT
 from vastjob.emulator.faults import next_utc_midnight
-from vastjob.emulator.query import QueryError, check_filters, matches, order_rows, parse_order, search
+from vastjob.emulator.market import generate_offers
+from vastjob.emulator.query import (
+    SEARCH_OPTIONS,
+    QueryError,
+    check_filters,
+    matches,
+    order_rows,
+    parse_order,
+    priced,
+    search,
+)
 from vastjob.emulator.state import State
 from vastjob.emulator.wire import Reply, Request, error, ok
 
 PAGE_SIZE = 25
 DEFAULT_LOG_TAIL = 1000
+# The fields of an offer as a search answers it: what a search may filter and order on.
+OFFER_FIELDS = frozenset(priced(generate_offers(0, 1)[0], 8.0, False))
 
 
 def search_offers(state: State, req: Request) -> Reply:
@@ -41,13 +54,18 @@ def search_offers(state: State, req: Request) -> Reply:
     try:
         with state.lock:
             offers = state.market.available()
+        fields = OFFER_FIELDS.union(*(o.keys() for o in offers[:1]))
+        refused = conform.search_query(body, fields, SEARCH_OPTIONS)
+        if refused is not None:
+            return refused
         return Reply(200, {"offers": search(offers, body)})
     except QueryError as err:
         return error(400, "invalid_request", str(err))
 
 
 def _rows(state: State) -> list[dict[str, Any]]:
-    return [inst.to_wire() for inst in state.fleet.live()]
+    faults = state.faults
+    return [faults.shown(inst.to_wire()) for inst in state.fleet.live() if faults.listed(inst.start_date)]
 
 
 def _json_param(req: Request, name: str, default: Any) -> Any:
@@ -85,7 +103,11 @@ def list_instances(state: State, req: Request) -> Reply:
     except (QueryError, ValueError, AttributeError) as err:
         return error(400, "invalid_request", str(err))
     limit = 5 if limit <= 0 else min(limit, PAGE_SIZE)
-    rows = order_rows([r for r in _rows(state) if matches(r, filters)], order)
+    every = _rows(state)
+    refused = conform.list_columns(filters, order, every[0]) if every else None
+    if refused is not None:
+        return refused
+    rows = order_rows([r for r in every if matches(r, filters)], order)
     start = 0
     if after is not None:
         ids = [r["id"] for r in rows]
@@ -103,7 +125,9 @@ def list_instances(state: State, req: Request) -> Reply:
         instances_found=len(page),
         total_instances=len(rows),
         label_counts=labels,
-        next_token=_token(rows[start + limit - 1]["id"]) if more else None,
+        # endless_list: a token that leads back to this same page, for ever
+        next_token=_token(after or 0) if state.faults.endless_list else (
+            _token(rows[start + limit - 1]["id"]) if more else None),
         instances=page,
     )
 
@@ -116,11 +140,11 @@ def list_instances_v0(state: State, req: Request) -> Reply:
 def show_instance(state: State, req: Request) -> Reply:
     """`GET /api/v0/instances/{id}/`: one instance under the plural key; null once it is gone."""
     inst = state.fleet.get(int(req.match.group(1)))
-    return Reply(200, {"instances": inst.to_wire() if inst else None})
+    return Reply(200, {"instances": state.faults.shown(inst.to_wire()) if inst else None})
 
 
 def _missing(instance_id: int) -> Reply:
-    return error(404, "no_such_instance", f"Instance {instance_id} not found.")
+    return error(404, "not_found", f"Instance {instance_id} not found.")
 
 
 def manage_instance(state: State, req: Request) -> Reply:
@@ -176,6 +200,11 @@ def request_logs(state: State, req: Request) -> Reply:
     with state.lock:
         state.log_results[token] = (time.monotonic() + state.log_delay, text)
     return ok(msg="Logs are being prepared.", result_url=f"{state.url}/_emulator/logs/{token}.log")
+
+
+def current_user(state: State, req: Request) -> Reply:
+    """`GET /api/v0/users/current`: the account (its key left out)."""
+    return conform.current_user(state.api_key)
 
 
 def log_result(state: State, req: Request) -> Reply:

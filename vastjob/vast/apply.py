@@ -1,13 +1,17 @@
 """`vastjob apply`: rent an instance for a job, in phases, so that money is only spent on purpose.
 
-1. preflight: compile (an oversized bootstrap fails here) and read secrets: no network yet;
-2. reconcile: find instances labelled for the job: the same spec hash running is "up to date"; stopped or
-   dead, or another hash, needs `--replace`;
+1. preflight: compile and read secrets, and check the whole create body against Vast's limits: no network
+   yet;
+2. reconcile: find instances labelled for the job: the same spec hash running, its price confirmed, is
+   "up to date" (one whose price was never confirmed is checked as a new one is); stopped or dead, or
+   another hash, needs `--replace`;
 3. prepare: pin the repo's branch, compile the pinned job once, search, rank, show the plan, ask
    (`--dry-run` stops here);
 4. launch: create with `cancel_unavail` (the at-most-once protocol of `vastjob.vast.create`); re-read the
-   price and destroy an instance over the cap at once; with `--wait`, follow it to `running`, replacing
-   an instance that reaches exited/unknown/offline;
+   price and destroy an instance over the cap (or of unknown price) at once, and a bid left stopped; once
+   the list shows the new instance, keep the lower id of two applies' instances of one spec; record the
+   confirmed price in the label; with `--wait`, follow it to `running`, replacing an instance that
+   reaches exited/unknown/offline (or a bid that stops);
 5. retire: with `--replace`, destroy the old instances, after the new one exists: should anything go wrong
    on the way, the old instance (and whatever it holds) is still there, at the price of a short overlap.
 A failure or Ctrl-C after a create was sent says what it leaves behind.
@@ -23,16 +27,18 @@ from typing import TYPE_CHECKING
 
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
-from vastjob.vast import labels
+from vastjob.vast import labels, rivals
+from vastjob.vast.checks import PriceCapError, bid_left_stopped, confirm_price, confirmed, mark_priced
 from vastjob.vast.client import VastClient
-from vastjob.vast.create import Ledger, create_body, create_once, labelled
+from vastjob.vast.create import Creator, Ledger, create_body
 from vastjob.vast.decide import Decision, decide
 from vastjob.vast.drift import drift_warnings
 from vastjob.vast.explain import NoOfferError, explain_no_offer
 from vastjob.vast.history import remember
-from vastjob.vast.instance import DEAD_STATES, Instance, show, until_running
+from vastjob.vast.instance import DEAD_STATES, Instance, until_running
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
+from vastjob.vast.proof import Looker, destroy_sure, of_spec
 from vastjob.vast.query import Candidate
 from vastjob.vast.result import ApplyOptions, ApplyResult
 from vastjob.vast.secrets import Secrets, read_secrets
@@ -44,10 +50,6 @@ __all__ = ["Applier", "ApplyOptions", "ApplyResult", "PriceCapError"]
 
 # Stands in for a pinned commit while checking the bootstrap's size before anything is resolved.
 _PLACEHOLDER_SHA = "5f0c3d9a81b27e4c6d3a90f1e28b74c5a6d90e13"
-
-
-class PriceCapError(ApiError):
-    """An instance came back priced over the job's cap (it has been destroyed)."""
 
 
 @dataclass
@@ -67,10 +69,17 @@ class Applier:
     _ledger: Ledger = field(init=False)
     _decision: Decision | None = field(default=None, init=False)
     _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
+    _nonce: str = field(default_factory=labels.new_nonce, init=False)  # this apply's, in its creates' label
+
+    @property
+    def create_label(self) -> str:
+        """The label this apply's creates carry: the spec's, then this apply's nonce."""
+        job = self.job
+        return str(labels.Label(job.name, job.spec_hash, self._nonce))
 
     def run(self) -> ApplyResult:
         """Apply the job; raises a VastjobError for every refusal or failure."""
-        self._ledger = Ledger(self.job.name)
+        self._ledger = Ledger(self.job.name, self.create_label)
         compiled, secrets = self._preflight()
         with self.connect() as client:
             existing = self._reconcile(client)
@@ -95,9 +104,8 @@ class Applier:
                 note = self._ledger.note()
                 if not note:
                     raise
-                raise type(err)(
-                    _join(str(err), note), status=err.status, error=err.error, msg=err.msg
-                ) from None
+                kind = PriceCapError if isinstance(err, PriceCapError) else ApiError
+                raise kind(_join(str(err), note), status=err.status, error=err.error, msg=err.msg) from None
             return result
 
     # -- the phases ------------------------------------------------------------------------------------
@@ -112,8 +120,8 @@ class Applier:
 
         job = self.job.pinned(_PLACEHOLDER_SHA) if self._needs_pin() else self.job
         compiled = compile_job(job)
-        _ = compiled.bootstrap  # the size check: an oversized bootstrap stops here
         secrets = read_secrets(self.job, self.environ)
+        compiled.payload(secrets.values)  # the budget, secrets included: what no form can carry stops here
         return (None if self._needs_pin() else compiled), secrets
 
     def _reconcile(self, client: VastClient) -> list[Instance] | ApplyResult:
@@ -122,12 +130,12 @@ class Applier:
         existing = [Instance.from_api(i) for i in labels.of_job(client.list_instances(), job.name)]
         decision = self._decision = decide(job, existing)
         if decision.running is not None:
-            inst = decision.running
+            inst = confirmed(client, decision.running, job.name, job.offer.max_price_per_hour, self.say)
             return ApplyResult("up_to_date", job.label, inst.id, inst.actual_status, existing=existing)
         if decision.action == "replace" and not self.options.replace and decision.same_spec:
             # Its job is not running (it ended, failed or the host died), yet the disk still bills:
             # "up to date" would hide that, and a second instance needs the user's word.
-            inst = [i for i in existing if i.label == job.label][-1]
+            inst = [i for i in existing if labels.spec_of(i.label) == job.label][-1]
             state = inst.actual_status if inst.gone else "stopping"
             raise UserError(
                 f"instance {inst.id} of this same spec ({job.label}) is {state}: its job is not "
@@ -155,8 +163,11 @@ class Applier:
             for warning in drift_warnings(job.repo, commit, job.source):
                 self.say(f"warning: {warning}")
             compiled = compile_job(job.pinned(commit))
-            _ = compiled.bootstrap  # rendered before the search: what is shown is what is sent
-        plan = dataclasses.replace(make_plan(client, compiled, secrets), decision=self._decision)
+        # Rendered before the search: what is shown is what is sent.
+        payload = compiled.payload(secrets.values, client.base_url)
+        plan = dataclasses.replace(
+            make_plan(client, compiled, secrets, payload.budget), decision=self._decision
+        )
         if not plan.candidates:
             raise NoOfferError(explain_no_offer(job, client))
         self.show_plan(plan)
@@ -164,60 +175,93 @@ class Applier:
 
     def _launch(self, client: VastClient, plan: Plan, secrets: Secrets) -> ApplyResult:
         """Create on the best offer, moving on when one is gone or never runs; the new instance."""
-        label, queue = self.job.label, list(plan.candidates)
+        label, queue, opts = self.job.label, list(plan.candidates), self.options
+        payload = plan.compiled.payload(secrets.values, client.base_url)  # the one _prepare checked
+        looker = Looker(client, label, self._nonce, opts.settle_s, self.sleep, self.say)
+        creator = Creator(client, looker, self._ledger, self.say, self.sleep, opts.max_creates,
+                          opts.create_attempts)
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
-            body = create_body(self.job, cand, plan.compiled.bootstrap, secrets, client.base_url)
-            instance_id = create_once(
-                client,
-                cand,
-                body,
-                ledger=self._ledger,
-                attempts=self.options.create_attempts,
-                say=self.say,
-            )
+            body = create_body(self.job, cand, payload, self.create_label)
+            try:
+                instance_id = creator.create(cand, body)
+            except ApiError as err:
+                if err.error != "create_budget":
+                    raise
+                return self._late_rival(client, plan, discarded, err)
             if instance_id is None:
-                continue  # the offer is gone: next one
+                continue  # the offer is gone or refused this create: next one
             self._ledger.left.append(instance_id)
-            self._check_price(client, instance_id)
-            rival = self._rival(client, instance_id)
+            inst = confirm_price(client, instance_id, self.job.offer.max_price_per_hour, self._ledger.left)
+            self._ledger.priced.add(instance_id)  # confirmed here, whether or not the label can say so
+            if bid_left_stopped(inst, cand.bid):
+                self._discard(client, instance_id, discarded, "is a bid left stopped (outbid at once)")
+                continue
+            rival = rivals.first(client, self._rivals_of(looker, instance_id), self._known, instance_id,
+                                 self.job.offer.max_price_per_hour)
             if rival is not None:
-                client.destroy_instance(instance_id)
-                self._ledger.left.remove(instance_id)
+                self._discard(client, instance_id, None, "is a second instance of this spec")
                 self.say(
-                    f"another apply of this spec created instance {rival} at the same time: kept it, "
+                    f"another apply of this spec created instance {rival.id} at the same time: kept it, "
                     f"destroyed {instance_id}"
                 )
-                return ApplyResult("up_to_date", label, rival, plan=plan, discarded=[*discarded, instance_id])
+                return self._adopted(client, rival, plan, [*discarded, instance_id])
+            mark_priced(client, inst, self.say)
             self._said_created(instance_id, cand)
-            if not self.options.wait:
+            if not opts.wait:
                 return ApplyResult("created", label, instance_id, "created", plan=plan, discarded=discarded)
             state = until_running(
                 client,
                 instance_id,
-                poll_s=self.options.poll_s,
-                timeout_s=self.options.wait_timeout_s,
+                poll_s=opts.poll_s,
+                timeout_s=opts.wait_timeout_s,
                 say=self.say,
                 sleep=self.sleep,
                 clock=self.clock,
             )
-            if state not in DEAD_STATES:
+            stopped_bid = state == "stopped" and cand.bid is not None
+            if state not in DEAD_STATES and not stopped_bid:
                 return ApplyResult("created", label, instance_id, state, plan=plan, discarded=discarded)
-            client.destroy_instance(instance_id)
-            self._ledger.left.remove(instance_id)
-            discarded.append(instance_id)
-            self.say(f"instance {instance_id} reached {state}: destroyed it")
-            if len(discarded) > self.options.max_replacements:
+            self._discard(client, instance_id, discarded, f"reached {state}")
+            if len(discarded) > opts.max_replacements:
                 raise ApiError(
                     f"gave up after {len(discarded)} instances never reached running "
                     f"({', '.join(map(str, discarded))}, all destroyed)",
                     error="never_running",
                 )
-        raise ApiError(
+        failed = ApiError(
             f"every matching offer for job {self.job.name} was gone or failed before it ran",
             error="no_such_ask",
         )
+        return self._late_rival(client, plan, discarded, failed)
+
+    def _late_rival(self, client: VastClient, plan: Plan, discarded: list[int], err: ApiError) -> ApplyResult:
+        """When no offer could be had: "up to date" if another apply of this spec took one, else `err`."""
+        listed = of_spec(client, self.job.label)
+        rival = rivals.first(client, listed, self._known, None, self.job.offer.max_price_per_hour)
+        if rival is None:
+            raise err
+        self.say(f"another apply of this spec created instance {rival.id} meanwhile: kept it")
+        return self._adopted(client, rival, plan, discarded)
+
+    def _rivals_of(self, looker: Looker, instance_id: int) -> list[Instance]:
+        """The spec's instances, from a listing that shows this apply's own new one (a list that lags then
+        shows another apply's made before it too)."""
+        listed = looker.until(lambda found: any(i.id == instance_id for i in found),
+                              f"instance {instance_id} was created")
+        if listed is None:
+            raise ApiError(
+                f"the list does not show instance {instance_id} within {self.options.settle_s:g} s of "
+                "its create, so another apply of this spec cannot be ruled out",
+                error="list_lags",
+            )
+        return listed
+
+    def _adopted(self, client: VastClient, rival: Instance, plan: Plan, discarded: list[int]) -> ApplyResult:
+        """"Up to date" with another apply's instance, seen alive after this apply's own went."""
+        state = rivals.still_there(client, rival)
+        return ApplyResult("up_to_date", self.job.label, rival.id, state, plan=plan, discarded=discarded)
 
     def _retire(self, client: VastClient, existing: list[Instance], result: ApplyResult) -> None:
         """Destroy the instances the new one replaces, saying so for each."""
@@ -232,30 +276,16 @@ class Applier:
     def _said_created(self, instance_id: int, cand: Candidate) -> None:
         self.say(
             f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
-            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.job.label}"
+            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.create_label}"
         )
 
-    def _rival(self, client: VastClient, instance_id: int) -> int | None:
-        """An instance of this same spec that another apply, run at the same moment, created first.
-
-        Both applies look after their create; the lower id wins, so exactly one of them destroys its own.
-        """
-        others = [i.id for i in labelled(client, self.job.label) if i.id not in self._known and i.alive]
-        first = min(others, default=instance_id)
-        return first if first < instance_id else None
-
-    def _check_price(self, client: VastClient, instance_id: int) -> None:
-        inst = show(client, instance_id)
-        cap = self.job.offer.max_price_per_hour
-        dph = inst.dph_total if inst else 0.0
-        if dph > cap + 1e-6:
-            client.destroy_instance(instance_id)
-            self._ledger.left.remove(instance_id)
-            raise PriceCapError(
-                f"instance {instance_id} came back at ${dph:.4f}/h, over the cap of "
-                f"${cap:.2f}/h: destroyed it",
-                error="price_over_cap",
-            )
+    def _discard(self, client: VastClient, instance_id: int, discarded: list[int] | None, why: str) -> None:
+        """Destroy one of this apply's instances for sure, saying why; it stays in the ledger until gone."""
+        destroy_sure(client, instance_id)
+        self._ledger.left.remove(instance_id)
+        if discarded is not None:
+            discarded.append(instance_id)
+            self.say(f"instance {instance_id} {why}: destroyed it")
 
 
 def _join(first: str, note: str) -> str:

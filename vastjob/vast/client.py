@@ -1,8 +1,10 @@
 """A small typed client for the parts of the Vast.ai REST API that vastjob uses.
 
 The key travels only in the `Authorization` header, never in a URL, and is scrubbed from every error text.
-Idempotent calls retry 429, 5xx and connection errors with exponential backoff and jitter; a create is
-sent once, and the caller decides what a lost answer means (see `vastjob.vast.apply`).
+Idempotent calls retry 429, 5xx, connection errors and answers that are not the documented JSON with
+exponential backoff and jitter; a create is sent once, and the caller decides what a lost or unreadable
+answer means (see `vastjob.vast.create`). What a success answer means is decided in `vastjob.vast.shapes`.
+Requests to Vast itself are paced to its documented per-endpoint intervals (`vastjob.vast.pacing`).
 """
 
 from __future__ import annotations
@@ -18,10 +20,16 @@ from typing import Any
 import httpx
 
 from vastjob.errors import ApiError
+from vastjob.vast import shapes
 from vastjob.vast.account import DEFAULT_URL, ApiKey, refused_key_hint
-from vastjob.vast.answers import error_fields, json_object, opt_str, reset_text, transport_problem
+from vastjob.vast.answers import error_fields, opt_str, reset_text, transport_problem
+from vastjob.vast.pacing import Pacer
+from vastjob.vast.shapes import AnswerLost, BadAnswer, ContractBesideError
+
+__all__ = ["AnswerLost", "BadAnswer", "ContractBesideError", "RetryPolicy", "VastClient"]
 
 _PAGE = 25  # the v1 list's largest page
+MAX_PAGES = 40  # 1000 instances: a list longer than that is not an answer vastjob can decide on
 CONNECT_TIMEOUT = 5.0  # a host that answers at all answers a connect within this; no network fails fast
 
 
@@ -36,10 +44,6 @@ class RetryPolicy:
     attempts: int = 6
     base_delay: float = 1.0
     max_delay: float = 30.0
-
-
-class AnswerLost(ApiError):
-    """A request was sent but its answer never came: it may or may not have taken effect."""
 
 
 class VastClient:
@@ -62,6 +66,7 @@ class VastClient:
         log_poll_delay: float = 1.0,
         notify: Callable[[str], None] = _to_stderr,
         key_origin: str | None = None,
+        pacing: Mapping[str, float] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._key = api_key
@@ -73,6 +78,7 @@ class VastClient:
         self._notify = notify
         self.timeout = httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT))
         self._http = httpx.Client(timeout=self.timeout, transport=transport, follow_redirects=False)
+        self._pacer = Pacer.for_url(self.base_url, pacing, sleep)
 
     def __enter__(self) -> VastClient:
         return self
@@ -89,25 +95,38 @@ class VastClient:
     def search_offers(self, query: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Offers matching a query in the API's own units (`POST /api/v0/bundles/`)."""
         body = self._call("POST", "/api/v0/bundles/", json_body=dict(query))
-        return list(body.get("offers") or [])
+        return shapes.rows(body, "offers", "the offer search")
 
     def create_instance(self, offer_id: int, body: Mapping[str, Any]) -> int:
-        """Rent an offer once (no retry); returns the new instance id. A lost answer raises `AnswerLost`."""
+        """Rent an offer once (no retry); returns the new instance id.
+
+        A lost answer, or one that cannot be read, raises `AnswerLost` (an instance may exist); an error
+        that names an instance anyway raises `ContractBesideError`.
+        """
         answer = self._call("PUT", f"/api/v0/asks/{int(offer_id)}/", json_body=dict(body), idempotent=False)
-        contract = answer.get("new_contract")
-        if not isinstance(contract, int):
-            raise ApiError(
-                f"create on offer {offer_id} answered without an instance id",
-                error=opt_str(answer.get("error")),
-                msg=self._scrub(opt_str(answer.get("msg"))),
+        contract = shapes.contract(answer)
+        if contract is not None and answer.get("success") is not False:
+            return contract
+        error, msg = opt_str(answer.get("error")), self._scrub(opt_str(answer.get("msg")))
+        if contract is not None:
+            raise ContractBesideError(
+                f"create on offer {offer_id} said it failed ({error or 'no reason'}) and yet named instance "
+                f"{contract}", contract=contract, error=error, msg=msg,
             )
-        return contract
+        if answer.get("success") is False and error:
+            raise ApiError(f"create on offer {offer_id} was refused: {error} {msg or ''}".strip(),
+                           error=error, msg=msg)
+        raise AnswerLost(
+            f"create on offer {offer_id} answered without an instance id: it may have made one",
+            error="bad_answer", msg=msg,
+        )
 
     def list_instances(self, select_filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
         """Every instance of the account matching the filters, following the v1 list's pages."""
         found: list[dict[str, Any]] = []
         token: str | None = None
-        while True:
+        seen: set[str] = set()
+        for _page in range(MAX_PAGES):
             params = {
                 "select_filters": json.dumps(dict(select_filters or {})),
                 "order_by": json.dumps([{"col": "id", "dir": "asc"}]),
@@ -116,28 +135,42 @@ class VastClient:
             if token:
                 params["after_token"] = token
             body = self._call("GET", "/api/v1/instances/", params=params)
-            found.extend(body.get("instances") or [])
-            token = body.get("next_token")
+            found.extend(shapes.rows(body, "instances", "the instance list"))
+            token = shapes.require(body, "next_token", (str, type(None)), "the instance list") if (
+                "next_token" in body) else None
             if not token:
                 return found
+            if token in seen:
+                raise BadAnswer("the instance list sent the same next_token twice: its pages never end",
+                                error="bad_answer", msg="endless pages")
+            seen.add(token)
+        raise BadAnswer(f"the instance list had more than {MAX_PAGES} pages ({len(found)} instances so far)",
+                        error="bad_answer", msg="too many pages")
 
     def show_instance(self, instance_id: int) -> dict[str, Any] | None:
         """One instance, or None once it is destroyed."""
         body = self._call("GET", f"/api/v0/instances/{int(instance_id)}/", params={"owner": "me"})
-        inst = body.get("instances")
-        return inst if isinstance(inst, dict) else None
+        return shapes.shown(body, int(instance_id), f"show instance {instance_id}")
 
     def set_state(self, instance_id: int, state: str) -> None:
         """Stop (`stopped`) or start (`running`) an instance."""
-        self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"state": state})
+        body = self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"state": state})
+        shapes.done(body, f"set instance {instance_id} {state}")
+
+    def relabel(self, instance_id: int, label: str) -> None:
+        """Set an instance's label."""
+        body = self._call("PUT", f"/api/v0/instances/{int(instance_id)}/", json_body={"label": label})
+        shapes.done(body, f"relabel instance {instance_id}")
 
     def destroy_instance(self, instance_id: int) -> None:
         """Destroy an instance, ending all its charges; destroying a gone one is not an error."""
         try:
-            self._call("DELETE", f"/api/v0/instances/{int(instance_id)}/", json_body={})
+            body = self._call("DELETE", f"/api/v0/instances/{int(instance_id)}/", json_body={})
         except ApiError as err:
             if err.status != 404:
                 raise
+            return
+        shapes.done(body, f"destroy instance {instance_id}")
 
     def instance_logs(self, instance_id: int, tail: int = 100, *, polls: int = 30) -> str:
         """The last `tail` lines of an instance's output: ask for an upload, then fetch its URL."""
@@ -185,6 +218,7 @@ class VastClient:
         for attempt in range(attempts):
             if attempt:
                 self.backoff(attempt - 1)
+            self._pacer.wait(method, path)
             try:
                 resp = self._http.request(
                     method,
@@ -207,7 +241,16 @@ class VastClient:
                     self._notify(f"could not reach {self.base_url}: {problem}; trying again ({tries})")
                 continue
             if resp.status_code < 400:
-                return json_object(resp)
+                try:
+                    return shapes.json_object(resp, f"{method} {path}")
+                except BadAnswer as bad:
+                    if not idempotent:
+                        raise AnswerLost(f"{bad}: it may have taken effect", status=bad.status,
+                                         error=bad.error, msg=bad.msg) from None
+                    last = bad
+                    if attempt + 1 < attempts:
+                        self._notify(f"{bad}; trying again ({attempt + 2} of {attempts})")
+                    continue
             last = self._error(method, path, resp)
             if (
                 not (resp.status_code == 429 or resp.status_code >= 500)
@@ -231,6 +274,10 @@ class VastClient:
         text += "".join(f" {part}" for part in (error, msg) if part)
         if resp.status_code in (401, 403):
             text += f"\n{refused_key_hint(resp.status_code, self.key_origin)}"
+        contract = shapes.contract(shapes.error_body(resp))
+        if contract is not None:
+            text += f"; yet it named instance {contract}"
+            return ContractBesideError(text, contract=contract, status=resp.status_code, error=error, msg=msg)
         return ApiError(text, status=resp.status_code, error=error, msg=msg)
 
     def _scrub(self, text: str | None) -> str | None:

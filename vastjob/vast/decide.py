@@ -70,7 +70,7 @@ class Decision:
 
 def decide(job: JobSpec, existing: Sequence[Instance], environ: Mapping[str, str] | None = None) -> Decision:
     """What apply does with `existing` (the job's instances, oldest first) for `job` as it stands."""
-    same = [i for i in existing if i.label == job.label]
+    same = [i for i in existing if labels.spec_of(i.label) == job.label]  # whatever the label's tags
     alive = [i for i in same if i.alive]
     if alive:
         return Decision("up_to_date", [alive[-1]], True)

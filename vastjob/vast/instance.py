@@ -34,7 +34,7 @@ class Instance:
     label: str | None
     actual_status: str | None
     intended_status: str | None
-    dph_total: float
+    dph_total: float | None  # None when the answer gave no readable price: never read as $0/h
     status_msg: str | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -46,7 +46,7 @@ class Instance:
             label=_opt_str(d.get("label")),
             actual_status=_opt_str(d.get("actual_status")),
             intended_status=_opt_str(d.get("intended_status")),
-            dph_total=float(d.get("dph_total") or 0.0),
+            dph_total=_opt_price(d.get("dph_total")),
             status_msg=_opt_str(d.get("status_msg")),
             raw=d,
         )
@@ -199,6 +199,13 @@ def until_running(
             error="timeout",
         )
     return waited.state
+
+
+def _opt_price(value: object) -> float | None:
+    """A $/h as the API gives it, or None for a missing, non-numeric or negative one."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 or value != value:
+        return None
+    return float(value)
 
 
 def _opt_str(value: object) -> str | None:

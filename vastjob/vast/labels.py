@@ -1,7 +1,10 @@
-"""Instance labels `vastjob:<name>:<spec hash>`: how apply stays idempotent and how commands find a job."""
+"""Instance labels `vastjob:<name>:<spec hash>[:tag...]`: how apply stays idempotent and how commands find
+a job. Tags record what a later listing must know: which apply created the instance (`apply-<nonce>`, so
+a create whose answer was lost can be found), and that its price was confirmed within the cap (`priced`)."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,26 +12,59 @@ from typing import Any
 from vastjob.errors import UserError
 from vastjob.spec.model import JOB_NAME, LABEL_PREFIX
 
+LABEL_LIMIT = 256  # Vast's create body takes at most 256 characters of label
+NONCE_TAG = "apply-"  # the apply that created the instance: `apply-<8 hex>`
+PRICED_TAG = "priced"  # its price was read back within the job's cap
+
 
 @dataclass(frozen=True)
 class Label:
-    """A parsed vastjob label."""
+    """A parsed vastjob label: the job and spec, then tags (the creating apply, a confirmed price, others)."""
 
     name: str
     spec_hash: str
+    nonce: str | None = None
+    priced: bool = False
+    extra: tuple[str, ...] = ()  # tags this version does not read, kept as they are
+
+    @property
+    def spec(self) -> str:
+        """`vastjob:<name>:<spec hash>`, what every instance of one spec shares (the job's `label`)."""
+        return f"{LABEL_PREFIX}{self.name}:{self.spec_hash}"
 
     def __str__(self) -> str:
-        return f"{LABEL_PREFIX}{self.name}:{self.spec_hash}"
+        tags = [*([NONCE_TAG + self.nonce] if self.nonce else []), *self.extra]
+        tags += [PRICED_TAG] if self.priced else []
+        return ":".join([self.spec, *tags])
 
 
 def parse_label(label: str | None) -> Label | None:
-    """The job name and hash in a label, or None for a label vastjob did not write."""
+    """The job name, hash and tags in a label, or None for a label vastjob did not write."""
     if not label or not label.startswith(LABEL_PREFIX):
         return None
     parts = label[len(LABEL_PREFIX) :].split(":")
-    if len(parts) != 2 or not JOB_NAME.fullmatch(parts[0]) or not parts[1]:
+    if len(parts) < 2 or not JOB_NAME.fullmatch(parts[0]) or not parts[1]:
         return None
-    return Label(parts[0], parts[1])
+    nonce, priced, extra = None, False, []
+    for tag in parts[2:]:
+        if tag.startswith(NONCE_TAG) and nonce is None and len(tag) > len(NONCE_TAG):
+            nonce = tag[len(NONCE_TAG) :]
+        elif tag == PRICED_TAG:
+            priced = True
+        else:
+            extra.append(tag)
+    return Label(parts[0], parts[1], nonce, priced, tuple(extra))
+
+
+def spec_of(label: str | None) -> str | None:
+    """The `vastjob:<name>:<spec hash>` a label starts with (its tags left out), or None."""
+    parsed = parse_label(label)
+    return None if parsed is None else parsed.spec
+
+
+def new_nonce() -> str:
+    """A fresh tag value for one apply: the instance a lost answer made can be found by it."""
+    return secrets.token_hex(4)
 
 
 def job_prefix(name: str) -> str:

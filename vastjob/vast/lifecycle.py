@@ -49,7 +49,7 @@ def status_row(inst: Instance, now: float, spec_hash: str | None = None) -> dict
         "billing_per_hour": None if billing is None else round(billing, 6),
         "disk_only": disk_only,
         "uptime_s": None if uptime is None else int(uptime),
-        "cost_so_far": None if uptime is None or disk_only else round(dph * uptime / 3600, 4),
+        "cost_so_far": None if uptime is None or disk_only or dph is None else round(dph * uptime / 3600, 4),
         "status_msg": inst.status_msg,
     }
 
@@ -134,7 +134,8 @@ def newest(client: VastClient, name: str, spec_hash: str | None = None) -> Insta
     else the newest running one, else the newest of any state (the highest id)."""
     found = require(client, name)
     running = [i for i in found if i.alive]
-    current = [i for i in running if spec_hash and i.label == str(labels.Label(name, spec_hash))]
+    spec = labels.Label(name, spec_hash).spec if spec_hash else None
+    current = [i for i in running if spec and labels.spec_of(i.label) == spec]
     return (current or running or found)[-1]
 
 
@@ -185,6 +186,6 @@ def new_lines(previous: Sequence[str], current: Sequence[str]) -> Sequence[str]:
 
 def _rate(row: Mapping[str, Any]) -> str:
     if not row["disk_only"]:
-        return f"{row['dph_total']:.3f}"
+        return "? (not given)" if row["dph_total"] is None else f"{row['dph_total']:.3f}"
     billing = row["billing_per_hour"]
     return "disk only" if billing is None else f"{billing:.3f} (disk)"

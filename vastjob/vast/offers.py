@@ -138,12 +138,18 @@ def quote_fields(d: Mapping[str, Any]) -> QuoteFields:
         get("min_bid"),
     )
     return (
-        total if type(total) is float and total else float(total or 0.0),
+        total if type(total) is float and total else _price(total),
         base if type(base) is float else opt_float(base),
         rate if type(rate) is float else opt_float(rate),
         quoted if type(quoted) is float else opt_float(quoted),
         min_bid if type(min_bid) is float else opt_float(min_bid),
     )
+
+
+def _price(value: object) -> float:
+    """An offer's $/h; one missing or unreadable is infinite, so no cap lets it through."""
+    read = opt_float(value)
+    return float("inf") if read is None or read != read or read < 0 else read + 0.0
 
 
 def quote(fields: QuoteFields, spec: OfferSpec, disk_gb: float) -> tuple[float, float | None]:

@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
-from vastjob.vast.query import Candidate, build_query, select
+from vastjob.vast.query import Candidate, build_query, select, with_disk
 from vastjob.vast.secrets import Secrets
 
 if TYPE_CHECKING:
     from vastjob.compile import Compiled, StepGraph
+    from vastjob.compile.transport import Budget
     from vastjob.vast.client import VastClient
     from vastjob.vast.decide import Decision
 
@@ -31,6 +32,7 @@ class Plan:
     searched: int = 0
     secrets: Secrets | None = None
     decision: Decision | None = None  # what apply will do with the job's instances, when they were looked at
+    budget: Budget | None = None  # what the create body takes of Vast's limits
 
     @property
     def job(self) -> JobSpec:
@@ -61,6 +63,7 @@ class Plan:
                 {"name": n, "from": (self.secrets.origins.get(n, "missing") if self.secrets else None)}
                 for n in self.secret_names()
             ],
+            "budget": self.budget.to_json() if self.budget else None,
         }
 
     def render(self) -> str:
@@ -85,6 +88,7 @@ class Plan:
             ),
             f"  shutdown  success: {job.shutdown.on_success}, failure: {job.shutdown.on_failure}",
             f"  cap       ${job.offer.max_price_per_hour:.2f}/h (storage included)",
+            *([f"  budget    {self.budget.summary()} ({self.budget.form} form)"] if self.budget else []),
             "",
             "steps",
         ]
@@ -107,11 +111,15 @@ class Plan:
         return "\n".join(lines)
 
 
-def make_plan(client: VastClient, compiled: Compiled, secrets: Secrets | None = None) -> Plan:
-    """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan."""
+def make_plan(
+    client: VastClient, compiled: Compiled, secrets: Secrets | None = None, budget: Budget | None = None
+) -> Plan:
+    """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan
+    (with the budget of the create body, when given)."""
     job = compiled.job
-    found = client.search_offers(build_query(job.offer, job.instance.disk_gb))
-    return Plan(compiled, select(found, job.offer, job.instance.disk_gb), len(found), secrets)
+    disk = job.instance.disk_gb
+    found = client.search_offers(build_query(job.offer, disk))
+    return Plan(compiled, select(with_disk(found, disk), job.offer, disk), len(found), secrets, budget=budget)
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:

@@ -77,10 +77,13 @@ def build_query(offer: OfferSpec, disk_gb: float, *, limit: int = SEARCH_LIMIT) 
         q["reliability"] = {"gte": offer.min_reliability}
     if offer.min_inet_down_mbps is not None:
         q["inet_down"] = {"gte": offer.min_inet_down_mbps}
-    if offer.verified_only:
-        q["verified"] = {"eq": True}
+    # The server filters verified hosts unless told otherwise; the official CLI drops the key for "any".
+    # Whether the server then applies its default is not documented, so "any" is a condition every
+    # offer passes, which holds either way.
+    q["verified"] = {"eq": True} if offer.verified_only else {"in": [True, False]}
     if offer.datacenter_only:
-        q["hosting_type"] = {"eq": 1}
+        q["datacenter"] = {"eq": True}  # as the official CLI sends it (not hosting_type)
+    q["disk_space"] = {"gte": disk_gb}  # checked again in `select`
     if offer.regions:
         # Filtered by the server too, so the offers of a small region are not crowded out of the result
         # by cheaper ones elsewhere; `select` still checks each offer's country.
@@ -144,6 +147,17 @@ class Ranking(Sequence[Candidate]):
         if cand is None:
             cand = self._built[i] = Candidate(self._raws[i], self._totals[i], self._bids[i])
         return cand
+
+
+def with_disk(offers: Iterable[Mapping[str, Any]], disk_gb: float) -> list[Mapping[str, Any]]:
+    """The offers that say they have at least `disk_gb` of disk: asked of the server too, but one it let
+    through anyway, or one that does not say, is not rented."""
+    kept = []
+    for raw in offers:
+        disk = raw.get("disk_space")
+        if isinstance(disk, float | int) and not isinstance(disk, bool) and disk >= disk_gb:
+            kept.append(raw)
+    return kept
 
 
 def select(offers: Iterable[Mapping[str, Any]], spec: OfferSpec, disk_gb: float) -> Ranking:

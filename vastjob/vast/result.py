@@ -24,7 +24,9 @@ class ApplyOptions:
     wait_timeout_s: float = 1800.0
     poll_s: float = 5.0
     max_replacements: int = 3
-    create_attempts: int = 6
+    create_attempts: int = 6  # requests on one offer
+    max_creates: int = 10  # create requests in one apply, all offers together
+    settle_s: float = 60.0  # how long a list may lag behind a create before it counts as not made
 
 
 @dataclass
@@ -69,4 +71,11 @@ class ApplyResult:
             return "dry run: nothing created"
         if self.action == "declined":
             return "not confirmed (pass --yes to rent without the question): nothing created"
+        if self.state == "stopped":
+            return (
+                f"instance {self.instance_id} ({self.label}) is stopped: its job is not running and its disk "
+                "is still billed; `vastjob destroy` ends that"
+            )
+        if self.state == "destroyed":
+            return f"instance {self.instance_id} ({self.label}) ended and is destroyed: nothing bills"
         return f"instance {self.instance_id} ({self.state}) runs {self.label}"
