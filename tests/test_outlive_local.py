@@ -134,3 +134,32 @@ def test_apply_follow_streams_the_job_and_exits_with_its_outcome(
     # Gone or stopped, the job is still known here, with where its log went.
     row = next(line for line in vj("status", "tiny").stdout.splitlines() if line.startswith("tiny "))
     assert ("succeeded" if code == EXIT_OK else "failed") in row and "log -> res:logs/" in row
+    # Destroyed after a success: its uploaded log answers; stopped after a failure: the API does.
+    logs = vj("logs", "tiny")
+    assert logs.exit_code == 0, logs.output
+    assert "hello-follow" in logs.stdout and "[vastjob] job " in logs.stdout
+
+
+def test_ctrl_c_while_following_detaches_and_says_how_to_reattach_and_stop(
+    tmp_path: Path, start_emulator: StartEmulator
+) -> None:
+    from tests.support.wire import fast_client
+    from vastjob.vast.apply import Applier
+    from vastjob.vast.follow import follow_instance
+
+    emu = start_emulator(n_offers=50, step_seconds=0.05)
+    spec = tmp_path / "job.yaml"
+    spec.write_text(yaml.safe_dump(rented_doc(run={"command": "echo started; sleep 60"}), sort_keys=False))
+    job = load_job(spec)
+    applied = Applier(job, lambda: fast_client(emu.url, emu.api_key),
+                      options=ApplyOptions(yes=True, wait=True, poll_s=0.05)).run()
+
+    def interrupt(_line: str) -> None:
+        raise KeyboardInterrupt
+
+    with fast_client(emu.url, emu.api_key) as client, pytest.raises(Interrupted) as err:
+        follow_instance(client, job, applied, emit=interrupt, poll_s=0.05)
+    assert err.value.exit_code == 130
+    message = str(err.value)
+    assert "it goes on" in message and "vastjob logs -f tiny" in message and "vastjob stop tiny" in message
+    assert not emu.instances[applied.instance_id].destroyed  # detached, not ended

@@ -138,7 +138,7 @@ def follow_instance(
     """Print the job's log from the API as it grows until the job ends, then read how it ended: its final
     log line, else (its instance gone with the last lines) what it uploaded to `logs:`. Ctrl-C detaches."""
     from vastjob.vast import jobrecord
-    from vastjob.vast.jobstatus import complete
+    from vastjob.vast.jobstatus import complete, uploaded_log
     from vastjob.vast.lifecycle import follow_logs
 
     iid = applied.instance_id
@@ -159,8 +159,14 @@ def follow_instance(
     told = from_log(text)
     records = [r for r in jobrecord.load_all(job.name, environ) if r.instance_id == iid]
     if told is None and records:
-        # Gone before its last lines were read: what it uploaded to `logs:` tells.
+        # Gone before its last lines were read: what it uploaded to `logs:` has them, and tells.
         (rec,) = complete(records, client, environ)
+        uploaded, _why = uploaded_log(rec, environ)
+        lines = (uploaded or "").splitlines()
+        last = text.splitlines()[-1:] if text else []
+        if last and last[0] in lines:
+            for line in lines[len(lines) - lines[::-1].index(last[0]) :]:
+                emit(line)
         found: Outcome = rec.outcome if rec.outcome in ("succeeded", "failed") else "unknown"  # type: ignore[assignment]
         told = JobOutcome(found, rec.exit_code, rec.why, rec.ended_at, "result")
     elif told is not None:

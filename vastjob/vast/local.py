@@ -57,6 +57,7 @@ class LocalOutcome:
     log_tail: list[str]
     sandbox_removed: bool = False  # a sandbox made for the run, removed after its success
     streamed: bool = False  # the log was printed as it came
+    steps: list[dict[str, str]] = dataclasses.field(default_factory=list)  # start, end, status of each
     why: str = ""  # for a failure or an unknown outcome: what the job said, or what could not be read
 
     def to_json(self) -> dict[str, Any]:
@@ -161,7 +162,7 @@ def run_local(
                 say(f"destroyed local instance {iid} (it ended {state})")
         outcome.streamed = streamed
         told = read_outcome(_text(sandbox / str(iid) / RESULT_PATH), _text(log))
-        outcome.outcome, outcome.why = told.outcome, told.why
+        outcome.outcome, outcome.why, outcome.steps = told.outcome, told.why, list(told.steps)
         if log.is_file():
             outcome.log_tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-TAIL:]
         record.state, record.outcome, record.why = state, told.outcome, told.why

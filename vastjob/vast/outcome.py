@@ -16,6 +16,9 @@ from typing import Any, Literal
 Outcome = Literal["succeeded", "failed", "unknown"]
 _START = re.compile(r"^\S+ \[vastjob\] job \S+, spec \S+$")
 _STEP_FAILED = re.compile(r"^\S+ \[([^\]]+)\] failed, exit code (\d+)$")
+_STEP = re.compile(
+    r"^(\S+) \[([^\]]+)\] (start, attempt \d+|done|done before: skipped|failed, exit code \d+)$"
+)
 _FINAL = re.compile(r"^(\S+) \[vastjob\] job (success|failure|signal), exit code (\d+): (\w+)$")
 
 
@@ -28,6 +31,7 @@ class JobOutcome:
     why: str = ""
     ended_at: float | None = None  # seconds since the epoch, from the final log line
     source: Literal["result", "log", "none"] = "none"
+    steps: tuple[dict[str, str], ...] = ()  # each step's start, end and status, read from the log
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -39,6 +43,23 @@ def _stamp(text: str) -> float | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
     except ValueError:
         return None
+
+
+def steps_of(log: str) -> tuple[dict[str, str], ...]:
+    """Each step of the log's last start, in the order they started: id, start, end and status."""
+    steps: dict[str, dict[str, str]] = {}
+    for line in log.splitlines():
+        if _START.match(line):
+            steps = {}
+        elif (m := _STEP.match(line)) and m.group(2) != "vastjob":
+            stamp, sid, what = m.groups()
+            step = steps.setdefault(sid, {"id": sid, "start": "", "end": "", "status": "running"})
+            if what.startswith("start"):
+                step.update(start=stamp, end="", status="running")
+            else:
+                status = "skipped" if what.endswith("skipped") else what.split(",")[0]
+                step.update(end=stamp, status=status)
+    return tuple(steps.values())
 
 
 def from_log(log: str) -> JobOutcome | None:
@@ -56,12 +77,12 @@ def from_log(log: str) -> JobOutcome | None:
     stamp, end, code, _action = final.groups()
     if end == "signal":
         why = "stopped by a signal (a restart resumes it)"
-        return JobOutcome("unknown", int(code), why, _stamp(stamp), "log")
+        return JobOutcome("unknown", int(code), why, _stamp(stamp), "log", steps_of(log))
     outcome: Outcome = "succeeded" if end == "success" else "failed"
     why = "" if end == "success" else f"exit code {code}"
     if end == "failure" and failed is not None:
         why = f"step {failed.group(1)} failed, exit code {failed.group(2)}"
-    return JobOutcome(outcome, int(code), why, _stamp(stamp), "log")
+    return JobOutcome(outcome, int(code), why, _stamp(stamp), "log", steps_of(log))
 
 
 def from_result(text: str) -> JobOutcome | None:
@@ -87,7 +108,8 @@ def read_outcome(result: str | None, log: str | None) -> JobOutcome:
         why = found.why
         if logged is not None and logged.why.startswith("step ") and why.startswith("exit code"):
             why = logged.why  # the failed step, which the result does not name
-        return JobOutcome(found.outcome, found.exit_code, why, ended, "result")
+        steps = logged.steps if logged is not None else ()
+        return JobOutcome(found.outcome, found.exit_code, why, ended, "result", steps)
     if logged is not None:
         return logged
     if result is None and log is None:
