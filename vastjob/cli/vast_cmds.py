@@ -213,11 +213,12 @@ def _apply(
         _remember(spec, applied)
         if not follow or applied.instance_id is None or applied.action == "dry_run":
             return applied
+        from vastjob.cli.progress import follow_output
         from vastjob.vast.follow import follow_instance
 
-        with connect(api_key) as client:
+        with connect(api_key) as client, follow_output(output == "text") as sinks:
             return follow_instance(
-                client, spec, applied, emit=lambda line: click.echo(line, err=output != "text"),
+                client, spec, applied, emit=sinks.line, progress=sinks.progress,
                 poll_s=min(opts.poll_s, 2.0),
             )
     from vastjob.cli.signals import terminate_as_interrupt
@@ -227,7 +228,10 @@ def _apply(
 
     # A folder the user named is theirs and always kept; one made here goes after a success.
     where = Path(sandbox).resolve() if sandbox else new_sandbox()
-    with terminate_as_interrupt():  # a SIGTERM ends the job's processes here as Ctrl-C does
+    from vastjob.cli.progress import follow_output
+
+    # A SIGTERM ends the job's processes here as Ctrl-C does.
+    with terminate_as_interrupt(), follow_output(output == "text") as sinks:
         result = run_local(
             spec,
             lambda path: Emulator(sandbox=path),
@@ -236,8 +240,8 @@ def _apply(
             say=say,
             confirm=confirm,
             show_plan=show,
-            # The job's log as it comes: on stdout as text, on stderr beside a JSON result.
-            stream=lambda line: click.echo(line, err=output != "text"),
+            stream=sinks.line,  # the job's log as it comes
+            progress=sinks.progress,
         )
     succeeded = result.local.outcome == "succeeded"
     result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)

@@ -14,17 +14,31 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vastjob.errors import EXIT_JOB_FAILED, EXIT_OK, Interrupted
+from vastjob.errors import EXIT_JOB_FAILED, EXIT_OK, ApiError, Interrupted
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration
 from vastjob.vast.client import VastClient
-from vastjob.vast.instance import Instance, show
+from vastjob.vast.instance import Instance, looks, show
 from vastjob.vast.outcome import JobOutcome, Outcome, from_log
 from vastjob.vast.result import ApplyResult
 
 _FINAL = re.compile(r"\[vastjob\] job (?:success|failure), exit code \d+: (\w+)$", re.MULTILINE)
 
-PROGRESS_EVERY_S = 30.0  # a progress line after this long without a log line
+PROGRESS_EVERY_S = 30.0  # without a terminal, a progress line at most this often
+
+
+class Throttled:
+    """A progress sink for plain output: passes one progress line on at most every PROGRESS_EVERY_S."""
+
+    def __init__(self, say: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
+        self._say, self._clock = say, clock
+        self._last = clock()
+
+    def __call__(self, text: str) -> None:
+        """Say `text` when the last one said is old enough."""
+        if self._clock() - self._last >= PROGRESS_EVERY_S:
+            self._last = self._clock()
+            self._say(text)
 SHUTDOWN_GRACE_S = 120.0  # after the final line, how long the instance gets to end itself
 
 
@@ -66,7 +80,7 @@ def follow_file(
 ) -> Followed:
     """Print the lines of a log file on this machine (an `apply --local` instance's) until the job ends
     (`uploads`: the job uploads its log and result after its final line, which the end waits for)."""
-    started = last_line = clock()
+    started = clock()
     offset, partial, text = 0, b"", ""
     ended_at: float | None = None
     while True:
@@ -83,7 +97,6 @@ def follow_file(
             line = raw.decode(errors="replace")
             text += line + "\n"
             emit(line)
-            last_line = clock()
         now = clock()
         if inst is None or inst.gone:
             return Followed("destroyed" if inst is None else inst.state)
@@ -96,9 +109,7 @@ def follow_file(
             return Followed(inst.state)
         if now - started > timeout_s:
             return Followed(inst.state, timed_out=True)
-        if now - last_line >= PROGRESS_EVERY_S:
-            progress(_progress(inst, started, now))
-            last_line = now
+        progress(_progress(inst, started, now))
         sleep(poll_s)
 
 
@@ -133,23 +144,36 @@ def follow_instance(
     *,
     emit: Callable[[str], None],
     poll_s: float,
+    progress: Callable[[str], None] = lambda _text: None,
     environ: Mapping[str, str] | None = None,
 ) -> FollowedApply:
     """Print the job's log from the API as it grows until the job ends, then read how it ended: its final
     log line, else (its instance gone with the last lines) what it uploaded to `logs:`. Ctrl-C detaches."""
     from vastjob.vast import jobrecord
     from vastjob.vast.jobstatus import complete, uploaded_log
-    from vastjob.vast.lifecycle import follow_logs
+    from vastjob.vast.lifecycle import new_lines
 
     iid = applied.instance_id
     if iid is None:
         return FollowedApply(applied, JobOutcome("unknown", why="no instance was rented"))
-    text = ""
+    text, started = "", time.monotonic()
+    seen: list[str] = []
     try:
-        for line in follow_logs(client, iid, poll_s=poll_s):
-            emit(line)
-            text += line + "\n"
-            if _action(text) == "keep" and (job.logs is None or "[output:result] " in text):
+        for inst in looks(client, iid, poll_s=poll_s):
+            if inst is None:
+                break
+            try:
+                current = client.instance_logs(iid, tail=100_000).splitlines()
+            except ApiError:
+                if client.show_instance(iid) is None:
+                    break  # destroyed since the look: its logs are gone with it
+                raise
+            for line in new_lines(seen, current):
+                emit(line)
+                text += line + "\n"
+            seen = current
+            progress(_progress(inst, started, time.monotonic()))
+            if inst.gone or (_action(text) == "keep" and (job.logs is None or "[output:result] " in text)):
                 break
     except KeyboardInterrupt:
         raise Interrupted(

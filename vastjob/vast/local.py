@@ -19,7 +19,7 @@ from vastjob.spec.model import JobSpec
 from vastjob.vast import jobrecord
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
 from vastjob.vast.client import RetryPolicy, VastClient
-from vastjob.vast.follow import follow_file
+from vastjob.vast.follow import Throttled, follow_file
 from vastjob.vast.instance import show
 from vastjob.vast.lifecycle import disk_per_hour
 from vastjob.vast.outcome import read_outcome
@@ -112,6 +112,7 @@ def run_local(
     poll_s: float = 0.5,
     timeout_s: float | None = None,
     stream: Callable[[str], None] | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> LocalResult:
     """Apply `job` with `--wait` against an emulator started for the call, stream its log (`stream`) to
     its end, and report how it ended as the job said it (its result file, else its log's final line)."""
@@ -145,8 +146,8 @@ def run_local(
             record = _record(job, client, iid, environ)
             try:
                 followed = follow_file(
-                    client, iid, log, emit=stream or _quiet, progress=say, poll_s=poll_s, timeout_s=limit,
-                    uploads=job.logs is not None,
+                    client, iid, log, emit=stream or _quiet, progress=progress or Throttled(say),
+                    poll_s=poll_s, timeout_s=limit, uploads=job.logs is not None,
                 )
             except KeyboardInterrupt:
                 # The emulator lives in this command: leaving it ends the job too (unlike on Vast).
