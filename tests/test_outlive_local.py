@@ -163,3 +163,26 @@ def test_ctrl_c_while_following_detaches_and_says_how_to_reattach_and_stop(
     message = str(err.value)
     assert "it goes on" in message and "vastjob logs -f tiny" in message and "vastjob stop tiny" in message
     assert not emu.instances[applied.instance_id].destroyed  # detached, not ended
+
+
+def test_status_reads_a_stopped_jobs_outcome_from_its_own_log(
+    tmp_path: Path, start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    emu = start_emulator(n_offers=400, step_seconds=0.05, kill_delay=0.2)
+    monkeypatch.setenv("VAST_URL", emu.url)
+    monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+    spec = tmp_path / "job.yaml"
+    doc = rented_doc(run={"command": "exit 6", "max_runtime": "5m"})
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    applied = vj("apply", str(spec), "--yes", "--detach", "-o", "json")
+    assert applied.exit_code == 0, applied.output
+    iid = json.loads(applied.stdout)["instance_id"]
+    deadline = time.monotonic() + 60
+    while str(emu.instances[iid].actual_status) != "stopped" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    row = next(line for line in vj("status", "tiny").stdout.splitlines() if line.startswith("tiny "))
+    assert "failed" in row
+    (job,) = json.loads(vj("cost", "tiny", "-o", "json").stdout)["jobs"]
+    assert (job["outcome"], job["why"]) == ("failed", "step run failed, exit code 6")

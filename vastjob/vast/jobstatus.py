@@ -41,11 +41,27 @@ def complete(
                 rec.state = inst.state
                 rec.dph_total = inst.dph_total if inst.dph_total is not None else rec.dph_total
                 rec.storage_per_hour = disk_per_hour(inst.raw) or rec.storage_per_hour
+                if inst.gone and _outcome_from_api(rec, client):
+                    jobrecord.save(rec, environ)
+                    continue
         if rec.state in ("destroyed", "stopped", "exited") and rec.logs:
             _outcome_from_logs(rec, environ)
             rec.ended_at = rec.ended_at or now
         jobrecord.save(rec, environ)
     return list(records)
+
+
+def _outcome_from_api(rec: JobRecord, client: VastClient) -> bool:
+    """The outcome from a stopped instance's own log (its final line), when the API still has it."""
+    try:
+        told = read_outcome(None, client.instance_logs(rec.instance_id, tail=100_000))
+    except ApiError:
+        return False
+    if told.outcome == "unknown":
+        return False
+    rec.outcome, rec.exit_code, rec.why = told.outcome, told.exit_code, told.why
+    rec.ended_at = told.ended_at or rec.ended_at or time.time()
+    return True
 
 
 def _outcome_from_logs(rec: JobRecord, environ: Mapping[str, str] | None) -> None:
