@@ -101,14 +101,18 @@ class JobRecord:
         return {"gpu": gpu, "storage": storage, "total": total}
 
 
-def record_file(job: str, instance_id: int, environ: Mapping[str, str] | None = None) -> Path:
-    """Where the record of one instance of a job is kept."""
-    return state_root(environ) / "jobs" / job / f"{instance_id}.json"
+def record_file(record: JobRecord, environ: Mapping[str, str] | None = None) -> Path:
+    """Where the record of one instance of a job is kept. Each `apply --local` starts a new emulator, whose
+    instance ids start over: its records are told apart by when they were made."""
+    name = str(record.instance_id)
+    if record.local:
+        name = f"local-{int(record.created_at * 1000)}-{name}"
+    return state_root(environ) / "jobs" / record.job / f"{name}.json"
 
 
 def save(record: JobRecord, environ: Mapping[str, str] | None = None) -> Path | None:
     """Write a record whole (a reader never sees half of one); None when the state cannot be written."""
-    target = record_file(record.job, record.instance_id, environ)
+    target = record_file(record, environ)
     tmp: str | None = None
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
