@@ -186,3 +186,25 @@ def test_status_reads_a_stopped_jobs_outcome_from_its_own_log(
     assert "failed" in row
     (job,) = json.loads(vj("cost", "tiny", "-o", "json").stdout)["jobs"]
     assert (job["outcome"], job["why"]) == ("failed", "step run failed, exit code 6")
+
+
+def test_logs_follow_of_a_self_destroying_job_ends_with_its_final_line(
+    tmp_path: Path, start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emu = start_emulator(n_offers=400, step_seconds=0.05, kill_delay=0.2)
+    monkeypatch.setenv("VAST_URL", emu.url)
+    monkeypatch.setenv("VAST_API_KEY", emu.api_key)
+    spec = tmp_path / "job.yaml"
+    doc = rented_doc(
+        run={"command": "echo first; sleep 1; echo second", "max_runtime": "5m"},
+        remotes={"res": {"type": "alias", "options": {"remote": str(tmp_path / "remote")}}},
+        logs="res:logs",
+    )
+    spec.write_text(yaml.safe_dump(doc, sort_keys=False))
+    assert vj("apply", str(spec), "--yes", "--detach").exit_code == 0
+    followed = vj("logs", "tiny", "--follow", "--interval", "0.2")
+    assert followed.exit_code == 0, followed.output
+    # Destroyed with its last lines unread by the API, they come from the log it uploaded.
+    assert "[run] second" in followed.stdout
+    assert "[vastjob] job success, exit code 0: destroy" in followed.stdout
+    assert followed.stdout.count("[run] second") == 1
