@@ -29,6 +29,7 @@ def _plan(
     """
     from vastjob.compile import compile_job
     from vastjob.vast.explain import NoOfferError, explain_no_offer
+    from vastjob.vast.hosts import BadHosts
     from vastjob.vast.plan import make_plan
     from vastjob.vast.secrets import find_secrets
 
@@ -40,7 +41,7 @@ def _plan(
 
         budget = compiled.payload(found.values if found else None, resolve_base_url()).budget
     with connect(api_key) as client:
-        the_plan = make_plan(client, compiled, found, budget)
+        the_plan = make_plan(client, compiled, found, budget, BadHosts.default().active())
         if not the_plan.candidates:
             raise NoOfferError(explain_no_offer(compiled.job, client))
         if action:  # what apply would do with the job's instances: one more look at the account
@@ -207,8 +208,16 @@ def _apply(
         return ask("rent the offer marked *?")
 
     if not local:
+        from vastjob.vast.hosts import BadHosts
+
         applied = Applier(
-            spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
+            spec,
+            lambda: connect(api_key),
+            options=opts,
+            say=say,
+            confirm=confirm,
+            show_plan=show,
+            hosts=BadHosts.default(),
         ).run()
         _remember(spec, applied)
         if not follow or applied.instance_id is None or applied.action == "dry_run":

@@ -18,7 +18,9 @@ from vastjob.errors import EXIT_JOB_FAILED, EXIT_OK, Interrupted
 from vastjob.spec.model import JobSpec
 from vastjob.vast import jobrecord
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
+from vastjob.vast.backstop import follow_limit_s
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.destroy import Patience, destroy_verified
 from vastjob.vast.follow import Throttled, follow_file
 from vastjob.vast.instance import show
 from vastjob.vast.lifecycle import disk_per_hour
@@ -141,7 +143,8 @@ def run_local(
         log = sandbox / str(iid) / LOG_PATH
         outcome.log_path = str(log)
         say(f"instance {iid}: sandbox {log.parents[3]}; its log: {log}")
-        limit = timeout_s if timeout_s is not None else (job.run.max_runtime_s or 3600) + 600
+        # Followed no longer than the deadline its label carries; past it, it is destroyed below.
+        limit = timeout_s if timeout_s is not None else follow_limit_s(job)
         with connect() as client:
             record = _record(job, client, iid, environ)
             try:
@@ -159,7 +162,7 @@ def run_local(
             outcome.final_state = state
             if state != "destroyed":
                 # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
-                client.destroy_instance(iid)
+                destroy_verified(client, iid, patience=Patience(poll_s=poll_s))
                 say(f"destroyed local instance {iid} (it ended {state})")
         outcome.streamed = streamed
         told = read_outcome(_text(sandbox / str(iid) / RESULT_PATH), _text(log))
