@@ -210,7 +210,7 @@ def test_apply_local_reports_a_failed_job_and_still_leaves_nothing(tmp_path: Pat
     result = CliRunner().invoke(
         cli, ["apply", str(spec), "--local", "--yes", "--sandbox", str(tmp_path / "sb")]
     )
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output  # EXIT_JOB_FAILED
     assert "job broken failed (instance" in result.stdout and "ended stopped" in result.stdout
     assert "about to fail" in result.stdout
     assert "destroyed local instance" in result.stderr

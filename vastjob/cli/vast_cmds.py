@@ -14,8 +14,10 @@ from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
+    from vastjob.spec.model import JobSpec
     from vastjob.vast.apply import ApplyOptions
     from vastjob.vast.plan import Plan
+    from vastjob.vast.result import ApplyResult
 
 
 def _plan(
@@ -102,12 +104,13 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     epilog=footer(
         ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
          "vastjob apply jobs/burgers512.yaml              # shows the plan and asks",
-         "vastjob apply jobs/burgers512.yaml --yes --wait",
+         "vastjob apply jobs/burgers512.yaml --yes --follow   # stream the log, exit with the job",
          "vastjob apply jobs/burgers512.yaml --replace --yes"],
-        {0: "rented (or up to date, or --dry-run); with --local, the job did not fail",
-         1: "a spec problem, --replace needed, no offer, the question not answered yes, "
-            "or (--local) the job failed",
-         3: "the Vast API failed, or an instance came back over the price cap (destroyed)", 130: None},
+        {0: "rented (or up to date, or --dry-run); followed (--local, --follow): the job succeeded",
+         1: "a spec problem, --replace needed, no offer, the question not answered yes",
+         3: "the Vast API failed, or an instance came back over the price cap (destroyed)",
+         4: "followed (--local, --follow): the job failed, or its outcome could not be read",
+         130: "interrupted; while following, the job goes on (vastjob logs -f JOB follows it again)"},
     )
 )
 @job_options
@@ -130,6 +133,9 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
 )
 @click.option("--rerun-failed", is_flag=True, help="A sweep: launch its failed runs again.")
+@click.option("--follow", is_flag=True,
+              help="Stream the job's log to its end and exit with its outcome (the default on a terminal).")
+@click.option("--detach", is_flag=True, help="Return once the instance runs (--wait) or is created.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -144,14 +150,26 @@ def apply(
     keep: bool,
     within_budget: bool,
     rerun_failed: bool,
+    follow: bool,
+    detach: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
-    """Rent an instance for JOB and start it; re-applying the same spec creates nothing.
+    """Rent an instance for JOB and start it; re-applying the same spec creates nothing. On a terminal (or
+    with --follow) it then streams the job's log and exits with the job's outcome; Ctrl-C detaches.
 
     For a sweep: launch its runs, max_parallel at a time within its budget, follow them to their end and
     sum them up; Ctrl-C detaches, and applying it again resumes."""
+    import sys
+
     from vastjob.vast.apply import ApplyOptions
+
+    if follow and detach:
+        raise click.UsageError("--follow and --detach contradict each other")
+    if local and detach:
+        raise click.UsageError("--local runs the emulator inside this command: it cannot --detach")
+    follow = follow or (not detach and not local and output == "text" and sys.stdout.isatty())
+    wait = wait or follow
 
     opts = ApplyOptions(
         yes=yes,
@@ -175,9 +193,26 @@ def apply(
                 local=local,
                 sandbox=sandbox,
             )
-        return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep)
+        return _apply(
+            job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep, follow=follow
+        )
 
     run(go, output)
+
+
+def _remember(spec: JobSpec, applied: ApplyResult) -> None:
+    """An instance just rented goes into the local job history (what `status`, `logs` and `cost` read)."""
+    from vastjob.vast.jobrecord import JobRecord, save
+
+    if applied.action != "created" or applied.instance_id is None:
+        return
+    chosen = applied.plan.chosen if applied.plan else None
+    offer = None if chosen is None else chosen.offer
+    save(JobRecord.new(
+        spec, applied.instance_id, offer_id=None if offer is None else offer.id,
+        dph_total=None if chosen is None else chosen.price_per_hour,
+        storage_per_hour=None, state=applied.state,
+    ))
 
 
 def _apply(
@@ -190,6 +225,7 @@ def _apply(
     local: bool,
     sandbox: str | None,
     keep: bool = False,
+    follow: bool = False,
 ) -> Result:
     """Apply the spec, against Vast or (with --local) an emulator started here; the plan shows as text."""
     from vastjob.vast.apply import Applier
@@ -206,7 +242,7 @@ def _apply(
     if not local:
         from vastjob.vast.hosts import BadHosts
 
-        return Applier(
+        applied = Applier(
             spec,
             lambda: connect(api_key),
             options=opts,
@@ -215,6 +251,17 @@ def _apply(
             show_plan=show,
             hosts=BadHosts.default(),
         ).run()
+        _remember(spec, applied)
+        if not follow or applied.instance_id is None or applied.action == "dry_run":
+            return applied
+        from vastjob.cli.progress import follow_output
+        from vastjob.vast.follow import follow_instance
+
+        with connect(api_key) as client, follow_output(output == "text") as sinks:
+            return follow_instance(
+                client, spec, applied, emit=sinks.line, progress=sinks.progress,
+                poll_s=min(opts.poll_s, 2.0),
+            )
     from vastjob.cli.signals import terminate_as_interrupt
     from vastjob.emulator import Emulator
     from vastjob.vast.local import run_local
@@ -222,7 +269,10 @@ def _apply(
 
     # A folder the user named is theirs and always kept; one made here goes after a success.
     where = Path(sandbox).resolve() if sandbox else new_sandbox()
-    with terminate_as_interrupt():  # a SIGTERM ends the job's processes here as Ctrl-C does
+    from vastjob.cli.progress import follow_output
+
+    # A SIGTERM ends the job's processes here as Ctrl-C does.
+    with terminate_as_interrupt(), follow_output(output == "text") as sinks:
         result = run_local(
             spec,
             lambda path: Emulator(sandbox=path),
@@ -231,6 +281,8 @@ def _apply(
             say=say,
             confirm=confirm,
             show_plan=show,
+            stream=sinks.line,  # the job's log as it comes
+            progress=sinks.progress,
         )
     succeeded = result.local.outcome == "succeeded"
     result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
