@@ -18,7 +18,7 @@ from typing import Any
 
 from vastjob.errors import UserError
 
-ENDED = ("succeeded", "failed", "ended", "not_started")  # outcomes after which a run is not run again
+ENDED = ("succeeded", "failed", "unknown", "not_started")  # outcomes after which a run is not run again
 
 
 @dataclass
