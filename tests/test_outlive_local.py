@@ -162,6 +162,7 @@ def test_ctrl_c_while_following_detaches_and_says_how_to_reattach_and_stop(
     assert err.value.exit_code == 130
     message = str(err.value)
     assert "it goes on" in message and "vastjob logs -f tiny" in message and "vastjob stop tiny" in message
+    assert applied.instance_id is not None
     assert not emu.instances[applied.instance_id].destroyed  # detached, not ended
 
 
