@@ -146,3 +146,15 @@ def test_the_models_defaults_are_the_schemas() -> None:
     }
     schema = load_schema()
     assert dict(_defaults(schema, schema["$defs"])) == in_model
+
+
+def test_the_schema_file_has_no_key_twice() -> None:
+    # json.loads keeps the last of two equal keys without a word, so a second block would hide the first.
+    from vastjob.spec.schema import schema_text
+
+    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), sorted({key for key in keys if keys.count(key) > 1})
+        return dict(pairs)
+
+    json.loads(schema_text(), object_pairs_hook=refuse_duplicates)

@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any, Literal
 
 from vastjob.spec.distributed import DistributedSpec
+from vastjob.spec.outputs import Destination, OutputSpec, logs_of, outputs_of
 
 # The instance label `vastjob:<name>:<spec hash>` and the job names it can hold (what the schema allows).
 LABEL_PREFIX = "vastjob:"
@@ -231,6 +232,8 @@ class JobSpec:
     shutdown: ShutdownSpec = ShutdownSpec()
     nodes: int = 1
     distributed: DistributedSpec = field(default_factory=DistributedSpec)
+    outputs: tuple[OutputSpec, ...] = ()
+    logs: Destination | None = None
     commit: str | None = None  # the commit apply pinned repo.ref to; see `pinned`
     source: str = "<memory>"
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -255,6 +258,8 @@ class JobSpec:
             shutdown=ShutdownSpec.from_dict(doc.get("shutdown", {})),
             nodes=int(doc.get("nodes", 1)),
             distributed=DistributedSpec.from_dict(doc.get("distributed", {})),
+            outputs=outputs_of(doc),
+            logs=logs_of(doc),
             source=source,
             document=doc,
         )
