@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vastjob.vast.sandboxes import cache_root, finish, new_sandbox
+from vastjob.userfiles import cache_root
+from vastjob.vast.sandboxes import finish, new_sandbox
 
 
 def test_the_cache_follows_xdg_and_falls_back_to_home(tmp_path: Path) -> None:

@@ -8,8 +8,6 @@ only). `status` and `logs` complete a record from the API while the instance exi
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
@@ -17,15 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from vastjob.spec.model import JobSpec
-
-
-def state_root(environ: Mapping[str, str] | None = None) -> Path:
-    """vastjob's state folder (XDG): `$XDG_STATE_HOME/vastjob`, else `~/.local/state/vastjob`."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_STATE_HOME") or ""
-    if not os.path.isabs(base):  # the XDG spec ignores a relative path
-        base = str(Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(base) / "vastjob"
+from vastjob.userfiles import state_root, write_whole
 
 
 @dataclass
@@ -113,16 +103,9 @@ def record_file(record: JobRecord, environ: Mapping[str, str] | None = None) -> 
 def save(record: JobRecord, environ: Mapping[str, str] | None = None) -> Path | None:
     """Write a record whole (a reader never sees half of one); None when the state cannot be written."""
     target = record_file(record, environ)
-    tmp: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump(asdict(record), out, indent=1, sort_keys=True)
-        os.replace(tmp, target)
+        write_whole(target, json.dumps(asdict(record), indent=1, sort_keys=True))
     except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         return None
     return target
 
