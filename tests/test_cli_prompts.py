@@ -89,7 +89,8 @@ def test_a_question_not_answered_yes_exits_1_saying_pass_yes(
     assert CliRunner().invoke(cli, ["apply", "--detach", spec, "--yes"]).exit_code == 0
     destroyed = CliRunner().invoke(cli, ["destroy", "tiny"], input=answer)
     assert destroyed.exit_code == 1 and "pass --yes" in destroyed.output and len(live(emu)) == 1
-    assert CliRunner().invoke(cli, ["apply", "--detach", spec], input="y\n").exit_code == 0  # up to date: nothing asked
+    # up to date: nothing asked
+    assert CliRunner().invoke(cli, ["apply", "--detach", spec], input="y\n").exit_code == 0
 
 
 def test_stop_and_destroy_of_a_job_with_no_instance_are_alike(emu: Emulator) -> None:
