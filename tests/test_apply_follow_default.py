@@ -82,3 +82,26 @@ def test_detach_returns_with_the_instance_running_and_the_job_going_on(
     assert result["state"] == "running" and "job" not in result
     assert not emu.instances[result["instance_id"]].destroyed
     assert vj("destroy", "tiny", "--yes").exit_code == 0
+
+
+def test_the_uploaded_result_has_the_rented_price_and_each_steps_times(
+    spec_for: tuple[Path, Emulator]
+) -> None:
+    from vastjob.vast.outcome import read_outcome
+
+    spec, emu = spec_for
+    done = vj("apply", _write(spec, "echo priced"), "--yes", "-o", "json")
+    assert done.exit_code == EXIT_OK, done.output
+    applied = json.loads(done.stdout)
+    iid = applied["instance_id"]
+    result = (spec.parent / "remote" / "logs" / str(iid) / "result.json").read_text()
+    # The price apply rented at, told to the job through its env, not its spec.
+    price = json.loads(result)["dph_total"]
+    assert price == pytest.approx(applied["plan"]["chosen"]["price_per_hour"], abs=1e-4)
+    steps = read_outcome(result, None).steps
+    assert [s["id"] for s in steps][-1] == "run"
+    assert all(s["status"] == "done" and s["start"] <= s["end"] for s in steps)
+    # The local history reads its cost from the same price.
+    (job,) = json.loads(vj("cost", "tiny", "-o", "json").stdout)["jobs"]
+    assert job["dph_total"] == pytest.approx(price, abs=1e-4)
+    assert emu.instances[iid].destroyed
