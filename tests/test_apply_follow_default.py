@@ -34,9 +34,10 @@ def spec_for(
 
 
 def _write(spec: Path, command: str) -> str:
-    # Its log goes to a local rclone remote: a job that destroys itself still tells how it ended.
+    # Its log goes to a local rclone remote: a job that destroys itself still tells how it ended. It runs
+    # a moment first, so that the follow sees it running.
     doc = rented_doc(
-        run={"command": f"sleep 1; {command}", "max_runtime": "5m"},
+        run={"command": f"sleep 2; {command}", "max_runtime": "5m"},
         remotes={"res": {"type": "alias", "options": {"remote": str(spec.parent / "remote")}}},
         logs="res:logs",
     )
