@@ -72,7 +72,7 @@ def test_ctrl_c_at_apply_s_question_exits_130_and_rents_nothing(emu: Emulator, t
 
 
 def test_ctrl_c_at_destroy_s_question_exits_130_and_destroys_nothing(emu: Emulator, tmp_path: Path) -> None:
-    assert CliRunner().invoke(cli, ["apply", spec_file(tmp_path), "--yes"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["apply", "--detach", spec_file(tmp_path), "--yes"]).exit_code == 0
     done = interrupt_at_the_question("destroy", "tiny", question="disk included?")
     assert done.returncode == 130 and "Traceback" not in done.stderr
     assert len(live(emu)) == 1
@@ -83,13 +83,14 @@ def test_a_question_not_answered_yes_exits_1_saying_pass_yes(
     emu: Emulator, tmp_path: Path, answer: str
 ) -> None:
     spec = spec_file(tmp_path)
-    applied = CliRunner().invoke(cli, ["apply", spec], input=answer)
+    applied = CliRunner().invoke(cli, ["apply", "--detach", spec], input=answer)
     assert applied.exit_code == 1 and "pass --yes" in applied.output
     assert applied.output.strip().endswith("nothing created") and emu.instances == {}
-    assert CliRunner().invoke(cli, ["apply", spec, "--yes"]).exit_code == 0
+    assert CliRunner().invoke(cli, ["apply", "--detach", spec, "--yes"]).exit_code == 0
     destroyed = CliRunner().invoke(cli, ["destroy", "tiny"], input=answer)
     assert destroyed.exit_code == 1 and "pass --yes" in destroyed.output and len(live(emu)) == 1
-    assert CliRunner().invoke(cli, ["apply", spec], input="y\n").exit_code == 0  # up to date: nothing asked
+    # up to date: nothing asked
+    assert CliRunner().invoke(cli, ["apply", "--detach", spec], input="y\n").exit_code == 0
 
 
 def test_stop_and_destroy_of_a_job_with_no_instance_are_alike(emu: Emulator) -> None:

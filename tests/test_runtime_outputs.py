@@ -13,6 +13,7 @@ import pytest
 from tests.support.jobs import job_of
 from tests.support.script import Sandbox
 from vastjob.compile import render_script
+from vastjob.vast.outcome import read_outcome
 
 pytestmark = pytest.mark.slow
 
@@ -124,3 +125,38 @@ def test_a_required_upload_that_fails_marks_the_job(
     else:
         assert (res["outcome"], res["reason"]) == ("succeeded", "")
         assert _shutdowns(sandbox) == ["DELETE"]
+
+
+def test_the_result_has_each_steps_start_and_end_and_the_price_it_was_rented_at(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    from datetime import datetime
+
+    remote = tmp_path / "remote"
+    script = _job(remote, "sleep 1; echo trained", {}, steps=[{"id": "prep", "run": "echo prepared"}])
+    result = sandbox.run(script, {"VASTJOB_DPH_TOTAL": "0.2410000000"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    res = _result(remote, sandbox)
+    assert res["dph_total"] == 0.241
+    # The log's lines that time the steps, collected on the box; read back as the log's are.
+    assert all(line in sandbox.log().splitlines() for line in res["steps"])
+    steps = {s["id"]: s for s in read_outcome(json.dumps(res), None).steps}
+    assert steps["prep"]["status"] == steps["run"]["status"] == "done"
+    when = {sid: (datetime.fromisoformat(st["start"]), datetime.fromisoformat(st["end"]))
+            for sid, st in steps.items()}
+    assert when["prep"][0] <= when["prep"][1] <= when["run"][0] < when["run"][1]  # run waited a second
+    # The times are the log's own, as its step lines have them.
+    assert f"{steps['run']['start']} [run] start, attempt 1" in sandbox.log()
+    assert f"{steps['run']['end']} [run] done" in sandbox.log()
+
+
+def test_a_result_without_a_price_says_null_and_a_failed_step_ends_failed(
+    tmp_path: Path, sandbox: Sandbox
+) -> None:
+    remote = tmp_path / "remote"
+    result = sandbox.run(_job(remote, "exit 4", {}), {"VASTJOB_DPH_TOTAL": "000000000000"})
+    assert result.returncode == 1
+    res = _result(remote, sandbox)
+    assert res["dph_total"] is None  # a placeholder, never a price
+    (run,) = [s for s in read_outcome(json.dumps(res), None).steps if s["id"] == "run"]
+    assert run["status"] == "failed" and run["start"] <= run["end"]

@@ -118,3 +118,28 @@ def test_the_instance_fields_are_checked_before_any_request(
     with pytest.raises(RenderError, match=message):
         _apply(emu, make_job(tmp_path, instance=instance), {}, recorder)
     assert recorder.sent == [] and emu.instances == {}
+
+
+def test_a_job_with_logs_is_told_its_price_and_the_budget_counted_it(emu: Emulator, tmp_path: Path) -> None:
+    from vastjob.compile.transport import DPH_ENV, DPH_WIDTH, dph_text
+
+    remotes = {"res": {"type": "alias", "options": {"remote": str(tmp_path / "remote")}}}
+    job = make_job(tmp_path, remotes=remotes, logs="res:logs")
+    result = _apply(emu, job, {}, Recorder())
+    (inst,) = [i for i in emu.instances.values() if not i.destroyed]
+    plan = result.plan
+    assert plan is not None and plan.chosen is not None and plan.budget is not None
+    assert inst.env[DPH_ENV] == dph_text(plan.chosen.price_per_hour)
+    assert len(inst.env[DPH_ENV]) == DPH_WIDTH
+    assert float(inst.env[DPH_ENV]) == round(plan.chosen.price_per_hour, 6)
+    # The placeholder the budget counted has the width of the price sent: the budget is the body's.
+    assert plan.to_json()["budget"]["env"] == sum(len(k) + len(v) for k, v in inst.env.items())
+    # The price is the offer's, never the spec's: the spec hash is the one without logs' price.
+    assert job.spec_hash in (inst.label or "") and DPH_ENV not in json.dumps(job.document)
+
+
+def test_a_price_too_wide_to_write_is_left_out() -> None:
+    from vastjob.compile.transport import dph_text
+
+    assert dph_text(0.5) == "0.5000000000" and dph_text(99999.5) == "99999.500000"
+    assert dph_text(1e6) is None and dph_text(-1.0) is None

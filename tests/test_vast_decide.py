@@ -38,7 +38,7 @@ def test_plan_says_create_then_up_to_date(emu: Emulator, tmp_path: Path) -> None
     spec = spec_file(tmp_path)
     first = vj("plan", spec)
     assert first.exit_code == 0 and "  action    create: the job has no instance yet" in first.stdout
-    iid = json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec, "--yes", "-o", "json").stdout)["instance_id"]
     again = json.loads(vj("plan", spec, "-o", "json").stdout)["action"]
     assert again == {"action": "up_to_date", "instances": [iid], "same_spec": True, "old_spec_hashes": [],
                      "changes": None}
@@ -47,7 +47,7 @@ def test_plan_says_create_then_up_to_date(emu: Emulator, tmp_path: Path) -> None
 
 def test_plan_and_apply_show_a_replace_with_the_changed_fields(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
-    first = json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)
+    first = json.loads(vj("apply", "--detach", spec, "--yes", "-o", "json").stdout)
     old_hash = first["label"].rsplit(":", 1)[1]
     changed = ["--set", "run.command=sleep 5", "--set", "offer.max_price_per_hour=0.9"]
     planned = vj("plan", spec, *changed)
@@ -58,7 +58,7 @@ def test_plan_and_apply_show_a_replace_with_the_changed_fields(emu: Emulator, tm
     as_json = json.loads(vj("plan", spec, *changed, "-o", "json").stdout)["action"]
     assert [c["path"] for c in as_json["changes"]] == ["offer.max_price_per_hour", "run.command"]
     # apply shows the same plan before it asks; declining creates nothing.
-    asked = vj("apply", spec, *changed, "--replace", input="n\n")
+    asked = vj("apply", "--detach", spec, *changed, "--replace", input="n\n")
     assert asked.exit_code == 1 and '  changed   run.command: "sleep 30" -> "sleep 5"' in asked.stdout
     assert [i.id for i in emu.instances.values() if not i.destroyed] == [first["instance_id"]]
 
@@ -67,7 +67,7 @@ def test_a_spec_applied_elsewhere_shows_its_changes_as_unknown(
     emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     spec = spec_file(tmp_path)
-    vj("apply", spec, "--yes")
+    vj("apply", "--detach", spec, "--yes")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
     planned = vj("plan", spec, "--set", "run.command=sleep 5")
     assert "changed   unknown: that spec was not applied from this machine" in planned.stdout

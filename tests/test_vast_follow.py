@@ -23,3 +23,22 @@ def test_plain_progress_is_said_at_most_every_30_seconds() -> None:
         now[0] = t
         sink(f"at {t:g}")
     assert said == [f"at {PROGRESS_EVERY_S:g}", f"at {2 * PROGRESS_EVERY_S + 1:g}"]
+
+
+def test_plain_progress_is_said_at_once_when_the_state_or_message_changes() -> None:
+    from vastjob.vast.follow import progress_state
+
+    now = [0.0]
+    said: list[str] = []
+    sink = Throttled(said.append, clock=lambda: now[0], key=progress_state)
+    lines = [
+        (1.0, "[vastjob apply] loading (pulling), 1s"),
+        (2.0, "[vastjob apply] loading (pulling), 2s"),
+        (3.0, "[vastjob apply] running (Container running), 3s, ~$0.001 so far"),
+        (4.0, "[vastjob apply] running (Container running), 4s, ~$0.002 so far"),
+        (40.0, "[vastjob apply] running (Container running), 40s, ~$0.010 so far"),
+    ]
+    for t, text in lines:
+        now[0] = t
+        sink(text)
+    assert said == [lines[0][1], lines[2][1], lines[4][1]]

@@ -55,12 +55,12 @@ def test_status_of_nothing(emu: Emulator) -> None:
 
 def test_apply_status_logs_stop_destroy(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path, run={"command": "echo marker-$GPU_COUNT; sleep 60", "max_runtime": "10m"})
-    applied = vj("apply", spec, "--yes", "-o", "json")
+    applied = vj("apply", "--detach", spec, "--yes", "-o", "json")
     assert applied.exit_code == 0, applied.output
     created = json.loads(applied.stdout)
     assert created["action"] == "created"
     iid = created["instance_id"]
-    assert json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)["action"] == "up_to_date"
+    assert json.loads(vj("apply", "--detach", spec, "--yes", "-o", "json").stdout)["action"] == "up_to_date"
 
     emu.advance(iid, "running")
     rows = json.loads(vj("status", spec, "-o", "json").output)
@@ -158,18 +158,18 @@ def test_apply_dry_run_and_refusal_through_the_cli(emu: Emulator, tmp_path: Path
     spec = spec_file(tmp_path)
     dry = vj("apply", spec, "--dry-run")
     assert dry.exit_code == 0 and "dry run: nothing created" in dry.output
-    assert vj("apply", spec, input="n\n").output.strip().endswith("nothing created")
+    assert vj("apply", "--detach", spec, input="n\n").output.strip().endswith("nothing created")
     assert emu.instances == {}
-    assert vj("apply", spec, "--yes").exit_code == 0
-    changed = vj("apply", spec, "--yes", "--set", "run.command=sleep 5")
+    assert vj("apply", "--detach", spec, "--yes").exit_code == 0
+    changed = vj("apply", "--detach", spec, "--yes", "--set", "run.command=sleep 5")
     assert changed.exit_code == 1 and "--replace" in changed.output
-    replaced = vj("apply", spec, "--yes", "--set", "run.command=sleep 5", "--replace")
+    replaced = vj("apply", "--detach", spec, "--yes", "--set", "run.command=sleep 5", "--replace")
     assert replaced.exit_code == 0 and "destroyed instance" in replaced.output
     assert len(live(emu)) == 1
 
 
 def test_missing_secret_through_the_cli_creates_nothing(emu: Emulator, tmp_path: Path) -> None:
-    result = vj("apply", spec_file(tmp_path, secrets=["WANDB_API_KEY", "HF_TOKEN"]), "--yes")
+    result = vj("apply", "--detach", spec_file(tmp_path, secrets=["WANDB_API_KEY", "HF_TOKEN"]), "--yes")
     assert result.exit_code == 1 and "WANDB_API_KEY, HF_TOKEN" in result.output
     assert emu.instances == {}
 
@@ -183,7 +183,7 @@ def test_logs_follow_prints_until_the_instance_stops(tmp_path: Path, monkeypatch
             run={"command": "for i in 1 2 3; do echo tick-$i; sleep 0.3; done", "max_runtime": "10m"},
             shutdown={"on_success": "stop", "on_failure": "stop"},
         )
-        assert vj("apply", spec, "--yes", "--wait").exit_code == 0
+        assert vj("apply", "--detach", spec, "--yes", "--wait").exit_code == 0
         followed = vj("logs", "tiny", "--follow", "--interval", "0.2")
         assert followed.exit_code == 0
         assert [
@@ -228,7 +228,7 @@ def test_stop_tries_every_instance_and_names_those_left(emu: Emulator) -> None:
 
 
 def test_a_declined_destroy_prints_json(emu: Emulator, tmp_path: Path) -> None:
-    vj("apply", spec_file(tmp_path), "--yes")
+    vj("apply", "--detach", spec_file(tmp_path), "--yes")
     declined = vj("destroy", "tiny", "-o", "json", input="n\n")
     # Exit 1: a script must not take "nothing destroyed" for done.
     assert declined.exit_code == 1 and json.loads(declined.stdout) == {"destroyed": []}
@@ -236,7 +236,9 @@ def test_a_declined_destroy_prints_json(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_status_of_a_stopped_instance_counts_only_its_disk(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(
+        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
+    )["instance_id"]
     emu.advance(iid, "running")
     assert json.loads(vj("stop", "tiny", "-o", "json").stdout) == {"stopped": [iid]}
     (row,) = json.loads(vj("status", "tiny", "-o", "json").stdout)
@@ -252,7 +254,9 @@ def test_status_of_a_stopped_instance_counts_only_its_disk(emu: Emulator, tmp_pa
 def test_logs_follow_ends_cleanly_when_the_instance_is_destroyed_meanwhile(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(
+        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
+    )["instance_id"]
     emu.advance(iid, "running")
 
     class DestroyedAfterTheLook(VastClient):
@@ -279,18 +283,20 @@ def test_ctrl_c_exits_130_and_prints_json(capsys: pytest.CaptureFixture[str]) ->
 
 def test_without_an_answer_apply_and_destroy_do_nothing_and_print_json(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
-    applied = vj("apply", spec, "-o", "json", input="")  # no terminal, no answer
+    applied = vj("apply", "--detach", spec, "-o", "json", input="")  # no terminal, no answer
     # Exit 1: a CI job that rented nothing must not go green.
     assert applied.exit_code == 1 and json.loads(applied.stdout)["action"] == "declined"
     assert emu.instances == {}
-    vj("apply", spec, "--yes")
+    vj("apply", "--detach", spec, "--yes")
     destroyed = vj("destroy", "tiny", "-o", "json", input="")
     assert destroyed.exit_code == 1 and json.loads(destroyed.stdout) == {"destroyed": []}
     assert len(live(emu)) == 1
 
 
 def test_logs_follow_keeps_up_when_the_log_outgrows_its_window(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(
+        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
+    )["instance_id"]
     log = emu.instances[iid].container.log_path
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("".join(f"line {n}\n" for n in range(1, 4)))
@@ -312,7 +318,7 @@ def test_logs_follow_keeps_up_when_the_log_outgrows_its_window(emu: Emulator, tm
 def test_status_and_logs_read_the_spec_with_its_overrides(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
     over = ("--set", "env.GREETING=hi")
-    iid = json.loads(vj("apply", spec, *over, "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec, *over, "--yes", "-o", "json").stdout)["instance_id"]
     (row,) = json.loads(vj("status", spec, *over, "-o", "json").stdout)
     assert row["id"] == iid and row["current"] is True
     (plain,) = json.loads(vj("status", spec, "-o", "json").stdout)
@@ -328,14 +334,16 @@ def test_status_with_no_job_lists_every_vastjob_instance(emu: Emulator, tmp_path
     for name in ("tiny", "other"):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(job_doc(name=name), sort_keys=False))
-        ids.append(json.loads(vj("apply", str(path), "--yes", "-o", "json").stdout)["instance_id"])
+        ids.append(json.loads(
+            vj("apply", "--detach", str(path), "--yes", "-o", "json").stdout
+        )["instance_id"])
     rows = json.loads(vj("status", "-o", "json").stdout)
     assert sorted((r["id"], r["job"]) for r in rows) == sorted(zip(ids, ["tiny", "other"], strict=True))
 
 
 def test_logs_prefers_the_running_instance_of_the_current_spec(emu: Emulator, tmp_path: Path) -> None:
     spec = spec_file(tmp_path)
-    current = json.loads(vj("apply", spec, "--yes", "-o", "json").stdout)["instance_id"]
+    current = json.loads(vj("apply", "--detach", spec, "--yes", "-o", "json").stdout)["instance_id"]
     emu.advance(current, "running")
     # A newer instance of an older spec, stopped: the highest id, and not the one anyone means.
     with fast_client(emu.url, emu.api_key) as client:
@@ -350,7 +358,9 @@ def test_logs_prefers_the_running_instance_of_the_current_spec(emu: Emulator, tm
 
 
 def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(
+        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
+    )["instance_id"]
     emu.advance(iid, "running")
     none = vj("logs", "tiny", "--tail", "0")
     assert none.exit_code == 0 and none.stdout == ""
@@ -359,7 +369,9 @@ def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_logs_follow_with_tail_0_shows_only_new_lines(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(vj("apply", spec_file(tmp_path), "--yes", "-o", "json").stdout)["instance_id"]
+    iid = json.loads(
+        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
+    )["instance_id"]
     log = emu.instances[iid].container.log_path
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("old 1\nold 2\n")

@@ -45,3 +45,23 @@ def test_what_cannot_be_read_is_unknown_and_says_why() -> None:
     assert read_outcome("{not json", None).outcome == "unknown"
     signal = read_outcome(None, "2026-01-01T00:00:00Z [vastjob] job signal, exit code 143: keep\n")
     assert signal.outcome == "unknown" and "signal" in signal.why
+
+
+def test_the_results_own_step_times_and_price_are_read_when_present() -> None:
+    lines = ["2026-01-01T00:01:00Z [vastjob] job demo, spec abc",
+             "2026-01-01T00:01:01Z [run] start, attempt 1", "2026-01-01T00:01:30Z [run] done"]
+    result = json.dumps({"outcome": "succeeded", "exit_code": 0, "dph_total": 0.241, "steps": lines})
+    told = read_outcome(result, None)  # the log could not be read: the result alone tells
+    run = {"id": "run", "start": "2026-01-01T00:01:01Z", "end": "2026-01-01T00:01:30Z", "status": "done"}
+    assert told.steps == (run,) and told.dph_total == 0.241
+    assert told.ended_at == 1767225690.0  # its last step's end
+    # Beside the log, the result's steps are still the ones read, and the final line gives the time.
+    both = read_outcome(result, LOG)
+    assert both.steps == (run,) and both.ended_at == 1767225669.0
+
+
+def test_a_result_without_steps_or_price_falls_back_to_the_log_and_none() -> None:
+    for extra in ({}, {"steps": "not a list", "dph_total": "0.2"}, {"steps": [{"id": 1}], "dph_total": True}):
+        told = read_outcome(json.dumps({"outcome": "succeeded", "exit_code": 0, **extra}), LOG)
+        assert told.dph_total is None
+        assert [s["id"] for s in told.steps] == ["prep", "run"]  # the log's reading

@@ -1,5 +1,6 @@
 """Where a followed job's log lines and progress go: on a terminal a status line that rich redraws
-(imported only there) under the streamed log; otherwise plain lines, progress at most every 30 s."""
+(imported only there) under the streamed log; otherwise plain lines, progress when the state changes and
+at most every 30 s besides."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ class Sinks:
 @contextmanager
 def follow_output(text_output: bool) -> Iterator[Sinks]:
     """The sinks for one follow. Log lines go to stdout as text (stderr beside JSON); progress to stderr."""
-    from vastjob.vast.follow import Throttled
+    from vastjob.vast.follow import Throttled, progress_state
 
     def plain(line: str) -> None:
         click.echo(line, err=not text_output)
@@ -31,12 +32,12 @@ def follow_output(text_output: bool) -> Iterator[Sinks]:
         click.echo(message, err=True)
 
     if not (text_output and sys.stdout.isatty() and sys.stderr.isatty()):
-        yield Sinks(plain, Throttled(said))
+        yield Sinks(plain, Throttled(said, key=progress_state))
         return
     try:
         from rich.console import Console
     except ImportError:  # rich is optional: plain lines do
-        yield Sinks(plain, Throttled(said))
+        yield Sinks(plain, Throttled(said, key=progress_state))
         return
     console = Console(stderr=True, highlight=False)
     with console.status("following the job ...") as status:

@@ -65,13 +65,13 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 @click.command(
     epilog=footer(
         ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
-         "vastjob apply jobs/burgers512.yaml              # shows the plan and asks",
-         "vastjob apply jobs/burgers512.yaml --yes --follow   # stream the log, exit with the job",
+         "vastjob apply jobs/burgers512.yaml              # asks, then streams the job to its end",
+         "vastjob apply jobs/burgers512.yaml --yes --detach   # return once the instance runs",
          "vastjob apply jobs/burgers512.yaml --replace --yes"],
-        {0: "rented (or up to date, or --dry-run); followed (--local, --follow): the job succeeded",
+        {0: "the job succeeded; with --detach or --dry-run: rented (or up to date), or planned",
          1: "a spec problem, --replace needed, no offer, the question not answered yes",
          3: "the Vast API failed, or an instance came back over the price cap (destroyed)",
-         4: "followed (--local, --follow): the job failed, or its outcome could not be read",
+         4: "the job failed, or its outcome could not be read (not with --detach)",
          130: "interrupted; while following, the job goes on (vastjob logs -f JOB follows it again)"},
     )
 )
@@ -96,8 +96,9 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 )
 @click.option("--rerun-failed", is_flag=True, help="A sweep: launch its failed runs again.")
 @click.option("--follow", is_flag=True,
-              help="Stream the job's log to its end and exit with its outcome (the default on a terminal).")
-@click.option("--detach", is_flag=True, help="Return once the instance runs (--wait) or is created.")
+              help="Stream the job's log to its end and exit with its outcome (the default).")
+@click.option("--detach", is_flag=True,
+              help="Return once the instance is created (with --wait: once it runs) instead of following.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -117,20 +118,20 @@ def apply(
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
-    """Rent an instance for JOB and start it; re-applying the same spec creates nothing. On a terminal (or
-    with --follow) it then streams the job's log and exits with the job's outcome; Ctrl-C detaches.
+    """Rent an instance for JOB and start it; re-applying the same spec creates nothing. Then it streams the
+    job's log to its end (progress between lines) and exits with the job's outcome; with -o json/yaml the log
+    goes to stderr and the result, outcome included, to stdout. Ctrl-C or --detach leaves the job running.
 
     For a sweep: launch its runs, max_parallel at a time within its budget, follow them to their end and
     sum them up; Ctrl-C detaches, and applying it again resumes."""
-    import sys
-
     from vastjob.vast.apply import ApplyOptions
 
     if follow and detach:
         raise click.UsageError("--follow and --detach contradict each other")
     if local and detach:
         raise click.UsageError("--local runs the emulator inside this command: it cannot --detach")
-    follow = follow or (not detach and not local and output == "text" and sys.stdout.isatty())
+    # Followed by default, terminal or not: a CI run exits with the job as a terminal user sees it end.
+    follow = not detach and not local
     wait = wait or follow
 
     opts = ApplyOptions(

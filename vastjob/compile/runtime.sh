@@ -284,13 +284,17 @@ vj_leave() {
 }
 
 # vj_record EXIT_CODE ACTION: the job's result as JSON, kept beside the markers and uploaded with the
-# log (which has each step's start and end) to `logs:`, in a folder per instance.
+# log to `logs:`, in a folder per instance. `steps` holds the log's lines that time the steps (each start
+# of the script, each step's start and end, as vj_attempts wrote them in its subshells), for a reader
+# with no log; `dph_total` the $/h apply rented at.
 vj_record() {
   local f=$VJ_STATE/result.json o=failed d=null i=${CONTAINER_ID:-local}
   [[ $VJ_END != success ]] || o=succeeded
-  [[ ${VASTJOB_DPH_TOTAL:-} =~ ^[0-9]+(\.[0-9]+)?$ ]] && d=$VASTJOB_DPH_TOTAL
-  printf '{"job":"%s","spec_hash":"%s","commit":"%s","instance_id":"%s","outcome":"%s","exit_code":%d,"reason":"%s","shutdown":"%s","dph_total":%s}\n' \
-    "$VJ_JOB" "$VJ_SPEC_HASH" "$VJ_COMMIT" "$i" "$o" "$1" "$VJ_WHY" "$2" "$d" >"$f"
+  # A JSON number only (no leading zeros): anything else is reported as unknown.
+  [[ ${VASTJOB_DPH_TOTAL:-} =~ ^(0|[1-9][0-9]*)(\.[0-9]+)?$ ]] && d=$VASTJOB_DPH_TOTAL
+  printf '{"job":"%s","spec_hash":"%s","commit":"%s","instance_id":"%s","outcome":"%s","exit_code":%d,"reason":"%s","shutdown":"%s","dph_total":%s,"steps":%s}\n' \
+    "$VJ_JOB" "$VJ_SPEC_HASH" "$VJ_COMMIT" "$i" "$o" "$1" "$VJ_WHY" "$2" "$d" \
+    "[$(grep -E '\] (job .+, spec \S+|start, attempt [0-9]+|done|done before: skipped|failed, exit code [0-9]+)$' "$VJ_LOG" | sed 's/[\"]/\\&/g;s/.*/"&"/' | paste -sd,)]" >"$f"
   [[ -z $VJ_LOGS ]] && return
   vj_push log 2 300 "$VJ_LOG" "$VJ_LOGS/$i/job.log"
   vj_push result 2 60 "$f" "$VJ_LOGS/$i/result.json"

@@ -35,6 +35,15 @@ from vastjob.vast.limits import (
 Form = Literal["inline", "chunked"]
 EntryKind = Literal["script", "secret", "secret part", "setting"]
 DEFAULT_API_URL = "https://console.vast.ai"  # what apply sets VASTJOB_API_URL to, unless told otherwise
+DPH_ENV = "VASTJOB_DPH_TOTAL"  # the rented offer's $/h (storage included), for the result the job uploads
+DPH_WIDTH = 12  # its value's characters, fixed: the budget counts them before the offer is known
+
+
+def dph_text(price: float) -> str | None:
+    """A $/h as the DPH_ENV value, always DPH_WIDTH characters (zeros after the point pad it); None when
+    it cannot be written so (a price of a million $/h or more)."""
+    text = f"{price:.6f}"
+    return text.ljust(DPH_WIDTH, "0") if len(text) <= DPH_WIDTH and price >= 0 else None
 
 
 class _Packed:
@@ -109,13 +118,16 @@ def make_payload(
     settings: Mapping[str, str] | None = None,
     job: str = "",
     inline: str | _Packed | None = PACK,
+    later: Mapping[str, int] | None = None,
 ) -> Payload:
     """The payload for `script`: inline when it fits, else chunked; `secrets` are the values read (when
     None, `names` are listed with unknown sizes and decide nothing); `settings` are plain entries sent
     beside them (VASTJOB_API_URL); `job` names the job in errors; `inline` is the inline bootstrap, or
     None when it is over the limit (by default, `pack` makes it here). RenderError only for what no form
-    can carry."""
+    can carry. `later` names settings the create fills in (each with its value's width): the budget counts
+    them, the env here leaves them out."""
     known = dict(secrets or {})
+    filled = [Entry(k, entry_size(k, "") + width, "setting") for k, width in (later or {}).items()]
     extra = dict(settings if settings is not None else {"VASTJOB_API_URL": DEFAULT_API_URL})
     unread = [Entry(n, None, "secret") for n in names if n not in known]
     long = [n for n, v in known.items() if entry_size(n, v) > ENV_ENTRY_MAX]
@@ -124,7 +136,7 @@ def make_payload(
     if inline is not None and len(inline) <= ONSTART_MAX and not long:
         env = {**known, **extra}
         entries = [Entry(k, entry_size(k, v), _kind(k, known)) for k, v in env.items()]
-        budget = Budget("inline", len(inline), (*entries, *unread))
+        budget = Budget("inline", len(inline), (*entries, *filled, *unread))
         return _checked(Payload(inline, env, "inline", budget), job)
     env, parts, entries = {}, [], []
     for index, name in enumerate(long):
@@ -138,6 +150,7 @@ def make_payload(
     entries += [Entry(k, entry_size(k, v), _kind(k, plain)) for k, v in plain.items()]
     entries += [Entry(k, entry_size(k, v), "script") for k, v in pieces.items()]
     entries += [Entry(k, entry_size(k, v), "setting") for k, v in extra.items()]
+    entries += filled
     text = chunked.onstart(title, script, len(pieces), parts)
     return _checked(Payload(text, env, "chunked", Budget("chunked", len(text), (*entries, *unread))), job)
 
@@ -164,6 +177,8 @@ def payload_for(
         settings={"VASTJOB_API_URL": api_url or DEFAULT_API_URL},
         job=job.name,
         inline=inline,
+        # A job whose result leaves the box (to `logs:`) is told the offer's $/h, known only at the create.
+        later={DPH_ENV: DPH_WIDTH} if job.logs is not None else None,
     )
 
 

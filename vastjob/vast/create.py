@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from vastjob.compile.transport import DPH_ENV, dph_text
 from vastjob.errors import ApiError
 from vastjob.spec.model import JobSpec
 from vastjob.vast.client import AnswerLost, ContractBesideError, VastClient
@@ -28,14 +29,21 @@ def create_body(
     job: JobSpec, cand: Candidate, payload: Payload, label: str | None = None
 ) -> dict[str, Any]:
     """The create request: the payload's onstart, and its env (the secrets, as one entry each or in parts,
-    the script's parts in the chunked form, the API base URL the script calls back to)."""
+    the script's parts in the chunked form, the API base URL the script calls back to, and, with `logs:`,
+    the offer's $/h, which the script writes into the result it uploads)."""
+    env = dict(payload.env)
+    # The offer's price is known only here, per candidate (never in the spec or its hash); the budget
+    # counted an entry of its fixed width. One too wide to write is left out, never cut.
+    dph = dph_text(cand.price_per_hour)
+    if dph is not None and any(e.name == DPH_ENV for e in payload.budget.entries):
+        env[DPH_ENV] = dph
     return {
         "client_id": "me",
         "image": job.instance.image,
         "disk": job.instance.disk_gb,
         "label": label or job.label,
         "onstart": payload.onstart,
-        "env": dict(payload.env),
+        "env": env,
         "price": cand.bid,
         "runtype": "ssh",
         "cancel_unavail": True,

@@ -27,18 +27,36 @@ _FINAL = re.compile(r"\[vastjob\] job (?:success|failure), exit code \d+: (\w+)$
 PROGRESS_EVERY_S = 30.0  # without a terminal, a progress line at most this often
 
 
-class Throttled:
-    """A progress sink for plain output: passes one progress line on at most every PROGRESS_EVERY_S."""
+_COST = re.compile(r", ~\$[\d.]+ so far$")
 
-    def __init__(self, say: Callable[[str], None], clock: Callable[[], float] = time.monotonic) -> None:
-        self._say, self._clock = say, clock
+
+def progress_state(text: str) -> str:
+    """A progress line less what changes on every look (elapsed, cost so far): its state and message."""
+    return _COST.sub("", text).rsplit(", ", 1)[0]
+
+
+class Throttled:
+    """A progress sink for plain output: passes one progress line on at most every PROGRESS_EVERY_S, and
+    (given `key`) at once whenever what `key` reads from it changes, so each new state shows when it comes."""
+
+    def __init__(
+        self,
+        say: Callable[[str], None],
+        clock: Callable[[], float] = time.monotonic,
+        key: Callable[[str], str] | None = None,
+    ) -> None:
+        self._say, self._clock, self._key = say, clock, key
         self._last = clock()
+        self._last_key: str | None = None
 
     def __call__(self, text: str) -> None:
-        """Say `text` when the last one said is old enough."""
-        if self._clock() - self._last >= PROGRESS_EVERY_S:
-            self._last = self._clock()
+        """Say `text` when the last one said is old enough, or when its key changed."""
+        key = None if self._key is None else self._key(text)
+        if self._clock() - self._last >= PROGRESS_EVERY_S or key != self._last_key:
+            self._last, self._last_key = self._clock(), key
             self._say(text)
+
+
 SHUTDOWN_GRACE_S = 120.0  # after the final line, how long the instance gets to end itself
 
 

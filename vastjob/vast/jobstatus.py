@@ -69,6 +69,8 @@ def _outcome_from_logs(rec: JobRecord, environ: Mapping[str, str] | None) -> Non
     log, why_log = read_remote(rec.log_destination() or "", rec.remotes, environ)
     told = read_outcome(result, log)
     rec.outcome, rec.exit_code, rec.ended_at = told.outcome, told.exit_code, told.ended_at or rec.ended_at
+    if rec.dph_total is None:  # the price it was rented at, which its result carries
+        rec.dph_total = told.dph_total
     rec.why = told.why if told.outcome != "unknown" else f"{told.why} ({why_result or why_log})"
 
 

@@ -173,7 +173,8 @@ def _launch(
         "VASTJOB_NONCE": job_nonce,
         "VASTJOB_SUBNET": "255.255.255.255/32",
     }  # the longest subnet text stands in for the real one
-    size = sum(entry_size(k, v) for k, v in {**payload.env, **extra}.items())
+    # The payload's budget (it counts the entries the create fills in, such as the price) plus the node's.
+    size = payload.budget.env + sum(entry_size(k, v) for k, v in extra.items() if k not in payload.env)
     if size > ENV_TOTAL_MAX:  # refused before anything is made
         raise RenderError(
             f"job {job.name}: a node's create env would be {size} characters, over Vast's "

@@ -31,7 +31,8 @@ class JobOutcome:
     why: str = ""
     ended_at: float | None = None  # seconds since the epoch, from the final log line
     source: Literal["result", "log", "none"] = "none"
-    steps: tuple[dict[str, str], ...] = ()  # each step's start, end and status, read from the log
+    steps: tuple[dict[str, str], ...] = ()  # each step's start, end and status: the result's, else the log's
+    dph_total: float | None = None  # the $/h the instance was rented at, as its result says
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -95,7 +96,25 @@ def from_result(text: str) -> JobOutcome | None:
         return None
     code = data.get("exit_code")
     why = str(data.get("reason") or "") or ("" if data["outcome"] == "succeeded" else f"exit code {code}")
-    return JobOutcome(data["outcome"], code if isinstance(code, int) else None, why, None, "result")
+    dph = data.get("dph_total")
+    dph_total = float(dph) if isinstance(dph, (int, float)) and not isinstance(dph, bool) else None
+    if dph_total is not None and dph_total < 0:
+        dph_total = None
+    steps = _result_steps(data.get("steps"))
+    # Without the log, the job ended when its last step did.
+    ends = [t for t in (_stamp(st["end"]) for st in steps if st["end"]) if t is not None]
+    ended = max(ends) if ends else None
+    return JobOutcome(
+        data["outcome"], code if isinstance(code, int) else None, why, ended, "result", steps, dph_total
+    )
+
+
+def _result_steps(found: Any) -> tuple[dict[str, str], ...]:
+    """Each step's start, end and status from the result's `steps`: the log lines that time them, which
+    the script collects on the box (read as the log's are); none where they are not a list of lines."""
+    if not isinstance(found, list) or not all(isinstance(line, str) for line in found):
+        return ()
+    return steps_of("\n".join(found))
 
 
 def read_outcome(result: str | None, log: str | None) -> JobOutcome:
@@ -103,13 +122,14 @@ def read_outcome(result: str | None, log: str | None) -> JobOutcome:
     found = from_result(result) if result is not None else None
     logged = from_log(log) if log is not None else None
     if found is not None:
-        # The result has no time of its own: the final log line's, when there is one.
-        ended = logged.ended_at if logged is not None else None
+        # The final log line's time when there is one, else the end of the result's last step.
+        ended = logged.ended_at if logged is not None and logged.ended_at is not None else found.ended_at
         why = found.why
         if logged is not None and logged.why.startswith("step ") and why.startswith("exit code"):
             why = logged.why  # the failed step, which the result does not name
-        steps = logged.steps if logged is not None else ()
-        return JobOutcome(found.outcome, found.exit_code, why, ended, "result", steps)
+        # The steps the script timed itself; the log's reading for a result from before it did.
+        steps = found.steps or (logged.steps if logged is not None else ())
+        return JobOutcome(found.outcome, found.exit_code, why, ended, "result", steps, found.dph_total)
     if logged is not None:
         return logged
     if result is None and log is None:
