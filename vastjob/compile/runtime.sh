@@ -16,23 +16,48 @@ VJ_STATE=$VJ_ROOT/var/lib/vastjob
 VJ_RUN=$VJ_STATE/run
 VJ_LOG=$VJ_ROOT/var/log/vastjob/job.log
 VJ_BACKOFF=${VASTJOB_RETRY_BASE:-5}
+# Seconds a process group gets between TERM and KILL; between two writes of the time used; requests
+# per verb before a refused shutdown escalates; the process whose end stops the container.
+VJ_GRACE=${VASTJOB_GRACE:-20}
+VJ_BEAT=${VASTJOB_HEARTBEAT:-5}
+VJ_TRIES=${VASTJOB_SHUTDOWN_TRIES:-10}
+VJ_INIT=${VASTJOB_INIT_PID:-1}
+VJ_FLOCK=
+! command -v flock >/dev/null || VJ_FLOCK=1
 VJ_SELF=$(readlink -f -- "$0")
 VJ_END=failure
 
-# One log line, `TIME [step] message`, appended to the log file and printed on stdout.
+# One log line, `TIME [step] message`, appended to the log file and printed on stdout. Bash writes a
+# line over 4 KiB in several writes: under an exclusive lock (on a file opened here, so that no other
+# writer shares it), lines of parallel steps are never spliced. Without flock, best effort.
 vj_log() {
   local TZ=UTC l
   printf -v l '%(%FT%TZ)T [%s] %s' -1 "$1" "${*:2}"
-  echo "$l" >>"$VJ_LOG" || :
-  echo "$l" 2>/dev/null || :
+  {
+    [[ ! $VJ_FLOCK ]] || flock 9 || :
+    echo "$l" >>"$VJ_LOG" || :
+    echo "$l" 2>/dev/null || :
+  } 9>>"$VJ_LOG.lock" 2>/dev/null || { echo "$l" 2>/dev/null || :; }
 }
 
 # Caught, not ignored (the commands of the steps keep the default): a write to a stdout whose reader
 # is gone fails instead of killing the script. Set again in each subshell that logs: they reset it.
+# vj_prefix ID [END]: a line `END CODE` ends the output and is returned as its status.
 vj_prefix() {
   local x
   trap : PIPE
-  while IFS= read -r x || [[ $x ]]; do vj_log "$1" "$x"; done
+  while IFS= read -r x || [[ $x ]]; do
+    [[ ! ${2-} || $x != "$2 "* ]] || return "${x#"$2 "}"
+    vj_log "$1" "$x"
+  done
+}
+
+# vj_reap PGID: TERM to a process group, then KILL to whatever is left of it after the grace period.
+vj_reap() {
+  local n=0
+  kill -TERM -- "-$1" 2>/dev/null || return 0
+  while kill -0 -- "-$1" 2>/dev/null && ((n++ < VJ_GRACE * 10)); do sleep 0.1; done
+  kill -KILL -- "-$1" 2>/dev/null || :
 }
 
 # vj_def ID HASH RETRIES TIMEOUT_S [INDEX_OF_NEEDED_STEP...]; HASH names the step's marker, "-" for none.
@@ -169,7 +194,16 @@ vj_step() {
   (while sleep 2 && kill -0 $$; do kill -0 "$VJ_MAIN" || kill -9 0; done) &>/dev/null &
   mkdir -p -- "$VJ_BASE"
   cd -- "$VJ_BASE"
-  "vj_s$1" </dev/null 2>&1 | vj_prefix "$VASTJOB_STEP"
+  # The step is over when its function returns, not when its output ends (a daemon it started may hold
+  # that open): a last line, one no command can guess, carries the exit code. As a job of its own, the
+  # function keeps errexit (in a `||` list bash would switch it off).
+  local e="vj-end-$RANDOM$RANDOM$RANDOM"
+  {
+    r=0
+    "vj_s$1" </dev/null 2>&1 &
+    wait $! || r=$?
+    echo "$e $r"
+  } | vj_prefix "$VASTJOB_STEP" "$e"
 }
 
 # In the background: the attempts of step $1, with exponential backoff; its exit code is the step's.
@@ -179,15 +213,18 @@ vj_attempts() {
   # the backoff sleep, which would outlive the script. $! is set as each starts, before a trap can run;
   # `: &` makes it a child of this runner from the start (else it names one of the main script's).
   : &
-  trap 'kill $! 2>/dev/null; exit 143' TERM
+  trap 'vj_reap $!; kill $! 2>/dev/null; exit 143' TERM
   trap : PIPE
   while :; do
     a=$((a + 1))
     vj_log "${VJ_IDS[i]}" "start, attempt $a"
     # timeout runs the attempt in a process group of its own.
-    timeout -k 20 "${VJ_TIME[i]}" bash "$VJ_SELF" __step "$i" &
+    timeout -k "$VJ_GRACE" "${VJ_TIME[i]}" bash "$VJ_SELF" __step "$i" &
     r=0
     wait $! || r=$?
+    # Hard: what the attempt left in its group (daemons, a command that ignores TERM after its timeout)
+    # ends with it, so no attempt runs beside its retry or holds the job open.
+    vj_reap $!
     ((r && a <= VJ_RETRY[i])) || break
     d=$((VJ_BACKOFF << (a - 1)))
     ((d < 600)) || d=600
@@ -211,6 +248,10 @@ vj_stop() {
     [[ ${VJ_ST[i]} == r ]] || continue
     VJ_ST[i]=s
     kill "${VJ_PID[i]}" 2>/dev/null || :
+  done
+  # Each runner ends its attempt's group within the grace period: none outlives the script.
+  for i in "${!VJ_ST[@]}"; do
+    [[ ${VJ_ST[i]} != s ]] || wait "${VJ_PID[i]}" 2>/dev/null || :
   done
 }
 

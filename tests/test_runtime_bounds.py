@@ -1,0 +1,106 @@
+"""What bounds a job's billing, run for real against the emulator: steps end with their command (a daemon
+never holds them open), hard timeouts, max_runtime over every start, min_bytes counting the download,
+whole log lines from parallel steps, a bootstrap that cannot start the job, a shutdown that keeps being
+refused. Knobs (VASTJOB_GRACE, VASTJOB_HEARTBEAT, VASTJOB_SHUTDOWN_TRIES) keep them quick; nothing here
+asserts how long anything took."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.support.jobs import job_of
+from tests.support.script import Sandbox
+from vastjob.compile import render_script
+
+pytestmark = pytest.mark.slow
+
+QUICK = {"VASTJOB_GRACE": "1", "VASTJOB_HEARTBEAT": "1"}
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process is still running now (a zombie has ended)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _pids(box: Sandbox, name: str) -> list[int]:
+    return [int(p) for p in box.read(name).split()]
+
+
+def _calls(box: Sandbox) -> list[tuple[str, object]]:
+    return [(r.method, json.loads(r.body or b"{}")) for r in box.requests]
+
+
+STOP = ("PUT", {"state": "stopped"})
+DESTROY = ("DELETE", {})
+
+
+def test_a_daemon_left_by_a_step_neither_holds_the_job_open_nor_outlives_it(sandbox: Sandbox) -> None:
+    # `tensorboard ... &`: a background process that keeps the step's output open.
+    job = job_of(run={"command": 'sleep 600 & echo $! >"$SANDBOX/daemon.pid"; echo trained'})
+    result = sandbox.run(render_script(job), QUICK)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert sandbox.log_lines("run")[-2:] == ["trained", "done"]
+    assert "job success, exit code 0: destroy" in sandbox.log_lines("vastjob")
+    assert _calls(sandbox) == [DESTROY]
+    (daemon,) = _pids(sandbox, "daemon.pid")
+    assert not _alive(daemon)
+
+
+def test_an_attempt_that_ignores_term_is_killed_with_its_group_before_its_retry(sandbox: Sandbox) -> None:
+    # Each attempt notes whether the one before it still runs, then ignores TERM past its timeout.
+    command = (
+        'for p in $(cat "$SANDBOX/pids" 2>/dev/null || :); do '
+        "s=$(awk '/^State/ {print $2}' /proc/$p/status 2>/dev/null || :); "
+        'if [ -n "$s" ] && [ "$s" != Z ]; then echo "$p" >>"$SANDBOX/overlap"; fi; done; '
+        'trap "" TERM; sleep 300 & echo $! >>"$SANDBOX/pids"; echo $$ >>"$SANDBOX/pids"; wait'
+    )
+    job = job_of(steps=[{"id": "stubborn", "run": command, "timeout": "1s", "retries": 1}])
+    result = sandbox.run(render_script(job), QUICK)
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = sandbox.log_lines("stubborn")
+    assert "exit code 124, retry in 0s" in lines and lines[-1] == "failed, exit code 124"
+    pids = _pids(sandbox, "pids")
+    assert len(pids) == 4  # two attempts, each a shell and its sleep
+    assert sandbox.read("overlap") == "", "an attempt ran beside its retry"
+    assert [p for p in pids if _alive(p)] == [], "an attempt outlived the job"
+    assert _calls(sandbox) == [STOP]
+
+
+def test_a_failure_elsewhere_ends_a_step_that_ignores_term(sandbox: Sandbox) -> None:
+    job = job_of(
+        steps=[
+            {"id": "stubborn", "run": 'trap "" TERM; sleep 300 & echo $! >"$SANDBOX/pid"; wait', "needs": []},
+            {"id": "broken", "run": 'until [ -s "$SANDBOX/pid" ]; do sleep 0.1; done; exit 5', "needs": []},
+        ]
+    )
+    result = sandbox.run(render_script(job), QUICK)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert sandbox.log_lines("broken")[-1] == "failed, exit code 5"
+    (pid,) = _pids(sandbox, "pid")
+    assert not _alive(pid), "an attempt outlived the job"
+    assert _calls(sandbox) == [STOP]
+
+
+def test_long_lines_of_parallel_steps_are_never_spliced(sandbox: Sandbox) -> None:
+    # Lines of 10 KiB, over the 4 KiB bash writes at once, from two steps at the same time.
+    def step(letter: str) -> dict[str, object]:
+        loud = f's=$(printf "%10240s" ""); s=${{s// /{letter}}}; for i in $(seq 150); do echo "$s"; done'
+        return {"id": letter, "run": loud, "needs": []}
+
+    job = job_of(steps=[step("a"), step("b")])
+    result = sandbox.run(render_script(job), QUICK)
+    assert result.returncode == 0, result.stderr
+    for text in (sandbox.log(), result.stdout):
+        for letter in "ab":
+            tag = f" [{letter}] "
+            lines = [line.split(tag, 1)[1] for line in text.splitlines() if tag in line]
+            assert lines.count(letter * 10240) == 150
+        for line in text.splitlines():
+            assert line.endswith(("]", "a" * 10240, "b" * 10240)) or len(line) < 4096, line[:80]
