@@ -180,7 +180,7 @@ def test_a_job_using_every_runtime_section_passes_shellcheck(tmp_path: Path) -> 
                 "sha256": "0" * 64,
                 "links": {"data/latest": "a.h5"},
             },
-            "b": {"source": "https://example.com/b.bin", "dest": "/data/b.bin"},
+            "b": {"source": "https://example.com/b.bin", "dest": "/data/b.bin", "min_bytes": 1},
             "c": {"source": "hf://org/model/w.safetensors", "dest": "/data/"},
             "d": {"source": "wandb://ent/proj/art:v1", "dest": "/data/d/"},
         },

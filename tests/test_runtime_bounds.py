@@ -7,6 +7,7 @@ asserts how long anything took."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -86,6 +87,32 @@ def test_a_failure_elsewhere_ends_a_step_that_ignores_term(sandbox: Sandbox) -> 
     (pid,) = _pids(sandbox, "pid")
     assert not _alive(pid), "an attempt outlived the job"
     assert _calls(sandbox) == [STOP]
+
+
+@pytest.mark.parametrize("brought, ok", [(100, False), (30000, True)])
+def test_min_bytes_counts_what_the_download_brought_not_the_folder(
+    sandbox: Sandbox, tmp_path: Path, brought: int, ok: bool
+) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "train.h5").write_bytes(os.urandom(brought))
+    # The folder already holds more than min_bytes (a checkpoint of an earlier run).
+    data = sandbox.root / "workspace/scripttest/data"
+    data.mkdir(parents=True)
+    (data / "ckpt.pt").write_bytes(os.urandom(50000))
+    job = job_of(
+        remotes={"store": {"type": "local"}},
+        datasets={"train": {"source": f"store:{source}", "dest": "data/", "min_bytes": 20000}},
+    )
+    result = sandbox.run(render_script(job), QUICK)
+    lines = sandbox.log_lines("data:train")
+    assert f"{brought} bytes from store:{source}" in lines
+    if ok:
+        assert result.returncode == 0 and lines[-1] == "done"
+        assert _calls(sandbox) == [DESTROY]
+    else:
+        assert result.returncode == 1 and "want min_bytes 20000" in lines
+        assert _calls(sandbox) == [STOP]
 
 
 def test_long_lines_of_parallel_steps_are_never_spliced(sandbox: Sandbox) -> None:

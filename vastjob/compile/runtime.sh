@@ -134,6 +134,18 @@ vj_size() {
 }
 #@
 
+#@ got
+# vj_got SOURCE FOLDER MIN_BYTES: what the copy into a folder brought, the source's own files as found in
+# the folder (not whatever else it holds, a repo checkout), must have at least that many bytes.
+vj_got() {
+  local n
+  n=$(cd -- "$2" && rclone lsf -R --files-only -- "$1" | tr '\n' '\0' | du -cbL --files0-from=- | tail -n1)
+  n=${n%%[[:space:]]*}
+  echo "$n bytes from $1"
+  ((n >= $3)) || { echo "want min_bytes $3"; return 1; }
+}
+#@
+
 #@ sha256
 # From stdin: sha256sum escapes a file name with a backslash or newline (its line then starts with one).
 vj_sha256() {

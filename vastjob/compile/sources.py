@@ -155,11 +155,13 @@ class RcloneSource:
                 *_check(dataset.dest, dataset),
             )
             return Fetch(lines, apt=("rclone",))
-        # Into a folder: min_bytes counts the folder, sha256 the file of the source's name in it.
+        # Into a folder: min_bytes counts the source's files found in it, sha256 the file of the source's
+        # name in it.
         name = posixpath.basename(remote_path.rstrip("/"))
+        got = dataset.min_bytes is not None
         lines = (
             f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}",
-            *_check(dataset.dest, dataset, sha=False),
+            *((f"vj_got {word(dataset.source)} {path(dataset.dest)} {dataset.min_bytes}",) if got else ()),
             *(_check(_into(dataset.dest, name), dataset, size=False) if dataset.sha256 else ()),
         )
         return Fetch(lines, apt=("rclone",))
