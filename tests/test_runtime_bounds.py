@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -131,3 +133,25 @@ def test_long_lines_of_parallel_steps_are_never_spliced(sandbox: Sandbox) -> Non
             assert lines.count(letter * 10240) == 150
         for line in text.splitlines():
             assert line.endswith(("]", "a" * 10240, "b" * 10240)) or len(line) < 4096, line[:80]
+
+
+@pytest.mark.parametrize(
+    "outcome, asked, then", [("failure", STOP, DESTROY), ("success", DESTROY, STOP)], ids=["stop", "destroy"]
+)
+def test_a_shutdown_refused_every_time_tries_the_other_verb_then_ends_the_container(
+    sandbox: Sandbox, outcome: str, asked: tuple[str, object], then: tuple[str, object]
+) -> None:
+    sandbox.api.faults.refusals = [500] * 100
+    init = subprocess.Popen(["sleep", "600"])  # stands in for the container's PID 1
+    try:
+        job = job_of(run={"command": "true" if outcome == "success" else "exit 3"})
+        extra = {**QUICK, "VASTJOB_SHUTDOWN_TRIES": "2", "VASTJOB_INIT_PID": str(init.pid)}
+        result = sandbox.run(render_script(job), extra)
+        assert init.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        init.kill()
+        init.wait()
+    assert result.returncode == (0 if outcome == "success" else 1), result.stderr
+    assert _calls(sandbox) == [asked, asked, then, then]
+    lines = sandbox.log_lines("vastjob")
+    assert lines[-1] == f"shutdown refused every time: ending the container (PID {init.pid})"

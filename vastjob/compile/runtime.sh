@@ -317,10 +317,43 @@ vj_api() {
   [[ ${o//[[:space:]]/} == *'"success":true'* ]] || { echo "$o"; return 1; }
 }
 
+# vj_shutdown ACTION: apply stop or destroy (keep: nothing) until the API accepts, escalating when it
+# keeps refusing: VJ_TRIES requests with backoff, as many of the other verb (a stop ends the GPU's
+# billing too, a destroy all of it), then the container itself is ended. Bounded: it always returns.
+vj_shutdown() {
+  local a=$1 b d n
+  [[ $a != keep ]] || return 0
+  for a in "$a" "$([[ $a == stop ]] && echo destroy || echo stop)"; do
+    d=$VJ_BACKOFF
+    for ((n = 1; n <= VJ_TRIES; n++)); do
+      b='{}'
+      [[ $a != stop ]] || b='{"state": "stopped"}'
+      if vj_api "$([[ $a == stop ]] && echo PUT || echo DELETE)" "$b" 2>&1 | vj_prefix vastjob; then
+        vj_log vastjob "$a request accepted"
+        return 0
+      fi
+      vj_log vastjob "$a request failed, retry in ${d}s"
+      sleep "$d"
+      d=$((d < 150 ? d * 2 : 300))
+    done
+  done
+  vj_kill_init
+}
+
+# The last resort: end the container, whose exit ends the GPU's billing. PID 1 ignores the signals it
+# has no handler for; then every other process is ended, so an init that waits on them (sshd) exits.
+vj_kill_init() {
+  vj_log vastjob "shutdown refused every time: ending the container (PID $VJ_INIT)"
+  kill -TERM "$VJ_INIT" 2>/dev/null
+  sleep "$VJ_GRACE"
+  kill -KILL "$VJ_INIT" 2>/dev/null
+  ((VJ_INIT != 1)) || kill -KILL -1
+}
+
 # The EXIT trap: stop what still runs, then apply shutdown.on_success or on_failure. After a signal
 # (Vast stopping the container) nothing is applied: the next start resumes from the markers.
 vj_exit() {
-  local r=$? a=$VJ_ON_FAILURE d=$VJ_BACKOFF verb=DELETE body='{}'
+  local r=$? a=$VJ_ON_FAILURE
   trap - EXIT TERM INT HUP USR1
   set +eu
   vj_stop
@@ -329,14 +362,7 @@ vj_exit() {
   [[ $VJ_END != signal ]] || a=keep
   vj_log vastjob "job $VJ_END, exit code $r: $a"
   [[ $CONTAINER_API_KEY && $CONTAINER_ID ]] || a=keep
-  [[ $a != stop ]] || verb=PUT body='{"state": "stopped"}'
-  # Until the API accepts: while the instance runs it is billed, so giving up would only cost more.
-  until [[ $a == keep ]] || vj_api "$verb" "$body" 2>&1 | vj_prefix vastjob; do
-    vj_log vastjob "$a request failed, retry in ${d}s"
-    sleep "$d"
-    d=$((d < 150 ? d * 2 : 300))
-  done
-  [[ $a == keep ]] || vj_log vastjob "$a request accepted"
+  vj_shutdown "$a"
   exit $r
 }
 
