@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,55 @@ def test_a_failure_elsewhere_ends_a_step_that_ignores_term(sandbox: Sandbox) -> 
     (pid,) = _pids(sandbox, "pid")
     assert not _alive(pid), "an attempt outlived the job"
     assert _calls(sandbox) == [STOP]
+
+
+def test_max_runtime_counts_the_time_of_every_start(sandbox: Sandbox) -> None:
+    # The first start fails on its own within the bound; later ones would run on: the bound, counted over
+    # every start, ends the second, and every start after it at once.
+    command = 'echo x >>"$SANDBOX/starts"; [ "$(wc -l <"$SANDBOX/starts")" = 1 ] || sleep 60; exit 1'
+    job = job_of(
+        run={"command": command, "max_runtime": "8s"},
+        shutdown={"on_success": "keep", "on_failure": "keep"},
+    )
+    script = render_script(job)
+    first = sandbox.run(script, QUICK)
+    assert first.returncode == 1, first.stdout + first.stderr
+    used = sandbox.root / f"var/lib/vastjob/runtime-{job.spec_hash}"
+    assert int(used.read_text()) >= 1
+    second = sandbox.run(script, QUICK)
+    assert second.returncode == 124
+    assert "max_runtime reached" in sandbox.log_lines("vastjob")
+    # Every later start ends at once: the bound is spent, whatever the number of restarts.
+    third = sandbox.run(script, QUICK)
+    assert third.returncode == 124
+    assert int(used.read_text()) >= 8
+    assert sandbox.read("starts") == "x\nx\n"  # the third start ended before its run
+    assert [line for line in sandbox.log_lines("vastjob") if line.endswith("s used over every start")]
+    assert _calls(sandbox) == []
+
+
+def test_a_killed_start_loses_at_most_one_heartbeat_of_its_time(sandbox: Sandbox) -> None:
+    job = job_of(
+        run={"command": "sleep 60", "max_runtime": "1h"},
+        shutdown={"on_success": "keep", "on_failure": "keep"},
+    )
+    target = sandbox.root / "root/vastjob/job.sh"
+    target.parent.mkdir(parents=True)
+    target.write_text(render_script(job))
+    used = sandbox.root / f"var/lib/vastjob/runtime-{job.spec_hash}"
+    proc = subprocess.Popen(
+        ["bash", str(target)], env=sandbox.env(QUICK), cwd=sandbox.dir, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (used.exists() and used.read_text().strip().isdigit() and int(used.read_text()) >= 3):
+            assert time.monotonic() < deadline, "no heartbeat was written"
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the container killed outright: no trap runs
+        proc.wait()
+    assert int(used.read_text()) >= 3  # what the killed start used is kept for the next one
 
 
 @pytest.mark.parametrize("brought, ok", [(100, False), (30000, True)])

@@ -358,6 +358,7 @@ vj_exit() {
   set +eu
   vj_stop
   kill "${VJ_DOG:-}" 2>/dev/null
+  wait "${VJ_DOG:-}" 2>/dev/null
   [[ $VJ_END != success ]] || a=$VJ_ON_SUCCESS
   [[ $VJ_END != signal ]] || a=keep
   vj_log vastjob "job $VJ_END, exit code $r: $a"
@@ -366,11 +367,22 @@ vj_exit() {
   exit $r
 }
 
-# The watchdog: signals the script with USR1 once max_runtime has passed.
+# The watchdog: signals the script with USR1 once max_runtime has passed, counting every start: the
+# time used is written under the root every VJ_BEAT seconds (a SIGKILL loses at most that) and when
+# the watchdog is stopped, in a file of this spec's own.
 vj_watchdog() {
-  sleep "$VJ_MAX_RUNTIME" &
-  trap 'kill $!; exit' TERM
-  wait $!
+  local f=$VJ_STATE/runtime-$VJ_SPEC_HASH u=0 left
+  [[ ! -s $f ]] || [[ ! $(<"$f") =~ ^[0-9]+$ ]] || u=${BASH_REMATCH[0]}
+  ((u < VJ_MAX_RUNTIME)) || u=$VJ_MAX_RUNTIME
+  SECONDS=0
+  : &
+  trap 'kill $! 2>/dev/null; echo $((u + SECONDS)) >"$f"; exit' TERM
+  while left=$((VJ_MAX_RUNTIME - u - SECONDS)); ((left > 0)); do
+    sleep $((left < VJ_BEAT ? left : VJ_BEAT)) &
+    wait $!
+    echo $((u + SECONDS)) >"$f.new" && mv -f -- "$f.new" "$f"
+  done
+  vj_log vastjob "$((u + SECONDS)) s used over every start"
   kill -USR1 $$
 }
 
