@@ -78,7 +78,8 @@ def test_rendering_is_deterministic_and_headed() -> None:
     again = _load(ROOT / "jobs/burgers512.yaml")
     script = render_script(job)
     assert script == render_script(again)
-    assert render_bootstrap(job) == render_bootstrap(again)
+    # Whichever form the payload takes (inline, or chunked once the script outgrows the onstart).
+    assert render_payload(job).onstart == render_payload(again).onstart
     lines = script.splitlines()
     assert lines[0] == "#!/usr/bin/env bash"
     assert lines[1] == f"# vastjob {__version__}: job burgers512, spec {job.spec_hash}"
@@ -115,7 +116,8 @@ def test_no_secret_value_reaches_any_output(monkeypatch: pytest.MonkeyPatch, tmp
         + "repo:\n  token_secret: GIT_TOKEN\nsecrets: [B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY, GIT_TOKEN]\n"
     )
     job = load_job(spec)
-    outputs = [render_script(job), unpack(render_bootstrap(job)), render_bootstrap(job)]
+    payload = render_payload(job)  # inline or chunked, whichever it takes: no value in either
+    outputs = [render_script(job), carried(payload), payload.onstart]
     runner = CliRunner()
     for extra in ([], ["--onstart"], ["--graph"], ["--graph", "mermaid"]):
         result = runner.invoke(cli, ["render", str(spec), *extra])
@@ -137,7 +139,8 @@ def test_an_oversized_bootstrap_is_an_error_saying_by_how_much() -> None:
     assert found is not None
     size, over = int(found[1]), int(found[2])
     assert size - BOOTSTRAP_LIMIT == over > 0
-    assert payload < size < payload + 300  # the payload plus a few lines of sh
+    # The payload plus a few lines of sh (with the request that applies on_failure when it cannot start).
+    assert payload < size < payload + 450
 
 
 def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
@@ -146,7 +149,7 @@ def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
     script = runner.invoke(cli, ["render", "jobs/burgers512.yaml"])
     assert script.exit_code == 0 and script.output == render_script(job)
     boot = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--onstart"])
-    assert boot.stdout == render_bootstrap(job)
+    assert boot.stdout == render_payload(job).onstart
     graph = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph"])
     assert graph.output.splitlines()[0] == "job burgers512: 6 steps"
     mermaid = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph", "mermaid"])

@@ -17,7 +17,7 @@ import pytest
 
 from tests.support.jobs import job_of
 from tests.support.script import Sandbox
-from vastjob.compile import render_script
+from vastjob.compile import render_bootstrap, render_script
 
 pytestmark = pytest.mark.slow
 
@@ -183,6 +183,20 @@ def test_long_lines_of_parallel_steps_are_never_spliced(sandbox: Sandbox) -> Non
             assert lines.count(letter * 10240) == 150
         for line in text.splitlines():
             assert line.endswith(("]", "a" * 10240, "b" * 10240)) or len(line) < 4096, line[:80]
+
+
+def test_a_bootstrap_that_cannot_write_the_script_applies_on_failure(sandbox: Sandbox) -> None:
+    job = job_of(run={"command": 'touch "$SANDBOX/ran"'})
+    folder = sandbox.root / "root/vastjob"
+    folder.mkdir(parents=True)
+    (folder / "new").symlink_to("/dev/full")  # a full disk
+    boot = sandbox.dir / "onstart.sh"
+    boot.write_text(render_bootstrap(job))
+    proc = subprocess.run(["sh", str(boot)], env=sandbox.env(), capture_output=True, text=True, timeout=60)
+    assert "No space left on device" in proc.stderr
+    assert not (sandbox.dir / "ran").exists()
+    assert _calls(sandbox) == [STOP]
+    assert sandbox.api.instances[int(sandbox.api_id)].intended_status == "stopped"
 
 
 @pytest.mark.parametrize(
