@@ -18,6 +18,8 @@ import pytest
 from tests.support.jobs import job_of
 from tests.support.script import Sandbox
 from vastjob.compile import render_bootstrap, render_script
+from vastjob.compile.chunked import SCRIPT_PREFIX
+from vastjob.compile.transport import make_payload
 
 pytestmark = pytest.mark.slow
 
@@ -197,6 +199,26 @@ def test_a_bootstrap_that_cannot_write_the_script_applies_on_failure(sandbox: Sa
     assert not (sandbox.dir / "ran").exists()
     assert _calls(sandbox) == [STOP]
     assert sandbox.api.instances[int(sandbox.api_id)].intended_status == "stopped"
+
+
+@pytest.mark.parametrize("verb, asked", [("stop", STOP), ("destroy", DESTROY)])
+def test_a_chunked_payload_that_cannot_start_the_job_applies_on_failure(
+    sandbox: Sandbox, verb: str, asked: tuple[str, object]
+) -> None:
+    job = job_of(run={"command": 'touch "$SANDBOX/ran"'}, shutdown={"on_success": "keep", "on_failure": verb})
+    script = render_script(job)
+    payload = make_payload(script, "vastjob test", inline=None, on_failure=job.shutdown.on_failure)
+    assert payload.form == "chunked"
+    # A chunk lost on the way; the API is the sandbox's.
+    env = {k: v for k, v in payload.env.items() if k not in (f"{SCRIPT_PREFIX}000", "VASTJOB_API_URL")}
+    boot = sandbox.dir / "onstart.sh"
+    boot.write_text(payload.onstart)
+    proc = subprocess.run(
+        ["bash", str(boot)], env=sandbox.env(env), capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 1 and "the job was not started" in proc.stderr
+    assert not (sandbox.dir / "ran").exists()
+    assert _calls(sandbox) == [asked]
 
 
 @pytest.mark.parametrize(

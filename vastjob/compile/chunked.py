@@ -84,12 +84,38 @@ vj_join() {{
 """
 
 
-def onstart(title: str, script: str, chunks: int, secrets: Sequence[LongSecret]) -> str:
+# When the job cannot be started, on_failure still applies: the instance's own request (the key on curl's
+# stdin), retried with backoff until its answer says success, a bounded number of times.
+_OFF = """\
+vj_off() {{
+  local i b=${{VASTJOB_RETRY_BASE:-5}}
+  [ -n "${{CONTAINER_API_KEY-}}" ] || return 0
+  for ((i = 0; i < 10; i++)); do
+    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 {request} -H @- \\
+      "${{VASTJOB_API_URL:-https://console.vast.ai}}/api/v0/instances/$CONTAINER_ID/" |
+      tr -d '[:space:]' | grep -q '"success":true' && return 0
+    sleep $((b << i < 300 ? b << i : 300))
+  done
+}}
+"""
+_REQUEST = {
+    "stop": "-X PUT -H 'Content-Type: application/json' -d '{\"state\": \"stopped\"}'",
+    "destroy": "-X DELETE",
+}
+
+
+def onstart(
+    title: str, script: str, chunks: int, secrets: Sequence[LongSecret], on_failure: str = "keep"
+) -> str:
     """The bash onstart of the chunked form: join, decode and export each long secret, then join, decode
-    and check the script against its sha256, and start it detached as the inline form does."""
+    and check the script against its sha256, and start it detached as the inline form does; when it
+    cannot, it requests `on_failure` (stop or destroy) of the API itself."""
     digest = hashlib.sha256(script.encode()).hexdigest()
     head = f"#!/bin/bash\n# {title}: the script in {chunks} env entries {SCRIPT_PREFIX}000.."
     lines = [head, _HEAD.rstrip()]
+    if on_failure in _REQUEST:
+        lines += [_OFF.format(request=_REQUEST[on_failure]).rstrip()]
+        lines[1] = lines[1].replace('>&2; exit 1; }', '>&2; vj_off; exit 1; }')
     for s in secrets:
         lines += [
             f"vj_join {s.prefix} {s.count}",

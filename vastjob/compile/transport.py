@@ -109,6 +109,7 @@ def make_payload(
     settings: Mapping[str, str] | None = None,
     job: str = "",
     inline: str | _Packed | None = PACK,
+    on_failure: str = "keep",
 ) -> Payload:
     """The payload for `script`: inline when it fits, else chunked; `secrets` are the values read (when
     None, `names` are listed with unknown sizes and decide nothing); `settings` are plain entries sent
@@ -138,7 +139,7 @@ def make_payload(
     entries += [Entry(k, entry_size(k, v), _kind(k, plain)) for k, v in plain.items()]
     entries += [Entry(k, entry_size(k, v), "script") for k, v in pieces.items()]
     entries += [Entry(k, entry_size(k, v), "setting") for k, v in extra.items()]
-    text = chunked.onstart(title, script, len(pieces), parts)
+    text = chunked.onstart(title, script, len(pieces), parts, on_failure)
     return _checked(Payload(text, env, "chunked", Budget("chunked", len(text), (*entries, *unread))), job)
 
 
@@ -164,6 +165,7 @@ def payload_for(
         settings={"VASTJOB_API_URL": api_url or DEFAULT_API_URL},
         job=job.name,
         inline=inline,
+        on_failure=job.shutdown.on_failure,
     )
 
 
