@@ -19,7 +19,6 @@ from vastjob import __version__
 from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
-from vastjob.compile.pack import unpack
 from vastjob.compile.transport import carried, render_payload
 from vastjob.errors import RenderError
 from vastjob.spec.load import load_job
