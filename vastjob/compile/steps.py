@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from vastjob.compile.lowering import Lowering, Step, StepKind
 from vastjob.compile.quote import base_dir, env_name, path, word, words
+from vastjob.compile.sources import remote_salt
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 from vastjob.spec.rules import BUILTIN_STEPS
@@ -149,6 +150,7 @@ class Data:
                     retries=ds.retries,
                     timeout_s=ds.timeout_s or DATA_TIMEOUT_S,
                     summary=f"{ds.source} -> {ds.dest}",
+                    salt=remote_salt(ds, low.job),
                     spec_path=f"$.datasets.{ds.name}",
                 )
             )
