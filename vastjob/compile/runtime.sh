@@ -52,11 +52,24 @@ vj_prefix() {
   done
 }
 
+# vj_alive PGID: whether a process of the group still runs. A zombie does not (kill -0 counts it, and
+# an init that is slow to reap orphans, or never does, would hold every step for the grace period).
+vj_alive() {
+  local f s stat
+  [[ -r /proc/self/stat ]] || { kill -0 -- "-$1" 2>/dev/null; return; }
+  for f in /proc/[0-9]*/stat; do
+    read -r s 2>/dev/null <"$f" || continue
+    read -ra stat <<<"${s##*) }"
+    [[ ${stat[2]} != "$1" || ${stat[0]} == [ZX] ]] || return 0
+  done
+  return 1
+}
+
 # vj_reap PGID: TERM to a process group, then KILL to whatever is left of it after the grace period.
 vj_reap() {
   local n=0
   kill -TERM -- "-$1" 2>/dev/null || return 0
-  while kill -0 -- "-$1" 2>/dev/null && ((n++ < VJ_GRACE * 10)); do sleep 0.1; done
+  while vj_alive "$1" && ((n++ < VJ_GRACE * 10)); do sleep 0.1; done
   kill -KILL -- "-$1" 2>/dev/null || :
 }
 
