@@ -26,6 +26,7 @@ FIGURES: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {
     "restart": ("bench.fig_restart", {"repeat": 10}, {"repeat": 3, "scale": 0.1}),
     "boot": ("bench.fig_boot", {"repeat": 3}, {"repeat": 1, "scale": 0.1}),
     "capacity": ("bench.fig_capacity", {}, {"top": 400}),
+    "reap": ("bench.fig_reap", {"interval": 1.0}, {"interval": 0.5}),
 }
 
 

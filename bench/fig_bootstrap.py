@@ -47,15 +47,15 @@ def measure(*, jobs: Path = JOBS) -> Figure:
     from vastjob.compile.pack import bootstrap_for
     from vastjob.compile.transport import render_payload
     from vastjob.errors import RenderError
-    from vastjob.spec.load import load_job
+    from vastjob.spec.load import check_file, load_job
 
     rows = []
     sizes: dict[str, int] = {}
     notes: list[str] = []
     sent_ok = True
     for path in sorted(jobs.glob("*.yaml")):
-        if path.name.startswith("_"):
-            continue
+        if path.name.startswith("_") or check_file(path).sweep is not None:
+            continue  # a sweep's runs are jobs of the same shape as the single ones
         job = load_job(path)
         script = render_script(job)
         # The inline bootstrap as apply would send it; an oversized one is measured from the refusal.

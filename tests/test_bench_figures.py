@@ -7,11 +7,21 @@ from pathlib import Path
 
 import pytest
 
-from bench import fig_boot, fig_bootstrap, fig_coldstart, fig_offers, fig_ranking, fig_restart, fig_validate
+from bench import (
+    fig_boot,
+    fig_bootstrap,
+    fig_coldstart,
+    fig_offers,
+    fig_ranking,
+    fig_reap,
+    fig_restart,
+    fig_validate,
+)
 from bench.__main__ import FIGURES, main
 from bench.bootsim import critical_path
 from bench.harness import Figure, format_figure
 from bench.report import main as report_main
+from vastjob.spec.load import check_file
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +43,11 @@ def check_shape(fig: Figure, key: str) -> None:
 def test_bootstrap_sizes_every_job() -> None:
     fig = fig_bootstrap.measure()
     check_shape(fig, "bootstrap")
-    jobs = sorted(p.name for p in fig_bootstrap.JOBS.glob("*.yaml") if not p.name.startswith("_"))
+    jobs = sorted(
+        p.name
+        for p in fig_bootstrap.JOBS.glob("*.yaml")
+        if not p.name.startswith("_") and check_file(p).sweep is None
+    )
     assert [row[0] for row in fig.rows] == jobs
     assert all(0 < row[2] < row[1] for row in fig.rows)  # the bootstrap is the script compressed
     assert any("gzipped" in note for note in fig.notes)
@@ -112,6 +126,18 @@ def test_boot_and_restart_run_the_emitted_script() -> None:
     assert restart.extra["markers"] >= 4  # apt, clone, pip, data; gpu-check runs every start
 
 
+def test_reap_ends_every_scenario_and_meters_the_time_past_deadlines() -> None:
+    fig = fig_reap.measure(interval=0.5)
+    check_shape(fig, "reap")
+    assert [row[0] for row in fig.rows] == list(fig_reap.SCENARIOS)
+    assert all(row[5] == "yes" for row in fig.rows)  # every scenario's instance was destroyed
+    reasons = {row[0]: row[1] for row in fig.rows}
+    assert reasons["status_msg never recovers"] == "failed_status"
+    assert reasons["host reports exited"] == "dead"
+    assert reasons["script SIGKILLed at start"] == "past_deadline"
+    assert all(isinstance(row[2], float) and row[2] >= 0 for row in fig.rows)
+
+
 def test_main_prints_and_saves_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--only", "bootstrap", "--no-compile", "--out", str(tmp_path)]) == 0
     saved = json.loads((tmp_path / "latest.json").read_text())
@@ -119,7 +145,7 @@ def test_main_prints_and_saves_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert saved["byte_compiled"] is False and saved["cpus"] >= 1
     assert "Bootstrap size" in capsys.readouterr().out
     assert set(FIGURES) == {
-        "bootstrap", "coldstart", "validate", "offers", "ranking", "restart", "boot", "capacity"
+        "bootstrap", "coldstart", "validate", "offers", "ranking", "restart", "boot", "capacity", "reap"
     }
 
 

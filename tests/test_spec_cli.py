@@ -40,7 +40,7 @@ def invoke(*args: str) -> tuple[int, str, str]:
 
 def test_the_example_jobs_are_valid() -> None:
     code, out, _ = invoke("validate", str(ROOT / "jobs"))
-    assert (code, out) == (0, "ok: 6 job specs valid (1 base spec checked)\n")
+    assert (code, out) == (0, "ok: 6 job specs valid, 1 sweep of 4 runs (1 base spec checked)\n")
 
 
 def test_three_problems_three_located_lines_exit_1_no_traceback(tmp_path: Path) -> None:

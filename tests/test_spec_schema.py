@@ -106,6 +106,7 @@ def _defaults(schema: Any, defs: dict[str, Any], path: str = "") -> Iterator[tup
 
 def test_the_models_defaults_are_the_schemas() -> None:
     from vastjob.spec.model import JobSpec
+    from vastjob.text import format_duration
 
     job = JobSpec.from_document(
         {
@@ -135,6 +136,20 @@ def test_the_models_defaults_are_the_schemas() -> None:
         "run.retries": job.run.retries,
         "shutdown.on_success": job.shutdown.on_success,
         "shutdown.on_failure": job.shutdown.on_failure,
+        "shutdown.boot_allowance": format_duration(job.shutdown.boot_allowance_s),
+        "shutdown.keep_stopped_for": format_duration(job.shutdown.keep_stopped_for_s),
     }
     schema = load_schema()
     assert dict(_defaults(schema, schema["$defs"])) == in_model
+
+
+def test_the_schema_file_has_no_key_twice() -> None:
+    # json.loads keeps the last of two equal keys without a word, so a second block would hide the first.
+    from vastjob.spec.schema import schema_text
+
+    def refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        keys = [key for key, _ in pairs]
+        assert len(keys) == len(set(keys)), sorted({key for key in keys if keys.count(key) > 1})
+        return dict(pairs)
+
+    json.loads(schema_text(), object_pairs_hook=refuse_duplicates)

@@ -75,9 +75,12 @@ def test_apply_creates_one_instance_with_the_agreed_body(emu: Emulator, tmp_path
     assert result.action == "created"
     (inst,) = live(emu)
     assert inst.id == result.instance_id
-    # The spec's label, then the nonce of the apply that created it and the mark of a confirmed price.
+    # The spec's label, then the nonce of the apply that created it, the instance's deadline (created +
+    # 10m max_runtime + 15m boot allowance) and the mark of a confirmed price.
     assert spec_of(inst.label) == job.label == f"vastjob:tiny:{job.spec_hash}"
-    assert re.fullmatch(rf"{job.label}:apply-[0-9a-f]{{8}}:priced", inst.label or "")
+    form = rf"{job.label}:apply-[0-9a-f]{{8}}:c=(\d+):b=900:d=(\d+):k=259200:priced"
+    dated = re.fullmatch(form, inst.label or "")
+    assert dated is not None and int(dated[2]) - int(dated[1]) == 600 + 900
     assert inst.env == {**SECRETS, "VASTJOB_API_URL": emu.url}
     assert inst.onstart == render_bootstrap(job) and len(inst.onstart) <= 4048
     assert inst.image == "python:3.11-slim" and inst.disk == 20 and inst.bid is None

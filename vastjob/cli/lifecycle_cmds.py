@@ -35,8 +35,12 @@ def status(
 
     def go() -> Result:
         from vastjob.cli.results import StatusRows
+        from vastjob.cli.sweep_cmds import status_sweep, sweep_at
         from vastjob.vast.lifecycle import find, status_row
 
+        sweep = sweep_at(job, overrides) if job else None
+        if sweep is not None:
+            return status_sweep(sweep, api_key)
         name, spec_hash = job_ref(job, overrides) if job else (None, None)
         with connect(api_key) as client:
             return StatusRows([status_row(i, time.time(), spec_hash) for i in find(client, name)])
@@ -123,9 +127,13 @@ def destroy(
 
     def go() -> Result:
         from vastjob.cli.results import Acted
+        from vastjob.cli.sweep_cmds import destroy_sweep, sweep_at
         from vastjob.vast.lifecycle import destroy as destroy_job
         from vastjob.vast.lifecycle import require
 
+        sweep = sweep_at(job, overrides)
+        if sweep is not None:
+            return destroy_sweep(sweep, api_key, yes)
         name, _ = job_ref(job, overrides)
         with connect(api_key) as client:
             ids = [i.id for i in require(client, name)]

@@ -23,13 +23,32 @@ def render_job(
     graph: str | None,
     commit: str | None,
     out: str | None,
+    run_name: str | None = None,
 ) -> Text:
-    """The script, the bootstrap or the graph of a job (compiled once); written to `out` when given."""
+    """The script, the bootstrap or the graph of a job (compiled once); written to `out` when given.
+    A sweep shows every run's, one after the other (`run_name`: that run's alone)."""
     from vastjob.cli.results import Text
+    from vastjob.cli.sweep_cmds import pick_job
     from vastjob.compile import compile_job
-    from vastjob.spec.load import load_job
 
-    compiled = compile_job(load_job(path, overrides).pinned(commit))
+    job, sweep = pick_job(path, overrides, run_name)
+    if job is None:
+        assert sweep is not None
+        parts = [
+            render_job(path, overrides, onstart=onstart, graph=graph, commit=commit, out=None, run_name=name)
+            for name in (r.name for r in sweep.runs)
+        ]
+        text = "".join(
+            f"# run {r.name} ({r.values_text()})\n{p.text}" + ("" if p.text.endswith("\n") else "\n")
+            for r, p in zip(sweep.runs, parts, strict=True)
+        )
+        extra = {"sweep": sweep.name, "runs": [p.to_json() for p in parts]}
+        if out is None:
+            return Text(text, key="", extra=extra)
+        Path(out).write_text(text, encoding="utf-8")
+        say(f"wrote {out} ({len(text)} characters)")
+        return Text("", key="", extra={"sweep": sweep.name, "file": out, "characters": len(text)})
+    compiled = compile_job(job.pinned(commit))
     if graph == "mermaid":
         what, text = "mermaid", compiled.graph.to_mermaid()
     elif graph in ("dot", "svg"):
@@ -86,6 +105,7 @@ def render_job(
     "or SVG (drawn by Graphviz's dot when installed).",
 )
 @click.option("--commit", metavar="SHA", help="Pin the clone to this commit (what apply does with the ref).")
+@click.option("--run", "run_name", metavar="NAME", help="For a sweep: the one run to show.")
 @click.option(
     "--out", metavar="FILE", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
 )
@@ -97,9 +117,15 @@ def render(
     graph: str | None,
     commit: str | None,
     out: str | None,
+    run_name: str | None,
     output: OutputFormat,
 ) -> None:
     """Print the onstart script a job runs on its instance: deterministic, every spec value quoted."""
     if onstart and graph:
         raise click.UsageError("--onstart and --graph print different things; give one of them")
-    run(lambda: render_job(path, overrides, onstart=onstart, graph=graph, commit=commit, out=out), output)
+    run(
+        lambda: render_job(
+            path, overrides, onstart=onstart, graph=graph, commit=commit, out=out, run_name=run_name
+        ),
+        output,
+    )

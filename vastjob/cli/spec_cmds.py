@@ -30,13 +30,22 @@ class Validated:
             {"file": c.file, "name": c.job.name, "spec_hash": c.job.spec_hash, "label": c.job.label}
             for c in self.checked
             if c.job is not None
-        ] + [{"file": c.file, "base": True} for c in self.checked if c.job is None]
+        ] + [
+            {"file": c.file, "sweep": c.sweep.name, "runs": [r.name for r in c.sweep.runs]}
+            for c in self.checked
+            if c.sweep is not None
+        ] + [{"file": c.file, "base": True} for c in self.checked if c.job is None and c.sweep is None]
 
     def render(self) -> str:
         """A one-line summary."""
         jobs = sum(1 for c in self.checked if c.job is not None)
-        bases = len(self.checked) - jobs + self.bases_through_jobs
+        sweeps = [c.sweep for c in self.checked if c.sweep is not None]
+        bases = len(self.checked) - jobs - len(sweeps) + self.bases_through_jobs
         summary = f"ok: {jobs} job spec{'s' if jobs != 1 else ''} valid"
+        if sweeps:
+            runs = sum(len(s.runs) for s in sweeps)
+            said = f"{len(sweeps)} sweep{'s' if len(sweeps) != 1 else ''} of {runs} runs"
+            summary = f"{summary}, {said}" if jobs else f"ok: {said} valid"
         if bases:
             summary += f" ({bases} base spec{'s' if bases != 1 else ''} checked)"
         return summary

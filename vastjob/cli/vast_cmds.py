@@ -27,6 +27,7 @@ def _plan(
     """
     from vastjob.compile import compile_job
     from vastjob.vast.explain import NoOfferError, explain_no_offer
+    from vastjob.vast.hosts import BadHosts
     from vastjob.vast.plan import make_plan
     from vastjob.vast.secrets import find_secrets
 
@@ -38,7 +39,7 @@ def _plan(
 
         budget = compiled.payload(found.values if found else None, resolve_base_url()).budget
     with connect(api_key) as client:
-        the_plan = make_plan(client, compiled, found, budget)
+        the_plan = make_plan(client, compiled, found, budget, BadHosts.default().active())
         if not the_plan.candidates:
             raise NoOfferError(explain_no_offer(compiled.job, client))
         if action:  # what apply would do with the job's instances: one more look at the account
@@ -83,8 +84,18 @@ def offers(
 )
 @job_options
 def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: OutputFormat) -> None:
-    """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up."""
-    run(lambda: _plan(job, overrides, api_key, secrets=True, action=True), output)
+    """Show the resolved JOB, its step graph, the offer apply would rent and the runners-up.
+
+    For a sweep: each run's offer and worst case, refused when the worst case is over the budget."""
+    from vastjob.cli.sweep_cmds import plan_sweep, sweep_at
+
+    def go() -> Result:
+        sweep = sweep_at(job, overrides)
+        if sweep is not None:
+            return plan_sweep(sweep, api_key)
+        return _plan(job, overrides, api_key, secrets=True, action=True)
+
+    run(go, output)
 
 
 @click.command(
@@ -115,6 +126,10 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     help="With --local: where instances run (default: a new folder under ~/.cache/vastjob/local).",
 )
 @click.option("--keep", is_flag=True, help="With --local: keep the sandbox after a success too.")
+@click.option(
+    "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
+)
+@click.option("--rerun-failed", is_flag=True, help="A sweep: launch its failed runs again.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -127,10 +142,15 @@ def apply(
     local: bool,
     sandbox: str | None,
     keep: bool,
+    within_budget: bool,
+    rerun_failed: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
-    """Rent an instance for JOB and start it; re-applying the same spec creates nothing."""
+    """Rent an instance for JOB and start it; re-applying the same spec creates nothing.
+
+    For a sweep: launch its runs, max_parallel at a time within its budget, follow them to their end and
+    sum them up; Ctrl-C detaches, and applying it again resumes."""
     from vastjob.vast.apply import ApplyOptions
 
     opts = ApplyOptions(
@@ -141,10 +161,23 @@ def apply(
         pin=not no_pin,
         wait_timeout_s=float(wait_timeout),
     )
-    run(
-        lambda: _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep),
-        output,
-    )
+    from vastjob.cli.sweep_cmds import apply_sweep, sweep_at
+
+    def go() -> Result:
+        sweep = sweep_at(job, overrides)
+        if sweep is not None:
+            return apply_sweep(
+                sweep,
+                opts,
+                api_key,
+                within_budget=within_budget,
+                rerun_failed=rerun_failed,
+                local=local,
+                sandbox=sandbox,
+            )
+        return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep)
+
+    run(go, output)
 
 
 def _apply(
@@ -171,8 +204,16 @@ def _apply(
         return ask("rent the offer marked *?")
 
     if not local:
+        from vastjob.vast.hosts import BadHosts
+
         return Applier(
-            spec, lambda: connect(api_key), options=opts, say=say, confirm=confirm, show_plan=show
+            spec,
+            lambda: connect(api_key),
+            options=opts,
+            say=say,
+            confirm=confirm,
+            show_plan=show,
+            hosts=BadHosts.default(),
         ).run()
     from vastjob.cli.signals import terminate_as_interrupt
     from vastjob.emulator import Emulator

@@ -37,3 +37,17 @@ def advance(state: State, req: Request) -> Reply:
     except (KeyError, TypeError, ValueError) as err:
         return error(400, "invalid_args", f'expected {{"id": N, "status": S}}: {err}')
     return ok()
+
+
+def kill_script(state: State, req: Request) -> Reply:
+    """`POST /_emulator/kill-script` with `{"id": N}`: SIGKILL a running instance's onstart now; the
+    instance stays running, and billing, as a host whose script died under sshd does."""
+    body = req.body if isinstance(req.body, dict) else {}
+    try:
+        inst = state.fleet.get(int(body["id"]))
+    except (KeyError, TypeError, ValueError) as err:
+        return error(400, "invalid_args", f"expected {{\"id\": N}}: {err}")
+    if inst is None or inst.actual_status != "running":
+        return error(400, "invalid_args", f"instance {body['id']} is not running")
+    state.afterlife.kill_now(inst)
+    return ok()

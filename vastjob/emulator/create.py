@@ -43,6 +43,10 @@ def create_instance(state: State, req: Request) -> Reply:
             return problem
         fail = state.faults.fail_status if state.faults.take("fail_instances") else None
         inst = state.fleet.create(offer, body, fail)
+        if state.faults.take("fail_msg"):
+            inst.fault_msg = state.faults.fail_msg_text
+        if state.faults.take("kill_script"):
+            state.afterlife.doom(inst.id, state.faults.kill_script_after)
         if body.get("target_state") == "stopped":
             state.fleet.request(inst, "stopped")  # created, but not started
         elif inst.bid is not None and state.faults.take("bid_stopped"):

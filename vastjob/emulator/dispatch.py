@@ -34,6 +34,7 @@ ROUTES: list[tuple[str, re.Pattern[str], str, routes.Handler, str]] = [
         ("POST", r"/_emulator/faults", "", admin.set_faults, "open"),
         ("GET", r"/_emulator/billing", "", admin.billing, "open"),
         ("POST", r"/_emulator/advance", "", admin.advance, "open"),
+        ("POST", r"/_emulator/kill-script", "", admin.kill_script, "open"),
     )
 ]
 
@@ -60,6 +61,7 @@ def dispatch(state: State, method: str, target: str, headers: Mapping[str, str],
             return error(405, "method_not_allowed", f"{method} is not allowed on {path}")
         return error(404, "not_found", f"No route for {method} {path}")
     (_, _, name, handler, who), match = found[0]
+    state.afterlife.wake(state.fleet)  # a destroy that did not last shows from the next request on
     request = Request(method, path, query, body, match)
     if who != "open":
         fault = _fault(state, name)

@@ -17,6 +17,10 @@ from vastjob.emulator.wire import Reply
 ROUTES = ("search", "create", "list", "show", "manage", "destroy", "logs")
 RATE_LIMIT_BODIES = ("text", "detail", "error")
 FAIL_STATUSES = ("exited", "offline", "unknown")
+FAIL_MSG = (
+    "Error response from daemon: failed to create task for container: OCI runtime create failed: "
+    "unable to start container process: error during container init"
+)
 # Answers that are not the documented JSON: a login redirect, a maintenance page, plain text, a body cut
 # short, an empty body, and JSON without the fields the endpoint documents.
 GARBLE_FORMS = ("redirect", "html", "text", "truncated", "empty", "missing")
@@ -39,6 +43,12 @@ class Faults:
     fail_instances: int = 0  # the next N instances reach fail_status instead of running
     fail_status: str = "exited"  # exited | offline | unknown
     delay: float = 0.0  # seconds added before each answer
+    resurrect: int = 0  # the next N destroys answer success; the instance is back resurrect_after s later
+    resurrect_after: float = 0.0
+    kill_script: int = 0  # the next N instances' onstart is SIGKILLed kill_script_after s into each start
+    kill_script_after: float = 0.0  # (the container keeps running, and billing)
+    fail_msg: int = 0  # the next N instances stop at loading with status_msg fail_msg_text, for ever
+    fail_msg_text: str = FAIL_MSG
     garble: int = 0  # the next N requests answer garble_body instead of reaching the API
     garble_body: str = "html"  # redirect | html | text | truncated | empty | missing | cycle
     create_garbage: int = 0  # the next N creates make their instance, then answer a body cut short
@@ -74,7 +84,8 @@ class Faults:
             raise ValueError(f"unknown route {unknown[0]!r}; routes are {', '.join(ROUTES)}")
         counters = ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay",
                     "garble", "create_garbage", "contract_error", "error_after_create", "bid_stopped",
-                    "list_lag")
+                    "list_lag", "resurrect", "resurrect_after", "kill_script", "kill_script_after",
+                    "fail_msg")
         for name in counters:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

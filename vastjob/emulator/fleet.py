@@ -106,6 +106,8 @@ class Fleet:
                 following = PROVISIONING.get(inst.actual_status)
                 if following == "running" and inst.fail_status:
                     following = inst.fail_status
+                if following == "running" and inst.fault_msg:
+                    continue
                 if following is not None:
                     self.set_status(inst, following)
 

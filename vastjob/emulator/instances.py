@@ -30,6 +30,7 @@ class Instance:
     actual_status: str | None = None
     intended_status: str = "running"
     fail_status: str | None = None  # where provisioning ends instead of running (a fault)
+    fault_msg: str | None = None  # a status_msg that never recovers: it stays loading (a fault)
     start_date: float = field(default_factory=time.time)
     changed_at: float = field(default_factory=time.monotonic)
     billed_until: float = field(default_factory=time.monotonic)
@@ -74,7 +75,7 @@ class Instance:
             "intended_status": self.intended_status,
             "cur_state": self.intended_status,
             "next_state": self.intended_status,
-            "status_msg": _status_msg(status, self.intended_status),
+            "status_msg": self.fault_msg or _status_msg(status, self.intended_status),
             "dph_total": round(self.dph_total, 6),
             "dph_base": round(self.dph_gpu, 6),
             "storage_cost": o.get("storage_cost"),

@@ -178,7 +178,10 @@ def destroy_instance(state: State, req: Request) -> Reply:
         inst = state.fleet.get(instance_id)
         if inst is None:
             return _missing(instance_id)
+        previous = inst.actual_status
         state.fleet.destroy(inst, state.kill_delay if req.instance_id == instance_id else 0.0)
+        if state.faults.take("resurrect"):
+            state.afterlife.bury(inst, previous, state.faults.resurrect_after)
     return ok(msg=f"Instance {instance_id} destroyed.")
 
 

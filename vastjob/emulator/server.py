@@ -150,6 +150,8 @@ class Emulator:
         while not self._stopping.wait(min(0.05, self.step_seconds / 4)):
             if self.auto_advance:
                 self.state.fleet.tick(self.step_seconds)
+            self.state.afterlife.wake(self.state.fleet)
+            self.state.afterlife.tick(self.state.fleet)
 
     def dispatch(self, method: str, target: str, headers: Mapping[str, str], body: Any) -> Reply:
         """Answer one request: route, faults, auth, then the endpoint."""

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from vastjob.emulator.afterlife import Afterlife
 from vastjob.emulator.faults import Faults
 from vastjob.emulator.fleet import Fleet, container_env
 from vastjob.emulator.instances import Instance
@@ -78,6 +79,7 @@ class State:
         self.fleet = Fleet(self.sandbox, lambda inst: container_env(inst, self.url))
         self.lock = self.fleet.lock
         self.market = Market(offers, self.fleet)
+        self.afterlife = Afterlife()  # resurrections, script kills, the past-deadline meter
         self.log_results: dict[str, tuple[float, str]] = {}  # token -> (ready at, text)
         self.recording = record_requests
         self.requests: list[Recorded] = []  # every request received, in order, while recording
@@ -105,5 +107,8 @@ class State:
                 self.fleet.set_status(inst, status)
 
     def billing(self, instance_id: int) -> dict[str, Any]:
-        """The meter of one instance: running and GPU seconds, storage seconds, cost so far."""
-        return self.fleet.billing(self.fleet.instances[instance_id])
+        """The meter of one instance: running and GPU seconds, storage seconds, cost so far, and the
+        GPU-seconds billed past the deadline its label carries."""
+        inst = self.fleet.instances[instance_id]
+        self.afterlife.sample(self.fleet)
+        return {**self.fleet.billing(inst), **self.afterlife.meter(inst)}

@@ -120,4 +120,11 @@ def _same_names(checked: list[Checked]) -> list[Problem]:
         how = " (inherited through extends)" if inherited else ""
         message = f"{result.job.name!r}{how} is also the name of {other.file}; give each job its own name"
         problems.append(Problem(result.file, line, col, "$.name", message))
+    # A sweep's runs are jobs too: one named like a job (or like another sweep's run) shares its label.
+    for result in checked:
+        for run in result.sweep.runs if result.sweep is not None else ():
+            other = first.setdefault(run.name, result)
+            if other is not result:
+                message = f"run {run.name!r} of this sweep is also the name of a job in {other.file}"
+                problems.append(Problem(result.file, 0, 0, "$.matrix", message))
     return problems

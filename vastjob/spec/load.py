@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vastjob.errors import Problem, SpecError
 from vastjob.spec.merge import OverrideError, apply_override, merge, parse_override
@@ -14,6 +14,9 @@ from vastjob.spec.model import JobSpec
 from vastjob.spec.nodes import Node, Origin
 from vastjob.spec.reader import read_yaml
 from vastjob.spec.validate import check_document, sort_problems
+
+if TYPE_CHECKING:
+    from vastjob.spec.sweep import Sweep
 
 MAX_EXTENDS = 32  # files in one extends chain; real chains have two or three
 # The largest spec file read: real specs are a few kilobytes, and the cap, checked before the file is read,
@@ -105,6 +108,7 @@ class Checked:
     warnings: list[Problem] = field(default_factory=list)  # valid, but probably not what was meant
     # A problem (or warning) in a value a parent wrote -> the same problem at the parent's own line.
     inherited: dict[Problem, Problem] = field(default_factory=dict)
+    sweep: Sweep | None = None  # a spec with `matrix:` is a sweep of jobs, not one job
 
 
 def _without_extends(node: Node) -> Node:
@@ -191,6 +195,13 @@ def check_file(
             problems.append(Problem(shown, 0, 0, "$", f"--set {quoted}: {err}"))
     warnings: list[Problem] = []
     inherited: dict[Problem, Problem] = {}
+    if not base and _is_sweep(root):
+        from vastjob.spec.sweep import check_sweep
+
+        sweep, doc, found = check_sweep(root, shown, extends_at, warnings)
+        problems = sort_problems([*problems, *found], shown)
+        sweep = None if problems else sweep
+        return Checked(shown, None, problems, parents, doc, warnings=warnings, sweep=sweep)
     doc, found = check_document(root, shown, extends_at, base=base, warnings=warnings, inherited=inherited)
     # A value the reader refused (too deep, too big) is null from then on: its type error would only repeat.
     refused = {(p.file, p.line, p.col, p.path) for p in problems}
@@ -202,6 +213,10 @@ def check_file(
     return Checked(shown, job, [], parents, doc, _name_at(root, shown, extends_at), warnings, inherited)
 
 
+def _is_sweep(root: Node) -> bool:
+    return isinstance(root.value, dict) and ("matrix" in root.value or "sweep" in root.value)
+
+
 def _name_at(root: Node, shown: str, extends_at: Origin | None) -> tuple[int, int, bool]:
     origin = root.keys.get("name") if isinstance(root.value, dict) else None
     if origin is None or origin.via_set is not None:
@@ -211,9 +226,35 @@ def _name_at(root: Node, shown: str, extends_at: Origin | None) -> tuple[int, in
     return origin.line, origin.col, False
 
 
+def load_sweep(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> Sweep:
+    """Read and validate a sweep spec (one with `matrix:`); raises `SpecError` carrying every problem."""
+    checked = check_file(path, overrides, base=False)
+    if checked.problems or checked.sweep is None:
+        found = checked.problems or [Problem(checked.file, 0, 0, "$", "not a sweep: it has no matrix")]
+        raise SpecError(found)
+    return checked.sweep
+
+
+def load_spec(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> JobSpec | Sweep:
+    """A job, or a sweep when the spec has `matrix:`; raises `SpecError` carrying every problem."""
+    checked = check_file(path, overrides, base=False)
+    if checked.sweep is not None:
+        return checked.sweep
+    if checked.problems or checked.job is None:
+        raise SpecError(checked.problems or [Problem(checked.file, 0, 0, "$", "not a job spec")])
+    return checked.job
+
+
 def load_job(path: str | os.PathLike[str], overrides: Sequence[str] = ()) -> JobSpec:
     """Read, merge, override and validate a job spec; raises `SpecError` carrying every problem."""
     checked = check_file(path, overrides, base=False)
+    if checked.sweep is not None:
+        runs = len(checked.sweep.runs)
+        message = (
+            f"this spec is a sweep of {runs} runs (matrix:): render, plan, apply, status and destroy take "
+            "it whole, and `vastjob render --run NAME` shows one run"
+        )
+        raise SpecError([Problem(checked.file, 0, 0, "$.matrix", message)])
     if checked.problems or checked.job is None:
         raise SpecError(checked.problems or [Problem(checked.file, 0, 0, "$", "not a job spec")])
     return checked.job

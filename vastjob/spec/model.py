@@ -14,6 +14,8 @@ from typing import Any, Literal
 LABEL_PREFIX = "vastjob:"
 JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
 ShutdownVerb = Literal["destroy", "stop", "keep"]
+BOOT_ALLOWANCE_S = 15 * 60  # shutdown.boot_allowance by default
+KEEP_STOPPED_S = 3 * 86_400  # shutdown.keep_stopped_for by default
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
@@ -198,10 +200,14 @@ class ShutdownSpec:
 
     on_success: ShutdownVerb = "destroy"
     on_failure: ShutdownVerb = "stop"
+    boot_allowance_s: int = BOOT_ALLOWANCE_S  # how long reaching running may take; part of the deadline
+    keep_stopped_for_s: int = KEEP_STOPPED_S  # how long `reap` keeps a stopped instance
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ShutdownSpec:
-        return cls(on_success=d.get("on_success", "destroy"), on_failure=d.get("on_failure", "stop"))
+        return cls(on_success=d.get("on_success", "destroy"), on_failure=d.get("on_failure", "stop"),
+                   boot_allowance_s=parse_duration(d.get("boot_allowance", BOOT_ALLOWANCE_S)),
+                   keep_stopped_for_s=parse_duration(d.get("keep_stopped_for", KEEP_STOPPED_S)))
 
 
 @dataclass(frozen=True)

@@ -28,14 +28,17 @@ from typing import TYPE_CHECKING
 from vastjob.errors import ApiError, Interrupted, UserError
 from vastjob.spec.model import JobSpec
 from vastjob.vast import labels, rivals
+from vastjob.vast.backstop import NEVER_RAN, wait_running
 from vastjob.vast.checks import PriceCapError, bid_left_stopped, confirm_price, confirmed, mark_priced
 from vastjob.vast.client import VastClient
 from vastjob.vast.create import Creator, Ledger, create_body
+from vastjob.vast.deadline import label_for
 from vastjob.vast.decide import Decision, decide
 from vastjob.vast.drift import drift_warnings
 from vastjob.vast.explain import NoOfferError, explain_no_offer
 from vastjob.vast.history import remember
-from vastjob.vast.instance import DEAD_STATES, Instance, until_running
+from vastjob.vast.hosts import BadHosts, remember_offer
+from vastjob.vast.instance import Instance
 from vastjob.vast.pin import Runner, resolve_commit, run_git
 from vastjob.vast.plan import Plan, make_plan
 from vastjob.vast.proof import Looker, destroy_sure, of_spec
@@ -66,6 +69,8 @@ class Applier:
     show_plan: Callable[[Plan], None] = lambda _plan: None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    wall: Callable[[], float] = time.time  # the epoch clock deadlines are written in
+    hosts: BadHosts | None = None  # machines to skip, and where to remember one that never ran
     _ledger: Ledger = field(init=False)
     _decision: Decision | None = field(default=None, init=False)
     _known: set[int] = field(default_factory=set, init=False)  # the job's instances before this apply
@@ -165,9 +170,9 @@ class Applier:
             compiled = compile_job(job.pinned(commit))
         # Rendered before the search: what is shown is what is sent.
         payload = compiled.payload(secrets.values, client.base_url)
-        plan = dataclasses.replace(
-            make_plan(client, compiled, secrets, payload.budget), decision=self._decision
-        )
+        bad = self.hosts.active() if self.hosts else None
+        found = make_plan(client, compiled, secrets, payload.budget, bad)
+        plan = dataclasses.replace(found, decision=self._decision)
         if not plan.candidates:
             raise NoOfferError(explain_no_offer(job, client))
         self.show_plan(plan)
@@ -183,7 +188,8 @@ class Applier:
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
-            body = create_body(self.job, cand, payload, self.create_label)
+            dated = self._ledger.label = label_for(self.job, self.wall(), self._nonce)
+            body = create_body(self.job, cand, payload, dated)
             try:
                 instance_id = creator.create(cand, body)
             except ApiError as err:
@@ -211,19 +217,21 @@ class Applier:
             self._said_created(instance_id, cand)
             if not opts.wait:
                 return ApplyResult("created", label, instance_id, "created", plan=plan, discarded=discarded)
-            state = until_running(
+            state = wait_running(  # the boot allowance bounds it, as it bounds the reaper's patience
                 client,
                 instance_id,
+                self.job,
                 poll_s=opts.poll_s,
-                timeout_s=opts.wait_timeout_s,
+                wait_timeout_s=opts.wait_timeout_s,
                 say=self.say,
                 sleep=self.sleep,
                 clock=self.clock,
             )
             stopped_bid = state == "stopped" and cand.bid is not None
-            if state not in DEAD_STATES and not stopped_bid:
+            if state not in NEVER_RAN and not stopped_bid:
                 return ApplyResult("created", label, instance_id, state, plan=plan, discarded=discarded)
             self._discard(client, instance_id, discarded, f"reached {state}")
+            remember_offer(self.hosts, cand, f"instance {instance_id} reached {state}")
             if len(discarded) > opts.max_replacements:
                 raise ApiError(
                     f"gave up after {len(discarded)} instances never reached running "
@@ -266,7 +274,7 @@ class Applier:
     def _retire(self, client: VastClient, existing: list[Instance], result: ApplyResult) -> None:
         """Destroy the instances the new one replaces, saying so for each."""
         for old in existing:
-            client.destroy_instance(old.id)
+            destroy_sure(client, old.id, patience=self.options.destroy_patience, sleep=self.sleep)
             self._ledger.kept.remove(old.id)
             result.replaced.append(old.id)
             self.say(f"destroyed instance {old.id}, which the new one replaces ({old.label})")
@@ -276,12 +284,12 @@ class Applier:
     def _said_created(self, instance_id: int, cand: Candidate) -> None:
         self.say(
             f"created instance {instance_id} on offer {cand.offer.id} ({cand.offer.num_gpus}x "
-            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self.create_label}"
+            f"{cand.offer.gpu_name}, ${cand.price_per_hour:.3f}/h), label {self._ledger.label}"
         )
 
     def _discard(self, client: VastClient, instance_id: int, discarded: list[int] | None, why: str) -> None:
         """Destroy one of this apply's instances for sure, saying why; it stays in the ledger until gone."""
-        destroy_sure(client, instance_id)
+        destroy_sure(client, instance_id, patience=self.options.destroy_patience, sleep=self.sleep)
         self._ledger.left.remove(instance_id)
         if discarded is not None:
             discarded.append(instance_id)

@@ -8,8 +8,10 @@ from typing import Any
 
 from vastjob.errors import ApiError, UserError
 from vastjob.text import format_duration, table
-from vastjob.vast import labels
+from vastjob.vast import deadline, labels
 from vastjob.vast.client import VastClient
+from vastjob.vast.destroy import DEFAULT as DEFAULT_PATIENCE
+from vastjob.vast.destroy import Patience, destroy_all
 from vastjob.vast.instance import Instance, looks
 from vastjob.vast.query import HOURS_PER_MONTH
 
@@ -51,6 +53,20 @@ def status_row(inst: Instance, now: float, spec_hash: str | None = None) -> dict
         "uptime_s": None if uptime is None else int(uptime),
         "cost_so_far": None if uptime is None or disk_only or dph is None else round(dph * uptime / 3600, 4),
         "status_msg": inst.status_msg,
+        **deadline_fields(parsed, now),
+    }
+
+
+def deadline_fields(parsed: labels.Label | None, now: float) -> dict[str, Any]:
+    """The deadline the label carries and the seconds left; None for both when it carries none (an
+    instance created before labels had deadlines) or an unreadable one."""
+    try:
+        found = deadline.of_label(parsed) if parsed is not None else None
+    except deadline.BadDeadline:
+        found = None
+    return {
+        "deadline": None if found is None else found.deadline,
+        "left_s": None if found is None else found.left(now),
     }
 
 
@@ -69,7 +85,7 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """Status rows as an aligned table."""
     if not rows:
         return "(no vastjob instance)"
-    rows_out = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far"]]
+    rows_out = [["id", "job", "spec", "state", "gpus", "$/h now", "uptime", "cost so far", "deadline"]]
     for r in rows:
         spec = str(r["spec_hash"]) + (
             "" if r["current"] is None else (" (current)" if r["current"] else " (old)")
@@ -84,6 +100,7 @@ def status_table(rows: Sequence[Mapping[str, Any]]) -> str:
                 _rate(r),
                 "-" if r["disk_only"] or r["uptime_s"] is None else format_duration(r["uptime_s"]),
                 "-" if r["cost_so_far"] is None else f"~${r['cost_so_far']:.2f}",
+                _deadline(r),
             ]
         )
     return table(rows_out)
@@ -95,10 +112,31 @@ def stop(client: VastClient, name: str) -> list[int]:
     return _each(ids, lambda i: client.set_state(i, "stopped"), "stop", name)
 
 
-def destroy(client: VastClient, name: str, ids: Sequence[int] | None = None) -> list[int]:
-    """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges."""
+def destroy(
+    client: VastClient,
+    name: str,
+    ids: Sequence[int] | None = None,
+    *,
+    patience: Patience = DEFAULT_PATIENCE,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[int]:
+    """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges;
+    each is read back until it is gone for good (`vastjob.vast.destroy`)."""
     targets = list(ids) if ids is not None else [inst.id for inst in require(client, name)]
-    return _each(targets, client.destroy_instance, "destroy", name)
+    outcome = destroy_all(client, targets, patience=patience, sleep=sleep)
+    done = ", ".join(map(str, outcome.gone)) or "none"
+    if outcome.errors:
+        first = next(iter(outcome.errors.values()))
+        left = ", ".join(str(i) for i in [*outcome.errors, *outcome.left])
+        raise ApiError(
+            f"could not destroy instance {left} of job {name} (still billed as before; run "
+            f"`vastjob destroy {name}` again); destroy done for: {done}\n{first}",
+            status=first.status,
+            error=first.error,
+            msg=first.msg,
+        )
+    outcome.raise_if_left(f" (job {name}; destroy done for: {done})")
+    return outcome.gone
 
 
 def _each(ids: Sequence[int], action: Callable[[int], None], verb: str, name: str) -> list[int]:
@@ -182,6 +220,13 @@ def new_lines(previous: Sequence[str], current: Sequence[str]) -> Sequence[str]:
         if previous[-k] == current[0] and previous[-k:] == current[:k]:
             return current[k:]
     return current
+
+
+def _deadline(row: Mapping[str, Any]) -> str:
+    if row.get("deadline") is None:
+        return "-"
+    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime(row["deadline"]))
+    return f"{when} UTC ({deadline.describe_left(int(row['left_s']))})"
 
 
 def _rate(row: Mapping[str, Any]) -> str:

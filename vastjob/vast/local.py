@@ -16,7 +16,9 @@ from typing import Any, Literal, Protocol
 from vastjob.errors import EXIT_OK, EXIT_USER
 from vastjob.spec.model import JobSpec, ShutdownVerb
 from vastjob.vast.apply import Applier, ApplyOptions, ApplyResult
+from vastjob.vast.backstop import follow_limit_s
 from vastjob.vast.client import RetryPolicy, VastClient
+from vastjob.vast.destroy import Patience, destroy_verified
 from vastjob.vast.instance import wait_for
 from vastjob.vast.plan import Plan
 
@@ -136,7 +138,8 @@ def run_local(
         log = sandbox / str(result.instance_id) / LOG_PATH
         outcome.log_path = str(log)
         say(f"instance {result.instance_id}: sandbox {log.parents[3]}; its log: {log}")
-        limit = timeout_s if timeout_s is not None else (job.run.max_runtime_s or 3600) + 600
+        # Followed no longer than the deadline its label carries; past it, it is destroyed below.
+        limit = timeout_s if timeout_s is not None else follow_limit_s(job)
         with connect() as client:
             # Followed until it destroys or stops itself (or dies), as its shutdown says it ends.
             waited = wait_for(
@@ -146,7 +149,7 @@ def run_local(
             outcome.final_state = state
             if state != "destroyed":
                 # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
-                client.destroy_instance(result.instance_id)
+                destroy_verified(client, result.instance_id, patience=Patience(poll_s=poll_s))
                 say(f"destroyed local instance {result.instance_id} (it ended {state})")
         outcome.outcome = outcome_of(job, state)
         if log.is_file():

@@ -5,12 +5,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from vastjob.spec.model import JobSpec
 from vastjob.text import format_duration, table
+from vastjob.vast.deadline import INTERRUPTIBLE_FACTOR, run_bound_s
+from vastjob.vast.hosts import BadHost, avoid
 from vastjob.vast.query import Candidate, build_query, select, with_disk
 from vastjob.vast.secrets import Secrets
 
@@ -31,6 +33,8 @@ class Plan:
     candidates: Sequence[Candidate]
     searched: int = 0
     secrets: Secrets | None = None
+    skipped: Sequence[Candidate] = ()  # offers on machines remembered as bad hosts
+    bad_hosts: Mapping[int, BadHost] = field(default_factory=dict)
     decision: Decision | None = None  # what apply will do with the job's instances, when they were looked at
     budget: Budget | None = None  # what the create body takes of Vast's limits
 
@@ -63,6 +67,10 @@ class Plan:
                 {"name": n, "from": (self.secrets.origins.get(n, "missing") if self.secrets else None)}
                 for n in self.secret_names()
             ],
+            "skipped_bad_hosts": [
+                {"offer": c.offer.id, **self.bad_hosts[int(c.offer.raw["machine_id"])].to_json()}
+                for c in self.skipped
+            ],
             "budget": self.budget.to_json() if self.budget else None,
         }
 
@@ -86,6 +94,7 @@ class Plan:
                 if job.run.max_runtime_s
                 else "no limit: a run that hangs bills until stopped (set run.max_runtime)"
             ),
+            f"  deadline  {deadline_text(job)}",
             f"  shutdown  success: {job.shutdown.on_success}, failure: {job.shutdown.on_failure}",
             f"  cap       ${job.offer.max_price_per_hour:.2f}/h (storage included)",
             *([f"  budget    {self.budget.summary()} ({self.budget.form} form)"] if self.budget else []),
@@ -102,6 +111,9 @@ class Plan:
         lines += [
             "  " + row for row in offers_table(shown, job.run.max_runtime_s, mark_first=True).splitlines()
         ]
+        for c in self.skipped:
+            bad = self.bad_hosts[int(c.offer.raw["machine_id"])]
+            lines.append(f"  skipped offer {c.offer.id}: machine {bad.machine_id} failed lately ({bad.why})")
         origins = self.secrets.origins if self.secrets else {}
         names = [f"{n} ({origins.get(n, 'missing')})" for n in self.secret_names()]
         lines += [
@@ -112,14 +124,20 @@ class Plan:
 
 
 def make_plan(
-    client: VastClient, compiled: Compiled, secrets: Secrets | None = None, budget: Budget | None = None
+    client: VastClient,
+    compiled: Compiled,
+    secrets: Secrets | None = None,
+    budget: Budget | None = None,
+    bad_hosts: Mapping[int, BadHost] | None = None,
 ) -> Plan:
-    """Search the offers for a compiled job, keep and rank those within its filters and cap: the plan
-    (with the budget of the create body, when given)."""
+    """Search the offers for a compiled job, keep and rank those within its filters and cap, and skip
+    those on machines remembered as bad hosts: the plan (with the budget of the create body, when given)."""
     job = compiled.job
     disk = job.instance.disk_gb
     found = client.search_offers(build_query(job.offer, disk))
-    return Plan(compiled, select(with_disk(found, disk), job.offer, disk), len(found), secrets, budget=budget)
+    ranked = select(with_disk(found, disk), job.offer, disk)
+    kept, skipped = avoid(ranked, bad_hosts or {})
+    return Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}), budget=budget)
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:
@@ -147,7 +165,23 @@ def job_summary(job: JobSpec) -> dict[str, Any]:
         "max_price_per_hour": job.offer.max_price_per_hour,
         "max_runtime_s": job.run.max_runtime_s,
         "shutdown": {"on_success": job.shutdown.on_success, "on_failure": job.shutdown.on_failure},
+        "deadline_after_s": run_bound_s(job) + job.shutdown.boot_allowance_s,
+        "boot_allowance_s": job.shutdown.boot_allowance_s,
+        "keep_stopped_for_s": job.shutdown.keep_stopped_for_s,
     }
+
+
+def deadline_text(job: JobSpec) -> str:
+    """When an instance of the job must be gone, in words: what its label will carry."""
+    bound = format_duration(run_bound_s(job))
+    why = "max_runtime" if job.run.max_runtime_s else "no max_runtime: the default bound"
+    if job.offer.interruptible:
+        why += f" x{INTERRUPTIBLE_FACTOR}, interruptible"
+    return (
+        f"created + {bound} ({why}) + {format_duration(job.shutdown.boot_allowance_s)} boot allowance; "
+        f"`vastjob reap` ends it after that, a stopped one after "
+        f"{format_duration(job.shutdown.keep_stopped_for_s)}"
+    )
 
 
 def graph_rows(graph: StepGraph) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from vastjob.errors import ApiError
 from vastjob.vast import labels
 from vastjob.vast.client import VastClient
+from vastjob.vast.destroy import Patience, destroy_verified
 from vastjob.vast.instance import Instance
 
 SETTLE_LOOKS = 6  # looks spread over settle_s, the first at once, each later one twice as far
@@ -77,21 +78,18 @@ def _waits(settle_s: float) -> list[float]:
     return [unit * 2**k for k in range(SETTLE_LOOKS - 1)] + [0.0]
 
 
-def destroy_sure(client: VastClient, instance_id: int, *, tries: int = 3) -> None:
-    """Destroy an instance and look until it is gone (instances have come back after one DELETE)."""
-    last: ApiError | None = None
-    for attempt in range(tries):
-        if attempt:
-            client.backoff(attempt - 1)
-        try:
-            client.destroy_instance(instance_id)
-            if client.show_instance(instance_id) is None:
-                return
-        except ApiError as err:
-            last = err
-    raise ApiError(
-        f"could not confirm that instance {instance_id} is destroyed after {tries} tries"
-        + (f" ({last})" if last else ""),
-        status=last.status if last else None,
-        error="destroy_unconfirmed",
-    )
+def destroy_sure(
+    client: VastClient,
+    instance_id: int,
+    *,
+    tries: int = 3,
+    patience: Patience | None = None,
+    sleep: Callable[[float], None] | None = None,
+) -> None:
+    """Destroy an instance and look until it is gone and stays gone (instances have come back after one
+    DELETE): `vastjob.vast.destroy`, in `tries` rounds, pausing as the client backs off unless told."""
+
+    def pause(_seconds: float) -> None:
+        client.backoff(0)
+
+    destroy_verified(client, instance_id, patience=patience or Patience(rounds=tries), sleep=sleep or pause)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from vastjob.errors import EXIT_OK, EXIT_USER
+from vastjob.vast.destroy import DEFAULT as DEFAULT_PATIENCE
+from vastjob.vast.destroy import Patience
 from vastjob.vast.instance import Instance
 from vastjob.vast.plan import Plan
 
@@ -27,6 +29,7 @@ class ApplyOptions:
     create_attempts: int = 6  # requests on one offer
     max_creates: int = 10  # create requests in one apply, all offers together
     settle_s: float = 60.0  # how long a list may lag behind a create before it counts as not made
+    destroy_patience: Patience = DEFAULT_PATIENCE
 
 
 @dataclass
