@@ -190,7 +190,7 @@ def test_a_job_using_every_runtime_section_passes_shellcheck(tmp_path: Path) -> 
             "d": {"source": "wandb://ent/proj/art:v1", "dest": "/data/d/"},
         },
         secrets=["GIT_TOKEN", "S3_KEY", "HF_TOKEN", "WANDB_API_KEY"],
-        steps=[{"id": "prep", "run": 'echo "$HOME"', "needs": ["setup"]}],
+        steps=[{"id": "prep", "run": 'echo "$HOME"', "needs": ["setup"], "keep_processes": True}],
     )
     script = render_script(job)
     # Every section of the runtime made it in, so this run checks all of them.

@@ -59,6 +59,25 @@ def test_a_daemon_left_by_a_step_neither_holds_the_job_open_nor_outlives_it(sand
     assert not _alive(daemon)
 
 
+def test_a_step_that_keeps_its_processes_leaves_them_running_until_the_job_ends(sandbox: Sandbox) -> None:
+    helper = (
+        'sleep 600 & echo $! >"$SANDBOX/helper.pid"; (sleep 0.5; echo "late $((6 * 7))") & echo started'
+    )
+    log = '"$VASTJOB_ROOT/var/log/vastjob/job.log"'
+    wait_line = f'until grep -q "\\[helper\\] late 42" {log}; do sleep 0.1; done'
+    job = job_of(
+        steps=[{"id": "helper", "run": helper, "keep_processes": True}],
+        run={"command": f'kill -0 "$(cat "$SANDBOX/helper.pid")" && echo helper alive; {wait_line}'},
+    )
+    result = sandbox.run(render_script(job), QUICK)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "helper alive" in sandbox.log_lines("run")
+    assert "late 42" in sandbox.log_lines("helper")  # printed after its step was done
+    (pid,) = _pids(sandbox, "helper.pid")
+    assert not _alive(pid), "a kept process outlived the job"
+    assert _calls(sandbox) == [DESTROY]
+
+
 def test_an_attempt_that_ignores_term_is_killed_with_its_group_before_its_retry(sandbox: Sandbox) -> None:
     # Each attempt notes whether the one before it still runs, then ignores TERM past its timeout.
     command = (

@@ -47,7 +47,14 @@ vj_prefix() {
   local x
   trap : PIPE
   while IFS= read -r x || [[ $x ]]; do
-    [[ ! ${2-} || $x != "$2 "* ]] || return "${x#"$2 "}"
+    if [[ ${2-} && $x == "$2 "* ]]; then
+      #@ keep
+      # A step that keeps its processes: what they print goes on to the log after the step is over.
+      # (Its own `<&0`: a list sent to the background would read /dev/null.)
+      if [[ -e $VJ_RUN/keep-${VJ_I-} ]]; then vj_prefix "$1" <&0 & fi
+      #@
+      return "${x#"$2 "}"
+    fi
     vj_log "$1" "$x"
   done
 }
@@ -77,6 +84,14 @@ vj_reap() {
 vj_def() {
   VJ_IDS+=("$1") VJ_HASH+=("$2") VJ_RETRY+=("$3") VJ_TIME+=("$4") VJ_NEEDS+=("${*:5}")
 }
+
+#@ keep
+# A step whose spec asks to keep what its command leaves running (keep_processes): its runner leaves the
+# attempt's group alone once it succeeds, and the exit trap ends it with the job.
+vj_keep() {
+  : >"$VJ_RUN/keep-$VJ_I"
+}
+#@
 
 #@ sh
 # A command field of the spec: the only spec text that bash interprets, in a shell of its own.
@@ -213,7 +228,7 @@ vj_wandb() {
 # Step mode: each attempt runs the script again (under `timeout`) to run one step function, in the
 # base folder (the repo dir, or the workdir without a repo).
 vj_step() {
-  export VASTJOB_STEP=${VJ_IDS[$1]}
+  export VASTJOB_STEP=${VJ_IDS[$1]} VJ_I=$1
   # timeout gave this attempt a process group of its own; if the main script is killed outright (a
   # container stop that sends SIGKILL to onstart's group), this guard ends the attempt's group too.
   (while sleep 2 && kill -0 $$; do kill -0 "$VJ_MAIN" || kill -9 0; done) &>/dev/null &
@@ -248,8 +263,16 @@ vj_attempts() {
     r=0
     wait $! || r=$?
     # Hard: what the attempt left in its group (daemons, a command that ignores TERM after its timeout)
-    # ends with it, so no attempt runs beside its retry or holds the job open.
-    vj_reap $!
+    # ends with it, so no attempt runs beside its retry or holds the job open; unless the spec keeps it.
+    #@ keep
+    if ((r == 0)) && [[ -e $VJ_RUN/keep-$i ]]; then
+      echo $! >>"$VJ_RUN/kept"
+    else
+      #@
+      vj_reap $!
+      #@ keep
+    fi
+    #@
     ((r && a <= VJ_RETRY[i])) || break
     d=$((VJ_BACKOFF << (a - 1)))
     ((d < 600)) || d=600
@@ -330,6 +353,15 @@ vj_api() {
   [[ ${o//[[:space:]]/} == *'"success":true'* ]] || { echo "$o"; return 1; }
 }
 
+#@ keep
+# The groups of the steps that keep their processes (keep_processes) end with the job.
+vj_unkeep() {
+  local g
+  [[ -s $VJ_RUN/kept ]] || return 0
+  while read -r g; do vj_reap "$g"; done <"$VJ_RUN/kept"
+}
+#@
+
 # vj_shutdown ACTION: apply stop or destroy (keep: nothing) until the API accepts, escalating when it
 # keeps refusing: VJ_TRIES requests with backoff, as many of the other verb (a stop ends the GPU's
 # billing too, a destroy all of it), then the container itself is ended. Bounded: it always returns.
@@ -370,6 +402,9 @@ vj_exit() {
   trap - EXIT TERM INT HUP USR1
   set +eu
   vj_stop
+  #@ keep
+  vj_unkeep
+  #@
   kill "${VJ_DOG:-}" 2>/dev/null
   wait "${VJ_DOG:-}" 2>/dev/null
   [[ $VJ_END != success ]] || a=$VJ_ON_SUCCESS

@@ -189,7 +189,7 @@ class UserSteps:
             Step(
                 s.id,
                 "user",
-                (f"vj_sh {word(s.run)}",),
+                ("vj_keep",) * s.keep_processes + (f"vj_sh {word(s.run)}",),
                 needs=self._resolve(low, s.needs) if s.needs else default,
                 retries=s.retries,
                 timeout_s=s.timeout_s,
