@@ -85,22 +85,21 @@ vj_join() {{
 
 
 # When the job cannot be started, on_failure still applies: the instance's own request (the key on curl's
-# stdin), retried with backoff until its answer says success, a bounded number of times.
+# stdin), retried with backoff until the answer says success, a bounded number of times. Short: the onstart
+# stays well within its limit.
 _OFF = """\
 vj_off() {{
-  local i b=${{VASTJOB_RETRY_BASE:-5}}
-  [ -n "${{CONTAINER_API_KEY-}}" ] || return 0
-  for ((i = 0; i < 10; i++)); do
-    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -fsS -m 30 {request} -H @- \\
-      "${{VASTJOB_API_URL:-https://console.vast.ai}}/api/v0/instances/$CONTAINER_ID/" |
-      tr -d '[:space:]' | grep -q '"success":true' && return 0
-    sleep $((b << i < 300 ? b << i : 300))
+  [ "${{CONTAINER_API_KEY-}}" ] || return
+  for i in 5 30 300 300 300; do
+    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -sm30 -H @- {request} \
+"$VASTJOB_API_URL/api/v0/instances/$CONTAINER_ID/" | grep -q '"success": *true' && return
+    sleep "$i"
   done
 }}
 """
 _REQUEST = {
-    "stop": "-X PUT -H 'Content-Type: application/json' -d '{\"state\": \"stopped\"}'",
-    "destroy": "-X DELETE",
+    "stop": "-XPUT -H 'Content-Type: application/json' -d '{\"state\": \"stopped\"}'",
+    "destroy": "-XDELETE",
 }
 
 
