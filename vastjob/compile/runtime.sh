@@ -424,7 +424,7 @@ vj_watchdog() {
   ((u < VJ_MAX_RUNTIME)) || u=$VJ_MAX_RUNTIME
   SECONDS=0
   : &
-  trap 'kill $! 2>/dev/null; echo $((u + SECONDS)) >"$f"; exit' TERM
+  trap 'kill $! 2>/dev/null; echo $((u + SECONDS)) >"$f.new" && mv -f -- "$f.new" "$f"; exit' TERM
   while left=$((VJ_MAX_RUNTIME - u - SECONDS)); ((left > 0)); do
     sleep $((left < VJ_BEAT ? left : VJ_BEAT)) &
     wait $!
