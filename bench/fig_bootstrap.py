@@ -69,14 +69,15 @@ def measure(*, jobs: Path = JOBS) -> Figure:
             notes = breakdown(script)
         try:
             payload = render_payload(job)
-            form, budget = payload.form, payload.budget.summary()
+            form: str = payload.form
+            budget = payload.budget.summary()
         except RenderError:
             form, budget, sent_ok = "refused", "over the env's 32768", False
         row = [path.name, len(script), size, f"{size / BOOTSTRAP_LIMIT:.1%}", BOOTSTRAP_LIMIT - size]
         rows.append([*row, form, budget])
     burgers = sizes.get("burgers512")
     largest = max(sizes.values(), default=0)
-    chunked = [r[0] for r in rows if r[5] == "chunked"]
+    chunked = [str(r[0]) for r in rows if r[5] == "chunked"]
     # Every job must be sendable; one over the inline limit travels chunked.
     within = sent_ok
     return Figure(

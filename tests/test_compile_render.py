@@ -191,6 +191,8 @@ def test_a_job_using_every_runtime_section_passes_shellcheck(tmp_path: Path) -> 
         },
         secrets=["GIT_TOKEN", "S3_KEY", "HF_TOKEN", "WANDB_API_KEY"],
         steps=[{"id": "prep", "run": 'echo "$HOME"', "needs": ["setup"], "keep_processes": True}],
+        outputs={"o": {"path": "o/", "to": "store:o/", "every": "1h", "when": "success"}},
+        logs="store:logs",
     )
     script = render_script(job)
     # Every section of the runtime made it in, so this run checks all of them.

@@ -43,8 +43,8 @@ def _calls(box: Sandbox) -> list[tuple[str, object]]:
     return [(r.method, json.loads(r.body or b"{}")) for r in box.requests]
 
 
-STOP = ("PUT", {"state": "stopped"})
-DESTROY = ("DELETE", {})
+STOP: tuple[str, object] = ("PUT", {"state": "stopped"})
+DESTROY: tuple[str, object] = ("DELETE", {})
 
 
 def test_a_daemon_left_by_a_step_neither_holds_the_job_open_nor_outlives_it(sandbox: Sandbox) -> None:

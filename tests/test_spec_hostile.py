@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vastjob.spec import reader
+from vastjob.spec import parsers, reader
 from vastjob.spec.load import MAX_BYTES, check_file
 
 HEAD = "version: 1\nname: big\noffer: {max_price_per_hour: 1}\ninstance: {image: x}\n"
@@ -39,7 +39,7 @@ def test_a_file_over_the_cap_is_refused_unread(tmp_path: Path, monkeypatch: pyte
 
 
 def test_a_large_file_is_read_by_libyaml_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    if not reader.has_fast_parser():
+    if not parsers.has_fast_parser():
         pytest.skip("libyaml is not installed")
     # The pure-Python parser takes seconds per megabyte: a large file, even one with tabs or a syntax error
     # at its very end, must never reach it.

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vastjob.spec.nodes import Node, to_data
-from vastjob.spec.reader import has_fast_parser, read_yaml, resolve_plain
+from vastjob.spec.parsers import has_fast_parser
+from vastjob.spec.reader import read_yaml, resolve_plain
 
 
 def test_core_schema_scalars() -> None:

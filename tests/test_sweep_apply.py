@@ -89,7 +89,7 @@ def applier(emu: Emulator, sweep: Sweep, record: Path, said: list[str], **kw: An
 
 
 def billed(emu: Emulator) -> float:
-    return sum(emu.billing(i)["cost"] for i in list(emu.instances))
+    return float(sum(emu.billing(i)["cost"] for i in list(emu.instances)))
 
 
 def test_six_runs_two_at_a_time_within_budget_and_a_second_apply_creates_nothing(

@@ -8,6 +8,7 @@ import secrets as pysecrets
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ class Run:
         self.recorder = Recorder()
         self.sleeps: list[float] = []
         self.said: list[str] = []
-        self.confirm_hook = lambda plan: True
+        self.confirm_hook: Callable[[Plan], bool] = lambda plan: True
         self.applier = Applier(
             job,
             self.connect,

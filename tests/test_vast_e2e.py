@@ -132,7 +132,7 @@ def apply(emu: Emulator, spec: Path, recorder: Recorder, said: list[str]) -> int
 def test_a_burgers_like_job_runs_and_destroys_itself(
     emu: Emulator, tmp_path: Path, bare_repo: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    recorder, said = Recorder(), []
+    recorder, said = Recorder(), list[str]()
     spec = burgers_spec(tmp_path, bare_repo)
     iid = apply(emu, spec, recorder, said)
     assert any(line.startswith("pinned feature/burgers to ") for line in said)
@@ -172,7 +172,7 @@ def test_a_burgers_like_job_runs_and_destroys_itself(
 def test_a_failing_job_ends_stopped_and_its_gpu_meter_stops(
     emu: Emulator, tmp_path: Path, bare_repo: str
 ) -> None:
-    recorder, said = Recorder(), []
+    recorder, said = Recorder(), list[str]()
     iid = apply(emu, burgers_spec(tmp_path, bare_repo, FAIL="1"), recorder, said)
     assert wait_for(emu, iid, {"destroyed", "stopped"}) == "stopped"
     time.sleep(0.3)  # let the container's own stop finish killing its processes
@@ -210,7 +210,7 @@ def test_apply_local_reports_a_failed_job_and_still_leaves_nothing(tmp_path: Pat
     result = CliRunner().invoke(
         cli, ["apply", str(spec), "--local", "--yes", "--sandbox", str(tmp_path / "sb")]
     )
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 4, result.output  # EXIT_JOB_FAILED
     assert "job broken failed (instance" in result.stdout and "ended stopped" in result.stdout
     assert "about to fail" in result.stdout
     assert "destroyed local instance" in result.stderr

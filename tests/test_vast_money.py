@@ -54,7 +54,7 @@ def apply(
     emu: Emulator, job: JobSpec, *, hook: Any = None, real_sleep: bool = False, **opts: Any
 ) -> Outcome:
     """One apply against the emulator, its error (if any) read as the CLI would: exit code and message."""
-    recorder, said = Recorder(), []
+    recorder, said = Recorder(), list[str]()
     applier = Applier(
         job,
         lambda: fast_client(emu.url, emu.api_key, recorder),
@@ -386,7 +386,7 @@ def test_a_stopped_result_does_not_say_it_runs() -> None:
 # -- every fault at once ------------------------------------------------------------------------------------
 
 
-COMBINED = [
+COMBINED: list[dict[str, Any]] = [
     {"garble": 3, "garble_body": "cycle", "rate_limit": 2, "create_garbage": 1},
     {"list_lag": 0.5, "lose_create": 1, "server_errors": 2, "unpriced": True},
     {"list_lag": 0.5, "error_after_create": 1, "garble": 4, "garble_body": "cycle", "route": "list,show"},
@@ -424,7 +424,7 @@ def test_requests_are_paced_to_vasts_documented_intervals(emu: Emulator) -> None
     assert Pacer.for_url("https://console.vast.ai", None, slept.append).intervals == dict(VAST_INTERVALS)
 
 
-ALONE = [
+ALONE: list[dict[str, Any]] = [
     {"rate_limit": 4},
     {"server_errors": 3},
     {"server_errors": 2, "route": "create"},

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from vastjob.vast.sandboxes import cache_root, finish, new_sandbox
+from vastjob.userfiles import cache_root
+from vastjob.vast.sandboxes import finish, new_sandbox
 
 
 def test_the_cache_follows_xdg_and_falls_back_to_home(tmp_path: Path) -> None:
@@ -63,6 +64,6 @@ def test_apply_local_runs_under_the_cache_and_cleans_up_after_a_success(tmp_path
     broken.write_text(yaml.safe_dump({**yaml.safe_load(Path(demo).read_text()), "name": "broken",
                                       "run": {"command": "exit 3", "max_runtime": "5m"}}))
     failed = CliRunner().invoke(cli, ["apply", str(broken), "--local", "--yes", "-o", "json"])
-    assert failed.exit_code == 1
+    assert failed.exit_code == 4  # EXIT_JOB_FAILED
     assert Path(json.loads(failed.stdout)["local"]["sandbox"]).is_dir()  # kept, to read its log
     assert len(list(parent.iterdir())) == 2  # the kept one and the failed one

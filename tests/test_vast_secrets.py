@@ -75,7 +75,7 @@ def test_labels_round_trip_and_filter() -> None:
     assert parsed is not None and (parsed.name, parsed.spec_hash) == ("burgers512", "0123456789ab")
     assert labels.parse_label("my own box") is None
     assert labels.parse_label("vastjob:Bad Name:1") is None
-    insts = [
+    insts: list[dict[str, Any]] = [
         {"id": 3, "label": "vastjob:a:1"},
         {"id": 1, "label": "vastjob:a:2"},
         {"id": 2, "label": "vastjob:ab:1"},

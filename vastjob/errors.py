@@ -13,6 +13,7 @@ EXIT_OK = 0
 EXIT_USER = 1  # the spec or the user's input is wrong
 EXIT_USAGE = 2  # command-line usage (click's own code)
 EXIT_API = 3  # the remote API failed
+EXIT_JOB_FAILED = 4  # the job ran and failed (or how it ended could not be read)
 EXIT_INTERRUPTED = 130
 
 

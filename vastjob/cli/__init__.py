@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "logs": "vastjob.cli.lifecycle_cmds:logs",
     "stop": "vastjob.cli.lifecycle_cmds:stop",
     "destroy": "vastjob.cli.lifecycle_cmds:destroy",
+    "cost": "vastjob.cli.history_cmds:cost",
     "reap": "vastjob.cli.reap_cmd:reap",
     "emulator": "vastjob.cli.emulator_cmd:emulator",
 }
@@ -37,6 +38,7 @@ HELP: dict[str, str] = {
     "logs": "Print a job's instance logs.",
     "stop": "Stop a job's instance (its disk is kept and still billed).",
     "destroy": "Destroy a job's instances, ending all charges.",
+    "cost": "Estimate what each job's instances cost, GPU and storage apart.",
     "reap": "Destroy every vastjob instance past its deadline, never started, or stopped too long.",
     "emulator": "Run a local Vast.ai emulator on 127.0.0.1.",
 }

@@ -34,16 +34,23 @@ def status(
     """Show JOB's instances (with no JOB, every vastjob instance): state, $/h, uptime, cost so far."""
 
     def go() -> Result:
+        from vastjob.cli.history_cmds import client_or_none, history
         from vastjob.cli.results import StatusRows
         from vastjob.cli.sweep_cmds import status_sweep, sweep_at
+        from vastjob.vast.jobrecord import load_all
         from vastjob.vast.lifecycle import find, status_row
 
         sweep = sweep_at(job, overrides) if job else None
         if sweep is not None:
             return status_sweep(sweep, api_key)
         name, spec_hash = job_ref(job, overrides) if job else (None, None)
-        with connect(api_key) as client:
-            return StatusRows([status_row(i, time.time(), spec_hash) for i in find(client, name)])
+        # Jobs applied from here are listed after their instances, also once those are gone.
+        client = client_or_none(api_key, bool(load_all(name)))
+        if client is None:
+            return StatusRows([], history(name, None), listed=False)
+        with client:
+            rows = [status_row(i, time.time(), spec_hash) for i in find(client, name)]
+            return StatusRows(rows, history(name, client))
 
     run(go, output)
 
@@ -71,16 +78,34 @@ def logs(
     """Print the log of JOB's newest instance (--follow: as it grows, text only)."""
 
     def go() -> Result | None:
+        from vastjob.cli.history_cmds import client_or_none, newest_record, uploaded_rest, uploaded_tail
         from vastjob.cli.results import Logs
+        from vastjob.errors import UserError
         from vastjob.vast.lifecycle import follow_logs, newest
 
         name, spec_hash = job_ref(job, overrides)
-        with connect(api_key) as client:
-            inst = newest(client, name, spec_hash)
+        record = newest_record(name)
+        client = client_or_none(api_key, record is not None)
+        if client is None:  # no account: what the job uploaded is all there is
+            return uploaded_tail(record, tail)
+        with client:
+            try:
+                inst = newest(client, name, spec_hash)
+            except UserError:
+                if record is None:
+                    raise
+                # The instance is gone: the log it uploaded to `logs:` answers.
+                return uploaded_tail(record, tail)
             if follow and output == "text":
                 # Lines print as they come: the result is the stream itself.
+                seen: list[str] = []
                 for line in follow_logs(client, inst.id, poll_s=interval, skip_first=tail == 0):
+                    seen.append(line)
                     click.echo(line)
+                # A job that destroyed itself took its last lines along; its uploaded log has them.
+                if record is not None and record.instance_id == inst.id:
+                    for line in uploaded_rest(record, seen):
+                        click.echo(line)
                 return None
             # Zero lines is nothing to fetch (and the API's tail of 0 is not "none").
             return Logs(inst.id, inst.label, client.instance_logs(inst.id, tail=tail) if tail else "")

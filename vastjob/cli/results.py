@@ -51,16 +51,22 @@ class StatusRows:
     """`status`: one row per instance."""
 
     rows: Sequence[Mapping[str, Any]]
+    history: Sequence[Mapping[str, Any]] = ()  # jobs applied from this machine (`vastjob cost -o json`)
+    listed: bool = True  # False: no API key, so no instance was looked for
 
     def to_json(self) -> list[Mapping[str, Any]]:
         """The rows as they are."""
         return list(self.rows)
 
     def render(self) -> str:
-        """The status table."""
+        """The status table, then the jobs applied from this machine (outcome, duration, cost)."""
+        from vastjob.vast.jobstatus import history_table
         from vastjob.vast.lifecycle import status_table
 
-        return status_table(self.rows)
+        head = status_table(self.rows) if self.listed else "(no Vast API key: instances not listed)"
+        if not self.history:
+            return head
+        return f"{head}\n\njobs applied from this machine:\n{history_table(self.history)}"
 
 
 Verb = Literal["stopped", "destroyed"]

@@ -153,20 +153,18 @@ def apply_sweep(
     def confirm(question: str) -> bool:
         return ask(question)
 
+    common: dict[str, Any] = {
+        "within_budget": within_budget,
+        "rerun_failed": rerun_failed,
+        "say": say,
+        "confirm": confirm,
+    }
+
     if not local:
         from vastjob.vast.account import resolve_base_url
 
         record = SweepRecord.load(record_path(sweep.name, resolve_base_url()), sweep.name)
-        return SweepApplier(
-            sweep,
-            lambda: connect(api_key),
-            record,
-            opts,
-            within_budget=within_budget,
-            rerun_failed=rerun_failed,
-            say=say,
-            confirm=confirm,
-        ).run()
+        return SweepApplier(sweep, lambda: connect(api_key), record, opts, **common).run()
     from vastjob.emulator import Emulator
     from vastjob.vast.client import RetryPolicy, VastClient
 
@@ -178,17 +176,7 @@ def apply_sweep(
         def local_client() -> VastClient:
             return VastClient(emu.api_key, emu.url, retry=RetryPolicy(attempts=4, base_delay=0.05))
 
-        return SweepApplier(
-            sweep,
-            local_client,
-            record,
-            opts,
-            within_budget=within_budget,
-            rerun_failed=rerun_failed,
-            say=say,
-            confirm=confirm,
-            poll_s=0.5,
-        ).run()
+        return SweepApplier(sweep, local_client, record, opts, poll_s=0.5, **common).run()
 
 
 def _instances(client: VastClient, sweep: Sweep) -> dict[str, list[Instance]]:

@@ -2,53 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from vastjob.cli._common import OutputFormat, run, say
-from vastjob.cli._vast import ask, connect, job_options, load
+from vastjob.cli._apply import apply_job, plan_of
+from vastjob.cli._common import OutputFormat, run
+from vastjob.cli._vast import job_options
 from vastjob.cli.helptext import footer
 
 if TYPE_CHECKING:
     from vastjob.cli._common import Result
-    from vastjob.vast.apply import ApplyOptions
-    from vastjob.vast.plan import Plan
-
-
-def _plan(
-    job: str, overrides: tuple[str, ...], api_key: str | None, *, secrets: bool, action: bool = False
-) -> Plan:
-    """The plan for a spec as it stands (not pinned): the one search -> select -> plan of offers and plan.
-
-    No matching offer is an error (exit 1) that says which filter left none, and what the cap excluded.
-    """
-    from vastjob.compile import compile_job
-    from vastjob.vast.explain import NoOfferError, explain_no_offer
-    from vastjob.vast.hosts import BadHosts
-    from vastjob.vast.plan import make_plan
-    from vastjob.vast.secrets import find_secrets
-
-    compiled = compile_job(load(job, overrides))
-    found = find_secrets(compiled.job)[0] if secrets else None
-    budget = None
-    if secrets:  # plan: the budget of the create body, checked before the network
-        from vastjob.vast.account import resolve_base_url
-
-        budget = compiled.payload(found.values if found else None, resolve_base_url()).budget
-    with connect(api_key) as client:
-        the_plan = make_plan(client, compiled, found, budget, BadHosts.default().active())
-        if not the_plan.candidates:
-            raise NoOfferError(explain_no_offer(compiled.job, client))
-        if action:  # what apply would do with the job's instances: one more look at the account
-            from vastjob.vast.decide import decide
-            from vastjob.vast.lifecycle import find
-
-            decision = decide(compiled.job, find(client, compiled.job.name))
-            the_plan = dataclasses.replace(the_plan, decision=decision)
-        return the_plan
 
 
 @click.command(
@@ -69,7 +33,7 @@ def offers(
     def go() -> Result:
         from vastjob.cli.results import Offers
 
-        plan = _plan(job, overrides, api_key, secrets=False)
+        plan = plan_of(job, overrides, api_key, secrets=False)
         return Offers(plan.candidates[:limit], plan.job.run.max_runtime_s)
 
     run(go, output)
@@ -93,7 +57,7 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
         sweep = sweep_at(job, overrides)
         if sweep is not None:
             return plan_sweep(sweep, api_key)
-        return _plan(job, overrides, api_key, secrets=True, action=True)
+        return plan_of(job, overrides, api_key, secrets=True, action=True)
 
     run(go, output)
 
@@ -102,12 +66,13 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     epilog=footer(
         ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
          "vastjob apply jobs/burgers512.yaml              # shows the plan and asks",
-         "vastjob apply jobs/burgers512.yaml --yes --wait",
+         "vastjob apply jobs/burgers512.yaml --yes --follow   # stream the log, exit with the job",
          "vastjob apply jobs/burgers512.yaml --replace --yes"],
-        {0: "rented (or up to date, or --dry-run); with --local, the job did not fail",
-         1: "a spec problem, --replace needed, no offer, the question not answered yes, "
-            "or (--local) the job failed",
-         3: "the Vast API failed, or an instance came back over the price cap (destroyed)", 130: None},
+        {0: "rented (or up to date, or --dry-run); followed (--local, --follow): the job succeeded",
+         1: "a spec problem, --replace needed, no offer, the question not answered yes",
+         3: "the Vast API failed, or an instance came back over the price cap (destroyed)",
+         4: "followed (--local, --follow): the job failed, or its outcome could not be read",
+         130: "interrupted; while following, the job goes on (vastjob logs -f JOB follows it again)"},
     )
 )
 @job_options
@@ -130,6 +95,9 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
 )
 @click.option("--rerun-failed", is_flag=True, help="A sweep: launch its failed runs again.")
+@click.option("--follow", is_flag=True,
+              help="Stream the job's log to its end and exit with its outcome (the default on a terminal).")
+@click.option("--detach", is_flag=True, help="Return once the instance runs (--wait) or is created.")
 def apply(
     job: str,
     overrides: tuple[str, ...],
@@ -144,14 +112,26 @@ def apply(
     keep: bool,
     within_budget: bool,
     rerun_failed: bool,
+    follow: bool,
+    detach: bool,
     api_key: str | None,
     output: OutputFormat,
 ) -> None:
-    """Rent an instance for JOB and start it; re-applying the same spec creates nothing.
+    """Rent an instance for JOB and start it; re-applying the same spec creates nothing. On a terminal (or
+    with --follow) it then streams the job's log and exits with the job's outcome; Ctrl-C detaches.
 
     For a sweep: launch its runs, max_parallel at a time within its budget, follow them to their end and
     sum them up; Ctrl-C detaches, and applying it again resumes."""
+    import sys
+
     from vastjob.vast.apply import ApplyOptions
+
+    if follow and detach:
+        raise click.UsageError("--follow and --detach contradict each other")
+    if local and detach:
+        raise click.UsageError("--local runs the emulator inside this command: it cannot --detach")
+    follow = follow or (not detach and not local and output == "text" and sys.stdout.isatty())
+    wait = wait or follow
 
     opts = ApplyOptions(
         yes=yes,
@@ -175,63 +155,8 @@ def apply(
                 local=local,
                 sandbox=sandbox,
             )
-        return _apply(job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep)
+        return apply_job(
+            job, overrides, opts, api_key, output, local=local, sandbox=sandbox, keep=keep, follow=follow
+        )
 
     run(go, output)
-
-
-def _apply(
-    job: str,
-    overrides: tuple[str, ...],
-    opts: ApplyOptions,
-    api_key: str | None,
-    output: OutputFormat,
-    *,
-    local: bool,
-    sandbox: str | None,
-    keep: bool = False,
-) -> Result:
-    """Apply the spec, against Vast or (with --local) an emulator started here; the plan shows as text."""
-    from vastjob.vast.apply import Applier
-
-    spec = load(job, overrides)
-
-    def show(the_plan: Plan) -> None:
-        if output == "text":
-            click.echo(the_plan.render())
-
-    def confirm(_plan: Plan) -> bool:
-        return ask("rent the offer marked *?")
-
-    if not local:
-        from vastjob.vast.hosts import BadHosts
-
-        return Applier(
-            spec,
-            lambda: connect(api_key),
-            options=opts,
-            say=say,
-            confirm=confirm,
-            show_plan=show,
-            hosts=BadHosts.default(),
-        ).run()
-    from vastjob.cli.signals import terminate_as_interrupt
-    from vastjob.emulator import Emulator
-    from vastjob.vast.local import run_local
-    from vastjob.vast.sandboxes import finish, new_sandbox
-
-    # A folder the user named is theirs and always kept; one made here goes after a success.
-    where = Path(sandbox).resolve() if sandbox else new_sandbox()
-    with terminate_as_interrupt():  # a SIGTERM ends the job's processes here as Ctrl-C does
-        result = run_local(
-            spec,
-            lambda path: Emulator(sandbox=path),
-            where,
-            options=opts,
-            say=say,
-            confirm=confirm,
-            show_plan=show,
-        )
-    succeeded = result.local.outcome == "succeeded"
-    result.local.sandbox_removed = finish(where, succeeded=succeeded, keep=keep or sandbox is not None)
-    return result

@@ -9,6 +9,7 @@ from importlib import resources
 
 from vastjob import __version__
 from vastjob.compile.graph import StepGraph
+from vastjob.compile.outputs import output_calls, output_lines
 from vastjob.compile.quote import base_dir, env_name, path, word, words
 from vastjob.compile.sources import remote_exports
 from vastjob.errors import RenderError
@@ -141,6 +142,6 @@ def emit_script(job: JobSpec, graph: StepGraph) -> str:
     """The full onstart script for a job and its graph: deterministic bytes, every spec value quoted."""
     _check(job)
     head = "\n".join(_header(job)) + "\n"
-    tail = "\n".join([*_settings(job), *_steps(graph), 'vj_main "$@"']) + "\n"
-    calls = {line.split(" ", 1)[0] for s in graph.steps for line in s.body}
+    tail = "\n".join([*_settings(job), *_steps(graph), *output_lines(job), 'vj_main "$@"']) + "\n"
+    calls = {line.split(" ", 1)[0] for s in graph.steps for line in s.body} | output_calls(job)
     return head + runtime_text(calls) + tail

@@ -340,6 +340,65 @@ vj_schedule() {
   done
 }
 
+#@ push
+# vj_push NAME RETRIES TIMEOUT_S SRC DEST: copy an output off the instance with rclone. Each attempt is
+# bounded by `timeout`, so an upload delays the shutdown by at most (RETRIES + 1) times TIMEOUT_S plus the
+# backoff: it never keeps the instance billing without bound. In the background, started so that a
+# TERM trap of the caller can end it at once.
+vj_push() {
+  local a=0 v=copyto r t=output:$1
+  [[ -e $4 ]] || { vj_log "$t" "nothing at $4 to upload"; return 1; }
+  [[ ! -d $4 && $5 != */ ]] || v=copy
+  command -v rclone >/dev/null || timeout 300 apt-get install -y rclone &>/dev/null
+  while :; do
+    a=$((a + 1)) r=0
+    timeout -k 10 "$3" rclone -q "$v" -- "$4" "$5" &>"$VJ_RUN/up-$1" &
+    wait $! || r=$?
+    vj_prefix "$t" <"$VJ_RUN/up-$1"
+    ((r)) || { vj_log "$t" "uploaded to $5"; return 0; }
+    vj_log "$t" "upload attempt $a failed, exit code $r"
+    ((a <= $2)) || return 1
+    sleep $((VJ_BACKOFF * a)) &
+    wait $!
+  done
+}
+
+# In the exit path, before the shutdown: end the periodic syncs, then upload the outputs this ending
+# wants. A required one that fails turns a success into a failure (on_failure's shutdown applies).
+vj_leave() {
+  kill "${VJ_SYNC[@]}" 2>/dev/null
+  wait "${VJ_SYNC[@]}" 2>/dev/null
+  (cd -- "$VJ_BASE" 2>/dev/null && vj_outputs "$VJ_END") && return
+  [[ $VJ_END != success ]] || { VJ_END=failure VJ_WHY="a required output was not uploaded"; vj_log vastjob "$VJ_WHY"; }
+}
+
+# vj_record EXIT_CODE ACTION: the job's result as JSON, kept beside the markers and uploaded with the
+# log (which has each step's start and end) to `logs:`, in a folder per instance.
+vj_record() {
+  local f=$VJ_STATE/result.json o=failed d=null i=${CONTAINER_ID:-local}
+  [[ $VJ_END != success ]] || o=succeeded
+  [[ ${VASTJOB_DPH_TOTAL:-} =~ ^[0-9]+(\.[0-9]+)?$ ]] && d=$VASTJOB_DPH_TOTAL
+  printf '{"job":"%s","spec_hash":"%s","commit":"%s","instance_id":"%s","outcome":"%s","exit_code":%d,"reason":"%s","shutdown":"%s","dph_total":%s}\n' \
+    "$VJ_JOB" "$VJ_SPEC_HASH" "$VJ_COMMIT" "$i" "$o" "$1" "$VJ_WHY" "$2" "$d" >"$f"
+  [[ -z $VJ_LOGS ]] && return
+  vj_push log 2 300 "$VJ_LOG" "$VJ_LOGS/$i/job.log"
+  vj_push result 2 60 "$f" "$VJ_LOGS/$i/result.json"
+}
+#@
+
+#@ every
+# vj_every SECONDS NAME...: in the background, sync an output every SECONDS while the job runs.
+vj_every() {
+  : &
+  trap 'kill $! 2>/dev/null; exit' TERM
+  while :; do
+    sleep "$1" &
+    wait $!
+    cd -- "$VJ_BASE" 2>/dev/null && vj_push "${@:2}" || :
+  done
+}
+#@
+
 # vj_api METHOD BODY: one request by which this instance stops or destroys itself; the key never reaches
 # argv. Accepted only on a 2xx whose answer says {"success": true}; errors are printed, and the answer
 # when it says anything else. Every status is explicit: in the EXIT trap a bare `return` would give back
@@ -407,9 +466,16 @@ vj_exit() {
   #@
   kill "${VJ_DOG:-}" 2>/dev/null
   wait "${VJ_DOG:-}" 2>/dev/null
+  #@ push
+  # Outputs leave the instance before its shutdown (the section is kept only for a job that has any).
+  [[ $VJ_END == signal ]] || vj_leave
+  #@
   [[ $VJ_END != success ]] || a=$VJ_ON_SUCCESS
   [[ $VJ_END != signal ]] || a=keep
   vj_log vastjob "job $VJ_END, exit code $r: $a"
+  #@ push
+  [[ $VJ_END == signal ]] || vj_record "$r" "$a"
+  #@
   [[ $CONTAINER_API_KEY && $CONTAINER_ID ]] || a=keep
   vj_shutdown "$a"
   exit $r
@@ -452,6 +518,9 @@ vj_main() {
     vj_watchdog &
     VJ_DOG=$!
   fi
+  #@ every
+  vj_syncs
+  #@
   vj_schedule
   VJ_END=success
 }

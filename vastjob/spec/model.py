@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
+from vastjob.spec.outputs import Destination, OutputSpec, logs_of, outputs_of
+
 # The instance label `vastjob:<name>:<spec hash>` and the job names it can hold (what the schema allows).
 LABEL_PREFIX = "vastjob:"
 JOB_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,47}")
@@ -229,6 +231,8 @@ class JobSpec:
     secrets: tuple[str, ...] = ()
     steps: tuple[UserStep, ...] = ()
     shutdown: ShutdownSpec = ShutdownSpec()
+    outputs: tuple[OutputSpec, ...] = ()
+    logs: Destination | None = None
     commit: str | None = None  # the commit apply pinned repo.ref to; see `pinned`
     source: str = "<memory>"
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -251,6 +255,8 @@ class JobSpec:
             secrets=tuple(doc.get("secrets", ())),
             steps=tuple(UserStep.from_dict(s) for s in doc.get("steps", ())),
             shutdown=ShutdownSpec.from_dict(doc.get("shutdown", {})),
+            outputs=outputs_of(doc),
+            logs=logs_of(doc),
             source=source,
             document=doc,
         )

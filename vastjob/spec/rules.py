@@ -11,6 +11,7 @@ from typing import Any
 from vastjob.spec.durations import duration_seconds
 from vastjob.spec.gpus import GPUS
 from vastjob.spec.nodes import Path, describe, named
+from vastjob.spec.output_rules import destinations
 
 BUILTIN_STEPS = ("gpu-check", "apt", "clone", "pip", "setup", "run")
 URL_SCHEMES = ("https", "hf", "wandb")
@@ -203,7 +204,7 @@ def _gpu(doc: dict[str, Any]) -> Iterator[Finding]:
         yield Finding(("offer", "gpu", "min_vram_gb"), f"no GPU named can meet {floor:g} GB ({have})")
 
 
-RULES = (_names, _sources, _durations, _steps, _gpu)
+RULES = (_names, _sources, _durations, _steps, _gpu, destinations)
 
 
 def check_rules(doc: dict[str, Any]) -> list[Finding]:

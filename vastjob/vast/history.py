@@ -8,15 +8,13 @@ here, and the plan says so instead of guessing.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from vastjob.spec.model import JobSpec, canonical_json
-from vastjob.vast.sandboxes import cache_root
+from vastjob.userfiles import cache_root, write_whole
 
 _ABSENT = object()
 
@@ -46,17 +44,9 @@ def spec_file(spec_hash: str, environ: Mapping[str, str] | None = None) -> Path:
 def remember(job: JobSpec, environ: Mapping[str, str] | None = None) -> Path | None:
     """Keep the job's resolved document under its hash; None when the cache cannot be written (no harm)."""
     target = spec_file(job.spec_hash, environ)
-    tmp: str | None = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole then renamed, so a reader never sees half a file.
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(canonical_json(job.document))
-        os.replace(tmp, target)
+        write_whole(target, canonical_json(job.document))
     except OSError:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         return None
     return target
 

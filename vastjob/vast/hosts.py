@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from vastjob.userfiles import state_root, write_whole
 
 if TYPE_CHECKING:
     from vastjob.vast.query import Candidate
@@ -74,10 +75,7 @@ class BadHosts:
     @classmethod
     def default(cls, environ: Mapping[str, str] | None = None) -> BadHosts:
         """The store under the user's XDG state folder."""
-        env = os.environ if environ is None else environ
-        home = Path(env.get("HOME") or Path.home())
-        state = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else home / ".local" / "state"
-        return cls(state / "vastjob" / "bad_hosts.json")
+        return cls(state_root(environ) / "bad_hosts.json")
 
     def active(self) -> dict[int, BadHost]:
         """The machines to skip now, by machine id."""
@@ -88,11 +86,8 @@ class BadHosts:
         """Remember that a machine's instance failed now (the latest failure wins)."""
         hosts = self.active()
         hosts[int(machine_id)] = BadHost(int(machine_id), self.now(), why[:200])
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {str(m): {"at": h.at, "why": h.why} for m, h in sorted(hosts.items())}
-        partial = self.path.with_suffix(".tmp")
-        partial.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-        partial.replace(self.path)  # whole or not at all, should two commands write at once
+        write_whole(self.path, json.dumps(data, indent=1) + "\n")  # whole, should two commands write at once
 
     def _load(self) -> dict[int, BadHost]:
         try:

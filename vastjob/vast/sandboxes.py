@@ -6,21 +6,12 @@ Only folders made here are ever removed; a `--sandbox DIR` the user named is alw
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-
-def cache_root(environ: Mapping[str, str] | None = None) -> Path:
-    """vastjob's folder in the user's cache (XDG): `$XDG_CACHE_HOME/vastjob`, else `~/.cache/vastjob`."""
-    env = os.environ if environ is None else environ
-    base = env.get("XDG_CACHE_HOME") or ""
-    # The XDG spec ignores a relative path: it would depend on where the command runs.
-    if not os.path.isabs(base):
-        base = str(Path(env.get("HOME") or Path.home()) / ".cache")
-    return Path(base) / "vastjob"
+from vastjob.userfiles import cache_root
 
 
 def new_sandbox(environ: Mapping[str, str] | None = None) -> Path:

@@ -14,19 +14,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from vastjob.errors import ApiError, Interrupted, UserError
-from vastjob.spec.model import JobSpec
+from vastjob.spec.model import JobSpec, ShutdownVerb
 from vastjob.spec.sweep import Run, Sweep
 from vastjob.vast import labels
 from vastjob.vast.apply import Applier, ApplyOptions
 from vastjob.vast.budget import check_budget, may_start, worst_case
 from vastjob.vast.client import VastClient
 from vastjob.vast.instance import Instance, show
-from vastjob.vast.local import Outcome, outcome_of
+from vastjob.vast.local import Outcome
 from vastjob.vast.pin import Runner, run_git
 from vastjob.vast.sweep_record import RunRecord, SweepRecord
 from vastjob.vast.sweep_result import SweepResult
 
-_RERUN = ("failed", "not_started")  # outcomes `rerun_failed` launches again
+_RERUN = ("failed", "not_started", "unknown")  # outcomes `rerun_failed` launches again
 
 
 def run_outcome(job: JobSpec, last: Instance | None) -> Outcome:
@@ -38,7 +38,14 @@ def run_outcome(job: JobSpec, last: Instance | None) -> Outcome:
     """
     if last is not None and last.dead:
         return "failed"  # the host never ran it, or lost it
-    return outcome_of(job, "destroyed" if last is None else last.state)
+    verbs: dict[str, ShutdownVerb] = {"destroyed": "destroy", "stopped": "stop", "running": "keep"}
+    action = verbs.get("destroyed" if last is None else last.state)
+    ok, bad = job.shutdown.on_success, job.shutdown.on_failure
+    if action == ok != bad:
+        return "succeeded"
+    if action == bad != ok:
+        return "failed"
+    return "unknown"  # both endings look alike, or the state says neither
 
 
 @dataclass

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 from vastjob.errors import UserError
+from vastjob.userfiles import state_root, write_whole
 
-ENDED = ("succeeded", "failed", "ended", "not_started")  # outcomes after which a run is not run again
+ENDED = ("succeeded", "failed", "unknown", "not_started")  # outcomes after which a run is not run again
 
 
 @dataclass
@@ -82,11 +81,8 @@ class SweepRecord:
 
     def save(self) -> None:
         """Write the record whole, then rename it into place."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"sweep": self.sweep, "past": self.past, "runs": {k: asdict(v) for k, v in self.runs.items()}}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_whole(self.path, json.dumps(data, indent=1, sort_keys=True))
 
     @classmethod
     def load(cls, path: Path, sweep: str) -> SweepRecord:
@@ -107,7 +103,5 @@ class SweepRecord:
 
 def record_path(sweep: str, base_url: str, environ: Mapping[str, str] | None = None) -> Path:
     """Where the record of a sweep on one account (its API URL) is kept: the XDG state folder."""
-    env: Mapping[str, Any] = os.environ if environ is None else environ
-    state = Path(env["XDG_STATE_HOME"]) if env.get("XDG_STATE_HOME") else Path.home() / ".local" / "state"
     account = hashlib.sha256(base_url.encode()).hexdigest()[:8]
-    return state / "vastjob" / "sweeps" / f"{sweep}-{account}.json"
+    return state_root(environ) / "sweeps" / f"{sweep}-{account}.json"
