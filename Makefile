@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 install:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,test]'
 	@# The YAML language server editors run, pinned in tests/lsp: the editor-agreement test drives it.
 	@if command -v npm >/dev/null; then npm ci --prefix tests/lsp --no-audit --no-fund --silent; \
 	else echo "npm not found: tests/test_spec_editor.py will be skipped (and fail where CI=true)"; fi

@@ -136,6 +136,11 @@ def test_the_models_defaults_are_the_schemas() -> None:
         "run.retries": job.run.retries,
         "shutdown.on_success": job.shutdown.on_success,
         "shutdown.on_failure": job.shutdown.on_failure,
+        "nodes": job.nodes,
+        "distributed.launcher": job.distributed.launcher,
+        "distributed.port": job.distributed.port,
+        "distributed.peer_timeout": format_duration(job.distributed.peer_timeout_s),
+        "distributed.rendezvous_timeout": format_duration(job.distributed.rendezvous_timeout_s),
         "shutdown.boot_allowance": format_duration(job.shutdown.boot_allowance_s),
         "shutdown.keep_stopped_for": format_duration(job.shutdown.keep_stopped_for_s),
     }

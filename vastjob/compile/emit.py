@@ -8,6 +8,7 @@ from functools import cache
 from importlib import resources
 
 from vastjob import __version__
+from vastjob.compile import distributed
 from vastjob.compile.graph import StepGraph
 from vastjob.compile.outputs import output_calls, output_lines
 from vastjob.compile.quote import base_dir, env_name, path, word, words
@@ -148,6 +149,7 @@ def emit_script(job: JobSpec, graph: StepGraph) -> str:
     """The full onstart script for a job and its graph: deterministic bytes, every spec value quoted."""
     _check(job)
     head = "\n".join(_header(job)) + "\n"
-    tail = "\n".join([*_settings(job), *_steps(graph), *output_lines(job), 'vj_main "$@"']) + "\n"
-    calls = {line.split(" ", 1)[0] for s in graph.steps for line in s.body} | output_calls(job)
-    return head + runtime_text(calls) + tail
+    tail = [*_settings(job), *distributed.settings(job), *_steps(graph), *output_lines(job), 'vj_main "$@"']
+    calls = {line.split(" ", 1)[0] for s in graph.steps for line in s.body}
+    calls |= output_calls(job) | distributed.runtime_calls(job)
+    return head + runtime_text(calls) + distributed.fragment(job) + "\n".join(tail) + "\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from vastjob.compile import distributed
 from vastjob.compile.lowering import Lowering, Step, StepKind
 from vastjob.compile.quote import base_dir, env_name, path, word, words
 from vastjob.compile.sources import remote_salt
@@ -255,4 +256,4 @@ def lower(job: JobSpec) -> list[Step]:
     low = Lowering(job)
     for kind in STEP_KINDS.values():
         low.steps.extend(kind.lower(low))
-    return low.steps
+    return distributed.adjust(job, low.steps)

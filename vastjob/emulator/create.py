@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from vastjob.emulator import conform
+from vastjob.emulator import conform, overlay
 from vastjob.emulator.faults import garbled_reply
 from vastjob.emulator.limits import check_limits
 from vastjob.emulator.state import State
@@ -38,11 +38,12 @@ def create_instance(state: State, req: Request) -> Reply:
                 f"error 404/3603: no_such_ask Instance type by id {ask_id} is not available.",
                 ask_id=ask_id,
             )
-        problem = check_body(body, offer)
+        problem = check_body(body, offer) or overlay.check_join(state, body, offer)
         if problem is not None:
             return problem
         fail = state.faults.fail_status if state.faults.take("fail_instances") else None
         inst = state.fleet.create(offer, body, fail)
+        overlay.join(state, inst)
         if state.faults.take("fail_msg"):
             inst.fault_msg = state.faults.fail_msg_text
         if state.faults.take("kill_script"):

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from vastjob.emulator import admin, create, routes
+from vastjob.emulator import admin, create, overlay, routes
 from vastjob.emulator.state import State
 from vastjob.emulator.wire import Reply, Request, error
 
@@ -28,6 +28,9 @@ ROUTES: list[tuple[str, re.Pattern[str], str, routes.Handler, str]] = [
         ("PUT", r"/api/v0/instances/(\d+)", "manage", routes.manage_instance, "container"),
         ("DELETE", r"/api/v0/instances/(\d+)", "destroy", routes.destroy_instance, "container"),
         ("PUT", r"/api/v0/instances/request_logs/(\d+)", "logs", routes.request_logs, "user"),
+        ("POST", r"/api/v0/overlay", "overlay", overlay.create_overlay, "user"),
+        ("GET", r"/api/v0/overlay", "overlay", overlay.list_overlays, "user"),
+        ("DELETE", r"/api/v0/overlay", "overlay", overlay.delete_overlay, "user"),
         ("GET", r"/api/v0/users/current", "user", routes.current_user, "user"),
         ("GET", r"/_emulator/logs/([0-9a-f]+)\.log", "", routes.log_result, "open"),
         ("GET", r"/_emulator/faults", "", admin.get_faults, "open"),

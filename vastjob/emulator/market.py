@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vastjob.emulator.overlay import assign_clusters
+
 Offer = dict[str, Any]
 
 
@@ -205,7 +207,8 @@ def generate_offers(seed: int = 0, n: int = 2000) -> list[Offer]:
     models = list(CATALOGUE)
     weights = [m.weight for m in models]
     now = 1_800_000_000.0
-    return [_offer(rng, FIRST_OFFER_ID + i, rng.choices(models, weights=weights)[0], now) for i in range(n)]
+    offers = [_offer(rng, FIRST_OFFER_ID + i, rng.choices(models, weights=weights)[0], now) for i in range(n)]
+    return assign_clusters(offers)
 
 
 def load_offers(path: Path) -> list[Offer]:

@@ -13,6 +13,7 @@ from vastjob.emulator.afterlife import Afterlife
 from vastjob.emulator.faults import Faults
 from vastjob.emulator.fleet import Fleet, container_env
 from vastjob.emulator.instances import Instance
+from vastjob.emulator.overlay import Overlays
 from vastjob.emulator.wire import Recorded
 
 Offer = dict[str, Any]
@@ -50,6 +51,10 @@ class Market(Mapping[int, Offer]):
         unavailable = self._unavailable()
         return [o for i, o in self._offers.items() if i not in unavailable]
 
+    def all_offers(self) -> list[Offer]:
+        """Every offer, rented or not (what clusters are made of)."""
+        return list(self._offers.values())
+
     def vanish(self, offer_id: int) -> None:
         """Someone else rented this offer between a search and a create: it leaves the market for good."""
         self._gone.add(offer_id)
@@ -79,6 +84,7 @@ class State:
         self.fleet = Fleet(self.sandbox, lambda inst: container_env(inst, self.url))
         self.lock = self.fleet.lock
         self.market = Market(offers, self.fleet)
+        self.overlays = Overlays()
         self.afterlife = Afterlife()  # resurrections, script kills, the past-deadline meter
         self.log_results: dict[str, tuple[float, str]] = {}  # token -> (ready at, text)
         self.recording = record_requests

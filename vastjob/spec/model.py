@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
 
+from vastjob.spec.distributed import DistributedSpec
 from vastjob.spec.outputs import Destination, OutputSpec, logs_of, outputs_of
 
 # The instance label `vastjob:<name>:<spec hash>` and the job names it can hold (what the schema allows).
@@ -231,6 +232,8 @@ class JobSpec:
     secrets: tuple[str, ...] = ()
     steps: tuple[UserStep, ...] = ()
     shutdown: ShutdownSpec = ShutdownSpec()
+    nodes: int = 1
+    distributed: DistributedSpec = field(default_factory=DistributedSpec)
     outputs: tuple[OutputSpec, ...] = ()
     logs: Destination | None = None
     commit: str | None = None  # the commit apply pinned repo.ref to; see `pinned`
@@ -255,6 +258,8 @@ class JobSpec:
             secrets=tuple(doc.get("secrets", ())),
             steps=tuple(UserStep.from_dict(s) for s in doc.get("steps", ())),
             shutdown=ShutdownSpec.from_dict(doc.get("shutdown", {})),
+            nodes=int(doc.get("nodes", 1)),
+            distributed=DistributedSpec.from_dict(doc.get("distributed", {})),
             outputs=outputs_of(doc),
             logs=logs_of(doc),
             source=source,

@@ -118,6 +118,8 @@ def _durations(doc: dict[str, Any]) -> Iterator[Finding]:
     places += [
         (("steps", i, "timeout"), _dict(s).get("timeout")) for i, s in enumerate(_list(doc.get("steps")))
     ]
+    dist = _dict(doc.get("distributed"))
+    places += [(("distributed", k), dist.get(k)) for k in ("peer_timeout", "rendezvous_timeout")]
     for path, value in places:
         if isinstance(value, str):
             seconds = duration_seconds(value)  # None: the schema's pattern reports it

@@ -85,6 +85,10 @@ class Applier:
     def run(self) -> ApplyResult:
         """Apply the job; raises a VastjobError for every refusal or failure."""
         self._ledger = Ledger(self.job.name, self.create_label)
+        if self.job.nodes > 1:
+            from vastjob.vast.multinode import apply_multinode
+
+            return apply_multinode(self)  # all nodes and their overlay, or none of them
         compiled, secrets = self._preflight()
         with self.connect() as client:
             existing = self._reconcile(client)

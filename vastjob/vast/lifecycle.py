@@ -122,7 +122,8 @@ def destroy(
 ) -> list[int]:
     """Destroy every instance of a job (or just `ids`, the ones the user confirmed), ending their charges;
     each is read back until it is gone for good (`vastjob.vast.destroy`)."""
-    targets = list(ids) if ids is not None else [inst.id for inst in require(client, name)]
+    found = require(client, name) if ids is None else []
+    targets = list(ids) if ids is not None else [inst.id for inst in found]
     outcome = destroy_all(client, targets, patience=patience, sleep=sleep)
     done = ", ".join(map(str, outcome.gone)) or "none"
     if outcome.errors:
@@ -136,6 +137,11 @@ def destroy(
             msg=first.msg,
         )
     outcome.raise_if_left(f" (job {name}; destroy done for: {done})")
+    from vastjob.vast.multinode import rank_of
+    from vastjob.vast.overlays import delete_job_overlays
+
+    if any(rank_of(inst) is not None for inst in found):
+        delete_job_overlays(client, name)  # a multi-node job's overlay goes with its last node
     return outcome.gone
 
 

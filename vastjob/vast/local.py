@@ -164,6 +164,12 @@ def run_local(
                 # A local run leaves nothing behind; the sandbox (and the log) stays for reading.
                 destroy_verified(client, iid, patience=Patience(poll_s=poll_s))
                 say(f"destroyed local instance {iid} (it ended {state})")
+            # The other nodes of a multi-node job, each followed to its end; then the overlay goes too.
+            _end_nodes(client, getattr(result, "nodes", [])[1:], limit, poll_s, say)
+            if getattr(result, "overlay", None):
+                from vastjob.vast.overlays import delete_overlay
+
+                delete_overlay(client, str(getattr(result, "overlay", "")))
         outcome.streamed = streamed
         told = read_outcome(_text(sandbox / str(iid) / RESULT_PATH), _text(log))
         outcome.outcome, outcome.why, outcome.steps = told.outcome, told.why, list(told.steps)
@@ -201,3 +207,16 @@ def _record(
     )
     jobrecord.save(record, environ)
     return record
+
+
+def _end_nodes(
+    client: VastClient, nodes: list[int], limit: float, poll_s: float, say: Callable[[str], None]
+) -> None:
+    """Follow each node until it ends itself, destroying one that ends otherwise (a local run leaves none)."""
+    from vastjob.vast.instance import wait_for
+
+    for node in nodes:
+        waited = wait_for(client, node, lambda inst: inst.gone, poll_s=poll_s, timeout_s=limit)
+        if waited.state != "destroyed":
+            destroy_verified(client, node, patience=Patience(poll_s=poll_s))
+            say(f"destroyed local instance {node} (it ended {waited.state})")

@@ -137,7 +137,12 @@ def make_plan(
     found = client.search_offers(build_query(job.offer, disk))
     ranked = select(with_disk(found, disk), job.offer, disk)
     kept, skipped = avoid(ranked, bad_hosts or {})
-    return Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}), budget=budget)
+    plan = Plan(compiled, kept, len(found), secrets, skipped, dict(bad_hosts or {}), budget=budget)
+    if job.nodes > 1:
+        from vastjob.vast.cluster_plan import cluster_plan
+
+        return cluster_plan(plan)  # N offers of one cluster; refused when no cluster seen has N
+    return plan
 
 
 def job_summary(job: JobSpec) -> dict[str, Any]:

@@ -131,7 +131,9 @@ def reap(
     """One pass over the account's instances; `hosts` remembers each machine whose instance never ran
     (or whose gpu-check failed), unless this is a dry run."""
     at = now()
-    verdicts = [judge(Instance.from_api(i), at) for i in client.list_instances()]
+    from vastjob.vast.multinode import reap_overlays, with_whole_jobs
+
+    verdicts = with_whole_jobs([judge(Instance.from_api(i), at) for i in client.list_instances()])
     result = ReapResult(dry_run)
     if hosts is not None and not dry_run:
         _check_gpus(client, verdicts, hosts, at)
@@ -155,6 +157,11 @@ def reap(
             hosts.remember(machine, f"instance {inst.id}: {r.verdict.why}")
     for instance_id, err in outcome.errors.items():
         result.errors.append(f"instance {instance_id}: destroy refused: {err}")
+    gone = [r.verdict.instance for r in result.reaped if r.verdict.instance.id in outcome.gone]
+    try:  # a multi-node job's overlay goes with its nodes
+        reap_overlays(client, gone)
+    except ApiError as err:
+        result.errors.append(f"overlay of a reaped multi-node job: delete refused: {err}")
     if outcome.left:
         left = ", ".join(map(str, outcome.left))
         result.errors.append(f"instance {left} would not go: still there, still billed (exit 3)")
