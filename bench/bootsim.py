@@ -33,6 +33,8 @@ SHIMS: dict[str, str] = {
     ),
     "python3": 'sleep "$LAT_PIP"\n',
     "rclone": (
+        # lsf lists what a copy brings (min_bytes counts it): the one file of the source.
+        'if [ "$1" = lsf ]; then echo burgers1d_train_000.h5; exit; fi\n'
         "for a; do d=$a; done\n"
         'sleep "$LAT_DATA"\n'
         'mkdir -p "$d" && head -c 1000001 /dev/zero >"$d/burgers1d_train_000.h5"\n'

@@ -285,3 +285,14 @@ def test_an_abbreviated_commit_is_fetched_with_its_ref() -> None:
     assert f"vj_clone {REPO['url']} {REPO['ref']} {short}" in render_script(
         job_of(repo={**REPO, "commit": short})
     )
+
+
+def test_changing_a_remote_reruns_the_downloads_from_it_and_the_run() -> None:
+    datasets = {**DATA, "web": {"source": "https://example.com/w.bin", "dest": "/data/w.bin"}}
+    base = build_graph(job_of(**_full(datasets=datasets))).hashes
+    remotes = {"store": {**REMOTES["store"], "options": {"provider": "Cloudflare"}}}
+    changed = build_graph(job_of(**_full(datasets=datasets, remotes=remotes))).hashes
+    assert {k for k in base if base[k] != changed[k]} == {"data:train", "run"}
+    secret = {"store": {**REMOTES["store"], "secrets": {"secret_access_key": "OTHER_KEY"}}}
+    moved = build_graph(job_of(**_full(datasets=datasets, remotes=secret, secrets=["OTHER_KEY"]))).hashes
+    assert base["data:train"] != moved["data:train"] and base["data:web"] == moved["data:web"]

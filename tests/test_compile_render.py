@@ -19,7 +19,6 @@ from vastjob import __version__
 from vastjob.cli import cli
 from vastjob.compile import BOOTSTRAP_LIMIT, render_bootstrap, render_script
 from vastjob.compile.emit import runtime_text
-from vastjob.compile.pack import unpack
 from vastjob.compile.transport import carried, render_payload
 from vastjob.errors import RenderError
 from vastjob.spec.load import check_file, load_job
@@ -81,7 +80,8 @@ def test_rendering_is_deterministic_and_headed() -> None:
     again = _load(ROOT / "jobs/burgers512.yaml")
     script = render_script(job)
     assert script == render_script(again)
-    assert render_bootstrap(job) == render_bootstrap(again)
+    # Whichever form the payload takes (inline, or chunked once the script outgrows the onstart).
+    assert render_payload(job).onstart == render_payload(again).onstart
     lines = script.splitlines()
     assert lines[0] == "#!/usr/bin/env bash"
     assert lines[1] == f"# vastjob {__version__}: job burgers512, spec {job.spec_hash}"
@@ -118,7 +118,8 @@ def test_no_secret_value_reaches_any_output(monkeypatch: pytest.MonkeyPatch, tmp
         + "repo:\n  token_secret: GIT_TOKEN\nsecrets: [B2_KEY_ID, B2_APP_KEY, WANDB_API_KEY, GIT_TOKEN]\n"
     )
     job = load_job(spec)
-    outputs = [render_script(job), unpack(render_bootstrap(job)), render_bootstrap(job)]
+    payload = render_payload(job)  # inline or chunked, whichever it takes: no value in either
+    outputs = [render_script(job), carried(payload), payload.onstart]
     runner = CliRunner()
     for extra in ([], ["--onstart"], ["--graph"], ["--graph", "mermaid"]):
         result = runner.invoke(cli, ["render", str(spec), *extra])
@@ -140,7 +141,8 @@ def test_an_oversized_bootstrap_is_an_error_saying_by_how_much() -> None:
     assert found is not None
     size, over = int(found[1]), int(found[2])
     assert size - BOOTSTRAP_LIMIT == over > 0
-    assert payload < size < payload + 300  # the payload plus a few lines of sh
+    # The payload plus a few lines of sh (with the request that applies on_failure when it cannot start).
+    assert payload < size < payload + 450
 
 
 def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
@@ -149,7 +151,7 @@ def test_render_cli_prints_script_bootstrap_and_graphs(tmp_path: Path) -> None:
     script = runner.invoke(cli, ["render", "jobs/burgers512.yaml"])
     assert script.exit_code == 0 and script.output == render_script(job)
     boot = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--onstart"])
-    assert boot.stdout == render_bootstrap(job)
+    assert boot.stdout == render_payload(job).onstart
     graph = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph"])
     assert graph.output.splitlines()[0] == "job burgers512: 6 steps"
     mermaid = runner.invoke(cli, ["render", "jobs/burgers512.yaml", "--graph", "mermaid"])
@@ -183,12 +185,12 @@ def test_a_job_using_every_runtime_section_passes_shellcheck(tmp_path: Path) -> 
                 "sha256": "0" * 64,
                 "links": {"data/latest": "a.h5"},
             },
-            "b": {"source": "https://example.com/b.bin", "dest": "/data/b.bin"},
+            "b": {"source": "https://example.com/b.bin", "dest": "/data/b.bin", "min_bytes": 1},
             "c": {"source": "hf://org/model/w.safetensors", "dest": "/data/"},
             "d": {"source": "wandb://ent/proj/art:v1", "dest": "/data/d/"},
         },
         secrets=["GIT_TOKEN", "S3_KEY", "HF_TOKEN", "WANDB_API_KEY"],
-        steps=[{"id": "prep", "run": 'echo "$HOME"', "needs": ["setup"]}],
+        steps=[{"id": "prep", "run": 'echo "$HOME"', "needs": ["setup"], "keep_processes": True}],
         outputs={"o": {"path": "o/", "to": "store:o/", "every": "1h", "when": "success"}},
         logs="store:logs",
     )

@@ -205,7 +205,11 @@ def test_only_what_no_form_can_carry_is_refused() -> None:
 def test_the_budget_summary_reads_like_the_plan() -> None:
     payload = render_payload(load_job(ROOT / "jobs/burgers512.yaml"))
     summary = payload.budget.summary()
-    assert summary.startswith(f"onstart {len(payload.onstart)}/4048, env 38/32.8k")
+    # Inline, the env is the API URL alone (38); chunked, the script's entries beside it.
+    script = sum(len(k) + len(v) for k, v in payload.env.items() if k.startswith(SCRIPT_PREFIX))
+    env = 38 + script
+    shown = f"{env / 1000:.1f}k" if env >= 1000 else str(env)
+    assert summary.startswith(f"onstart {len(payload.onstart)}/4048, env {shown}/32.8k")
     assert "(+3 secrets not read)" in summary
     text = describe(payload)
     assert "# env B2_APP_KEY (secret, its size known at apply)" in text

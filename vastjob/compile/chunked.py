@@ -84,12 +84,37 @@ vj_join() {{
 """
 
 
-def onstart(title: str, script: str, chunks: int, secrets: Sequence[LongSecret]) -> str:
+# When the job cannot be started, on_failure still applies: the instance's own request (the key on curl's
+# stdin), retried with backoff until the answer says success, a bounded number of times. Short: the onstart
+# stays well within its limit.
+_OFF = """\
+vj_off() {{
+  [ "${{CONTAINER_API_KEY-}}" ] || return
+  for i in 5 30 300 300 300; do
+    echo "Authorization: Bearer $CONTAINER_API_KEY" | curl -sm30 -H @- {request} \
+"$VASTJOB_API_URL/api/v0/instances/$CONTAINER_ID/" | grep -q '"success": *true' && return
+    sleep "$i"
+  done
+}}
+"""
+_REQUEST = {
+    "stop": "-XPUT -H 'Content-Type: application/json' -d '{\"state\": \"stopped\"}'",
+    "destroy": "-XDELETE",
+}
+
+
+def onstart(
+    title: str, script: str, chunks: int, secrets: Sequence[LongSecret], on_failure: str = "keep"
+) -> str:
     """The bash onstart of the chunked form: join, decode and export each long secret, then join, decode
-    and check the script against its sha256, and start it detached as the inline form does."""
+    and check the script against its sha256, and start it detached as the inline form does; when it
+    cannot, it requests `on_failure` (stop or destroy) of the API itself."""
     digest = hashlib.sha256(script.encode()).hexdigest()
     head = f"#!/bin/bash\n# {title}: the script in {chunks} env entries {SCRIPT_PREFIX}000.."
     lines = [head, _HEAD.rstrip()]
+    if on_failure in _REQUEST:
+        lines += [_OFF.format(request=_REQUEST[on_failure]).rstrip()]
+        lines[1] = lines[1].replace('>&2; exit 1; }', '>&2; vj_off; exit 1; }')
     for s in secrets:
         lines += [
             f"vj_join {s.prefix} {s.count}",

@@ -25,14 +25,20 @@ _RESERVED = frozenset({"CONTAINER_ID", "CONTAINER_API_KEY", "IFS", "BASH_ENV", "
 _MAX_SECONDS = 2**31 - 1
 
 
+# The runtime's parts, in the order they are rendered (one concern each; see runtime.sh's header).
+_RUNTIME_FILES = ("runtime.sh", "schedule.sh", "ending.sh")
+
+
 @cache
 def _runtime_source() -> str:
-    return resources.files("vastjob.compile").joinpath("runtime.sh").read_text(encoding="utf-8")
+    folder = resources.files("vastjob.compile")
+    return "".join(folder.joinpath(name).read_text(encoding="utf-8") for name in _RUNTIME_FILES)
 
 
 def runtime_text(calls: Iterable[str] | None = None) -> str:
-    """runtime.sh as rendered: no shebang, comments, blank lines or indentation (shellcheck directives
-    stay), and only the `#@` sections whose functions are in `calls` (all of them when `calls` is None)."""
+    """The runtime (runtime.sh, schedule.sh, ending.sh) as rendered: no shebang, comments, blank lines or
+    indentation (shellcheck directives stay), and only the `#@` sections whose functions are in `calls`
+    (all of them when `calls` is None)."""
     wanted = None if calls is None else set(calls)
     kept, keep = [], True
     for line in _runtime_source().splitlines()[1:]:

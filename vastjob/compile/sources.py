@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from vastjob.compile.quote import env_name, path, word
 from vastjob.errors import RenderError
-from vastjob.spec.model import Dataset, JobSpec
+from vastjob.spec.model import Dataset, JobSpec, RemoteSpec
 from vastjob.spec.rules import URL_SCHEMES, source_scheme
 
 # The secret a Hugging Face download sends as a bearer token, when the job lists it.
@@ -155,11 +155,13 @@ class RcloneSource:
                 *_check(dataset.dest, dataset),
             )
             return Fetch(lines, apt=("rclone",))
-        # Into a folder: min_bytes counts the folder, sha256 the file of the source's name in it.
+        # Into a folder: min_bytes counts the source's files found in it, sha256 the file of the source's
+        # name in it.
         name = posixpath.basename(remote_path.rstrip("/"))
+        got = dataset.min_bytes is not None
         lines = (
             f"vj_rclone copy {word(dataset.source)} {path(dataset.dest)}",
-            *_check(dataset.dest, dataset, sha=False),
+            *((f"vj_got {word(dataset.source)} {path(dataset.dest)} {dataset.min_bytes}",) if got else ()),
             *(_check(_into(dataset.dest, name), dataset, size=False) if dataset.sha256 else ()),
         )
         return Fetch(lines, apt=("rclone",))
@@ -192,16 +194,23 @@ def source_kind(dataset: Dataset, job: JobSpec) -> SourceKind:
 
 def remote_exports(job: JobSpec) -> list[str]:
     """`export RCLONE_CONFIG_<NAME>_<OPTION>=...` lines: values quoted, secrets referenced by name only."""
-    lines = []
-    for remote in job.remotes:
-        prefix = "RCLONE_CONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", remote.name).upper()
-        env_name(prefix, "remote name")
-        lines.append(f"export {prefix}_TYPE={word(remote.type)}")
-        for option, value in remote.options:
-            lines.append(
-                f"export {env_name(prefix + '_' + option.upper(), 'remote option')}={word(str(value))}"
-            )
-        for option, secret in remote.secret_options:
-            name = env_name(prefix + "_" + option.upper(), "remote option")
-            lines.append(f'export {name}="${{{env_name(secret, "secret")}-}}"')
+    return [line for remote in job.remotes for line in _remote_lines(remote)]
+
+
+def remote_salt(dataset: Dataset, job: JobSpec) -> tuple[str, ...]:
+    """The configuration of the remote a dataset reads (its export lines), as hash content: changing a
+    remote's options reruns the downloads from it."""
+    name = dataset.source.split(":", 1)[0]
+    return tuple(line for r in job.remotes if r.name == name for line in _remote_lines(r))
+
+
+def _remote_lines(remote: RemoteSpec) -> list[str]:
+    prefix = "RCLONE_CONFIG_" + re.sub(r"[^A-Za-z0-9]", "_", remote.name).upper()
+    env_name(prefix, "remote name")
+    lines = [f"export {prefix}_TYPE={word(remote.type)}"]
+    for option, value in remote.options:
+        lines.append(f"export {env_name(prefix + '_' + option.upper(), 'remote option')}={word(str(value))}")
+    for option, secret in remote.secret_options:
+        name = env_name(prefix + "_" + option.upper(), "remote option")
+        lines.append(f'export {name}="${{{env_name(secret, "secret")}-}}"')
     return lines

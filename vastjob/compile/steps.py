@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from vastjob.compile import distributed
 from vastjob.compile.lowering import Lowering, Step, StepKind
 from vastjob.compile.quote import base_dir, env_name, path, word, words
+from vastjob.compile.sources import remote_salt
 from vastjob.errors import RenderError
 from vastjob.spec.model import JobSpec
 from vastjob.spec.rules import BUILTIN_STEPS
@@ -150,6 +151,7 @@ class Data:
                     retries=ds.retries,
                     timeout_s=ds.timeout_s or DATA_TIMEOUT_S,
                     summary=f"{ds.source} -> {ds.dest}",
+                    salt=remote_salt(ds, low.job),
                     spec_path=f"$.datasets.{ds.name}",
                 )
             )
@@ -188,7 +190,7 @@ class UserSteps:
             Step(
                 s.id,
                 "user",
-                (f"vj_sh {word(s.run)}",),
+                ("vj_keep",) * s.keep_processes + (f"vj_sh {word(s.run)}",),
                 needs=self._resolve(low, s.needs) if s.needs else default,
                 retries=s.retries,
                 timeout_s=s.timeout_s,

@@ -119,6 +119,7 @@ def make_payload(
     job: str = "",
     inline: str | _Packed | None = PACK,
     later: Mapping[str, int] | None = None,
+    on_failure: str = "keep",
 ) -> Payload:
     """The payload for `script`: inline when it fits, else chunked; `secrets` are the values read (when
     None, `names` are listed with unknown sizes and decide nothing); `settings` are plain entries sent
@@ -151,7 +152,7 @@ def make_payload(
     entries += [Entry(k, entry_size(k, v), "script") for k, v in pieces.items()]
     entries += [Entry(k, entry_size(k, v), "setting") for k, v in extra.items()]
     entries += filled
-    text = chunked.onstart(title, script, len(pieces), parts)
+    text = chunked.onstart(title, script, len(pieces), parts, on_failure)
     return _checked(Payload(text, env, "chunked", Budget("chunked", len(text), (*entries, *unread))), job)
 
 
@@ -179,6 +180,7 @@ def payload_for(
         inline=inline,
         # A job whose result leaves the box (to `logs:`) is told the offer's $/h, known only at the create.
         later={DPH_ENV: DPH_WIDTH} if job.logs is not None else None,
+        on_failure=job.shutdown.on_failure,
     )
 
 

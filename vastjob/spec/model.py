@@ -175,12 +175,14 @@ class UserStep:
     needs: tuple[str, ...] = ()
     retries: int = 0
     timeout_s: int | None = None
+    keep_processes: bool = False  # what the command leaves running lives until the job ends
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> UserStep:
         return cls(id=d["id"], run=d["run"], needs=tuple(d.get("needs", ())),
                    retries=int(d.get("retries", 0)),
-                   timeout_s=_opt_duration(d.get("timeout")))
+                   timeout_s=_opt_duration(d.get("timeout")),
+                   keep_processes=d.get("keep_processes") is True)
 
 
 @dataclass(frozen=True)
