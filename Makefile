@@ -17,6 +17,7 @@ test:
 
 lint:
 	$(BIN)/ruff check vastjob tests bench
+	$(BIN)/ruff format --check vastjob tests bench
 	$(BIN)/mypy
 
 bench:

@@ -53,8 +53,10 @@ def capacity_doc(datasets: int, steps: int, command_bytes: int, bucket: Path) ->
         "remotes": {"store": {"type": "local"}},
         "datasets": sets,
         "steps": step_list,
-        "run": {"command": "wc -l <steps.txt >count.txt && ls data | wc -l >>count.txt",
-                "max_runtime": "10m"},
+        "run": {
+            "command": "wc -l <steps.txt >count.txt && ls data | wc -l >>count.txt",
+            "max_runtime": "10m",
+        },
         "shutdown": {"on_success": "destroy", "on_failure": "stop"},
     }
 
@@ -142,10 +144,16 @@ def measure(*, run: bool = True, top: int = 4000) -> Figure:
                 ok, took, state = run_job(n, folder / f"run-{n}")
             ran.setdefault(n, ok)
             runs = "-" if ran[n] is None else ("yes" if ran[n] else f"no ({state})")
-            rows.append([
-                label, *shape(n), payload.form if payload else "refused",
-                payload.budget.summary() if payload else "-", runs, f"{took:.1f} s" if took else "-",
-            ])
+            rows.append(
+                [
+                    label,
+                    *shape(n),
+                    payload.form if payload else "refused",
+                    payload.budget.summary() if payload else "-",
+                    runs,
+                    f"{took:.1f} s" if took else "-",
+                ]
+            )
         renders = fits(TARGET_N, bucket) is not None
     target_ok = renders and (not run or ran.get(TARGET_N) is True)
     d, s, c = shape(chunked_max)

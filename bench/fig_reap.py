@@ -55,9 +55,10 @@ def measure(*, interval: float = 1.0, scale: float = 1.0) -> Figure:
     interval *= scale
     patience = Patience(rounds=3, looks=3, poll_s=0.2 * scale, confirm_looks=1)
     job = _job()
-    with tempfile.TemporaryDirectory(prefix="vastjob-bench-reap-") as tmp, Emulator(
-        sandbox=Path(tmp), n_offers=300, step_seconds=0.05
-    ) as emu:
+    with (
+        tempfile.TemporaryDirectory(prefix="vastjob-bench-reap-") as tmp,
+        Emulator(sandbox=Path(tmp), n_offers=300, step_seconds=0.05) as emu,
+    ):
         client = VastClient(emu.api_key, emu.url, retry=RetryPolicy(attempts=4, base_delay=0.05))
         offers = client.search_offers({"num_gpus": {"eq": 1}, "limit": len(SCENARIOS)})
         ids: dict[str, int] = {}
@@ -65,8 +66,11 @@ def measure(*, interval: float = 1.0, scale: float = 1.0) -> Figure:
             emu.faults.update(how["faults"])
             body = {"image": "x", "disk": 10, "label": label_for(job), "onstart": "sleep 600"}
             ids[name] = client.create_instance(offer["id"], body)
-        never_ran = [ids[n] for n, how in SCENARIOS.items() if how["faults"].get("fail_msg")
-                     or how["faults"].get("fail_instances")]
+        never_ran = [
+            ids[n]
+            for n, how in SCENARIOS.items()
+            if how["faults"].get("fail_msg") or how["faults"].get("fail_instances")
+        ]
         passes: dict[int, int] = {}
         reasons: dict[int, str] = {}
         started = time.monotonic()

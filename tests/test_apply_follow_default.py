@@ -45,9 +45,13 @@ def _write(spec: Path, command: str) -> str:
     return str(spec)
 
 
-@pytest.mark.parametrize(("command", "code", "said"), [
-    ("echo hello-default", EXIT_OK, "job succeeded"),
-    ("echo hello-default; exit 3", EXIT_JOB_FAILED, "job failed (step run failed, exit code 3)")])
+@pytest.mark.parametrize(
+    ("command", "code", "said"),
+    [
+        ("echo hello-default", EXIT_OK, "job succeeded"),
+        ("echo hello-default; exit 3", EXIT_JOB_FAILED, "job failed (step run failed, exit code 3)"),
+    ],
+)
 def test_apply_without_a_terminal_follows_with_plain_progress_and_exits_with_the_job(
     spec_for: tuple[Path, Emulator], command: str, code: int, said: str
 ) -> None:
@@ -61,9 +65,7 @@ def test_apply_without_a_terminal_follows_with_plain_progress_and_exits_with_the
     assert all(", ~$" in line and "so far" in line for line in progress if "destroyed" not in line)
 
 
-def test_apply_as_json_follows_too_and_prints_the_outcome_last(
-    spec_for: tuple[Path, Emulator]
-) -> None:
+def test_apply_as_json_follows_too_and_prints_the_outcome_last(spec_for: tuple[Path, Emulator]) -> None:
     spec, _ = spec_for
     done = vj("apply", _write(spec, "echo hello-json; exit 2"), "--yes", "-o", "json")
     assert done.exit_code == EXIT_JOB_FAILED, done.output
@@ -74,7 +76,7 @@ def test_apply_as_json_follows_too_and_prints_the_outcome_last(
 
 
 def test_detach_returns_with_the_instance_running_and_the_job_going_on(
-    spec_for: tuple[Path, Emulator]
+    spec_for: tuple[Path, Emulator],
 ) -> None:
     spec, emu = spec_for
     done = vj("apply", _write(spec, "echo started; sleep 60"), "--yes", "--detach", "--wait", "-o", "json")
@@ -86,7 +88,7 @@ def test_detach_returns_with_the_instance_running_and_the_job_going_on(
 
 
 def test_the_uploaded_result_has_the_rented_price_and_each_steps_times(
-    spec_for: tuple[Path, Emulator]
+    spec_for: tuple[Path, Emulator],
 ) -> None:
     from vastjob.vast.outcome import read_outcome
 

@@ -145,7 +145,15 @@ def test_main_prints_and_saves_json(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert saved["byte_compiled"] is False and saved["cpus"] >= 1
     assert "Bootstrap size" in capsys.readouterr().out
     assert set(FIGURES) == {
-        "bootstrap", "coldstart", "validate", "offers", "ranking", "restart", "boot", "capacity", "reap"
+        "bootstrap",
+        "coldstart",
+        "validate",
+        "offers",
+        "ranking",
+        "restart",
+        "boot",
+        "capacity",
+        "reap",
     }
 
 

@@ -27,8 +27,15 @@ pytestmark = pytest.mark.emulator(n_offers=300, auto_advance=False)
 
 @pytest.mark.parametrize(
     "args",
-    [["validate", str(ROOT / "jobs")], ["render", DEMO, "--graph"], ["offers", DEMO, "--limit", "3"],
-     ["plan", DEMO], ["status"], ["validate", "missing.yaml"], ["stop", "ghost"]],
+    [
+        ["validate", str(ROOT / "jobs")],
+        ["render", DEMO, "--graph"],
+        ["offers", DEMO, "--limit", "3"],
+        ["plan", DEMO],
+        ["status"],
+        ["validate", "missing.yaml"],
+        ["stop", "ghost"],
+    ],
 )
 def test_yaml_is_the_json_document(emu: Emulator, args: list[str]) -> None:
     as_json = CliRunner().invoke(cli, [*args, "-o", "json"])

@@ -45,7 +45,10 @@ def interrupt_at_the_question(*args: str, question: str) -> subprocess.Completed
     """Run vastjob, wait until it asks `question`, press Ctrl-C (SIGINT); what it printed and its code."""
     proc = subprocess.Popen(
         [sys.executable, "-c", "from vastjob.cli import main; main()", *args],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ,
     )
     assert proc.stderr is not None
     seen = b""

@@ -55,9 +55,21 @@ def wait_for(check: object, seconds: float = 30.0) -> bool:
 def test_sigterm_stops_the_emulator_and_its_instances_processes(tmp_path: Path) -> None:
     sandbox = tmp_path / "sb"
     proc = subprocess.Popen(
-        [*VASTJOB, "emulator", "--sandbox", str(sandbox), "--n-offers", "20", "--step-seconds", "0.05",
-         "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            *VASTJOB,
+            "emulator",
+            "--sandbox",
+            str(sandbox),
+            "--n-offers",
+            "20",
+            "--step-seconds",
+            "0.05",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -91,7 +103,10 @@ def test_sigterm_ends_apply_local_and_the_jobs_processes(tmp_path: Path) -> None
     sandbox = (tmp_path / "sb").resolve()
     proc = subprocess.Popen(
         [*VASTJOB, "apply", str(spec), "--local", "--yes", "--sandbox", str(sandbox)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1"},
     )
     try:
         assert wait_for(lambda: under(sandbox, "sleep 297.75"), 60), "the job never started"

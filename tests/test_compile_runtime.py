@@ -178,7 +178,9 @@ def test_a_permanent_failure_stops_the_others_and_stops_the_instance(sandbox: Sa
     assert not (sandbox.dir / "slow.finished").exists()
     method, path, auth, body = _shutdowns(sandbox)[0]
     assert (method, path, auth) == (
-        "PUT", f"/api/v0/instances/{sandbox.api_id}/", f"Bearer {sandbox.api_key}"
+        "PUT",
+        f"/api/v0/instances/{sandbox.api_id}/",
+        f"Bearer {sandbox.api_key}",
     )
     assert json.loads(body) == {"state": "stopped"}
     assert len(sandbox.requests) == 1

@@ -41,11 +41,19 @@ def _script(body: str, noise: int = 6000) -> str:
 
 def _service_account() -> str:
     """A 3 KB service-account JSON, with the quotes, slashes and escaped newlines such files have."""
-    key = "-----BEGIN PRIVATE KEY-----\\n" + "\\n".join(
-        base64.b64encode(hashlib.sha512(str(i).encode()).digest()).decode() for i in range(32)
-    ) + "\\n-----END PRIVATE KEY-----\\n"
-    doc = {"type": "service_account", "project_id": "p-123", "private_key_id": "ab" * 20,
-           "private_key": key, "client_email": "runner@p-123.iam.example.invalid", "token_uri": "x/token"}
+    key = (
+        "-----BEGIN PRIVATE KEY-----\\n"
+        + "\\n".join(base64.b64encode(hashlib.sha512(str(i).encode()).digest()).decode() for i in range(32))
+        + "\\n-----END PRIVATE KEY-----\\n"
+    )
+    doc = {
+        "type": "service_account",
+        "project_id": "p-123",
+        "private_key_id": "ab" * 20,
+        "private_key": key,
+        "client_email": "runner@p-123.iam.example.invalid",
+        "token_uri": "x/token",
+    }
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -55,8 +63,9 @@ def _run(onstart: str, env: dict[str, str], root: Path) -> subprocess.CompletedP
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(onstart)
     full = {"PATH": os.environ["PATH"], "VASTJOB_ROOT": str(root), **env}
-    return subprocess.run(["bash", str(target)], env=full, capture_output=True, text=True, timeout=60,
-                          check=False)
+    return subprocess.run(
+        ["bash", str(target)], env=full, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def _wait_for(path: Path) -> str:
@@ -112,8 +121,9 @@ def test_the_chunked_onstart_passes_shellcheck(tmp_path: Path) -> None:
     payload = make_payload(_script("true\n"), TITLE, secrets={"SA_JSON": _service_account(), "SHORT": "s"})
     target = tmp_path / "onstart.sh"
     target.write_text(payload.onstart)
-    result = subprocess.run([SHELLCHECK, "--severity=style", str(target)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [SHELLCHECK, "--severity=style", str(target)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -138,7 +148,7 @@ def test_a_damaged_payload_is_refused_and_the_job_not_started(tmp_path: Path, ho
     payload = make_payload(script, TITLE)
     job_sh = tmp_path / "root/vastjob/job.sh"
     job_sh.parent.mkdir(parents=True)
-    job_sh.write_text("echo an older script >\"$VASTJOB_ROOT/ran\"\n")  # from an earlier start
+    job_sh.write_text('echo an older script >"$VASTJOB_ROOT/ran"\n')  # from an earlier start
     result = _run(payload.onstart, _tampered(dict(payload.env), how), tmp_path)
     assert result.returncode == 1
     assert "the job was not started" in result.stderr
@@ -152,8 +162,10 @@ def test_a_long_secret_is_joined_in_memory_and_never_on_disk(tmp_path: Path) -> 
     secret = _service_account()
     assert len(secret) > 3000
     # The script proves what it received without writing the value: its sha256 and length.
-    body = ('printf %s "$SA_JSON" | sha256sum >"$VASTJOB_ROOT/seen"\n'
-            'echo "${#SA_JSON} $SHORT" >>"$VASTJOB_ROOT/seen"\n')
+    body = (
+        'printf %s "$SA_JSON" | sha256sum >"$VASTJOB_ROOT/seen"\n'
+        'echo "${#SA_JSON} $SHORT" >>"$VASTJOB_ROOT/seen"\n'
+    )
     script = _script(body, noise=0)
     payload = make_payload(script, TITLE, secrets={"SA_JSON": secret, "SHORT": "short-secret-9"})
     assert payload.form == "chunked", "a secret over one entry needs the chunked form"
@@ -179,8 +191,9 @@ def test_a_long_secret_is_joined_in_memory_and_never_on_disk(tmp_path: Path) -> 
 
 
 def test_a_damaged_secret_is_refused(tmp_path: Path) -> None:
-    payload = make_payload(_script('echo started >"$VASTJOB_ROOT/ran"\n'), TITLE,
-                           secrets={"SA_JSON": _service_account()})
+    payload = make_payload(
+        _script('echo started >"$VASTJOB_ROOT/ran"\n'), TITLE, secrets={"SA_JSON": _service_account()}
+    )
     env = dict(payload.env)
     del env["VJ_S0_003"]
     result = _run(payload.onstart, env, tmp_path)
@@ -191,8 +204,9 @@ def test_a_damaged_secret_is_refused(tmp_path: Path) -> None:
 
 def test_only_what_no_form_can_carry_is_refused() -> None:
     # About 40 KB of incompressible commands cannot fit the env, even in parts.
-    job = job_of(steps=[{"id": f"s{i}", "run": _noise(1000, seed=i).strip(), "needs": ["setup"]}
-                        for i in range(40)])
+    job = job_of(
+        steps=[{"id": f"s{i}", "run": _noise(1000, seed=i).strip(), "needs": ["setup"]} for i in range(40)]
+    )
     with pytest.raises(RenderError, match=r"over Vast's limit of 32768 by \d+; the script takes \d+") as err:
         render_payload(job)
     assert "shorten commands" in str(err.value)

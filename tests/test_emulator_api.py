@@ -23,16 +23,20 @@ def cheapest(api: httpx.Client, **filters: Any) -> dict[str, Any]:
 
 
 def create(api: httpx.Client, offer_id: int, **body: Any) -> dict[str, Any]:
-    answer = api.put(f"/api/v0/asks/{offer_id}/", json={"client_id": "me", "image": "python:3.11", "disk": 20,
-                                                         "cancel_unavail": True, **body})
+    answer = api.put(
+        f"/api/v0/asks/{offer_id}/",
+        json={"client_id": "me", "image": "python:3.11", "disk": 20, "cancel_unavail": True, **body},
+    )
     assert answer.status_code == 200, answer.text
     result: dict[str, Any] = answer.json()
     return result
 
 
 def test_search_answers_offers(api: httpx.Client) -> None:
-    answer = api.post("/api/v0/bundles/", json={"num_gpus": {"eq": "1"}, "order": [["dph_total", "asc"]],
-                                                "limit": 10, "allocated_storage": 50})
+    answer = api.post(
+        "/api/v0/bundles/",
+        json={"num_gpus": {"eq": "1"}, "order": [["dph_total", "asc"]], "limit": 10, "allocated_storage": 50},
+    )
     assert answer.status_code == 200
     offers = answer.json()["offers"]
     assert len(offers) == 10 and all(o["num_gpus"] == 1 for o in offers)
@@ -45,8 +49,14 @@ def test_search_answers_offers(api: httpx.Client) -> None:
 
 def test_create_takes_the_offer_off_the_market_and_keeps_the_body(emu: Emulator, api: httpx.Client) -> None:
     offer = cheapest(api)
-    result = create(api, offer["id"], label="vastjob:demo:abc", env={"A": "1", "B": "two words"},
-                    onstart="echo hi", price=None)
+    result = create(
+        api,
+        offer["id"],
+        label="vastjob:demo:abc",
+        env={"A": "1", "B": "two words"},
+        onstart="echo hi",
+        price=None,
+    )
     assert result["success"] is True and isinstance(result["new_contract"], int)
     assert result["instance_api_key"]
     assert offer["id"] not in emu.market
@@ -80,16 +90,20 @@ def test_a_bid_create_bills_the_bid(api: httpx.Client) -> None:
     assert shown["is_bid"] is True and shown["dph_base"] == pytest.approx(bid)
 
 
-@pytest.mark.parametrize(("body", "error"), [
-    ({"onstart": "x" * 4049}, "invalid_args"),
-    ({"env": "-e A=1"}, "invalid_args"),
-    ({"image": None}, "invalid_args"),
-    ({"disk": 10**7}, "invalid_args"),
-    ({"label": "x" * 1025}, "invalid_args"),
-    ({"price": 500}, "invalid_price"),
-])
-def test_create_refuses_invalid_bodies(emu: Emulator, api: httpx.Client, body: dict[str, Any],
-                                       error: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        ({"onstart": "x" * 4049}, "invalid_args"),
+        ({"env": "-e A=1"}, "invalid_args"),
+        ({"image": None}, "invalid_args"),
+        ({"disk": 10**7}, "invalid_args"),
+        ({"label": "x" * 1025}, "invalid_args"),
+        ({"price": 500}, "invalid_price"),
+    ],
+)
+def test_create_refuses_invalid_bodies(
+    emu: Emulator, api: httpx.Client, body: dict[str, Any], error: str
+) -> None:
     offer = cheapest(api)
     answer = api.put(f"/api/v0/asks/{offer['id']}/", json={"image": "x", "disk": 10, **body})
     assert answer.status_code == 400 and answer.json()["error"] == error
@@ -117,8 +131,10 @@ def test_lists_v1_pages_filters_and_orders(api: httpx.Client) -> None:
         if not token:
             break
     assert seen == sorted(ids) and pages == 3
-    picked = api.get("/api/v1/instances/", params={"select_filters": '{"label": {"eq": "job-1"}}',
-                                                   "order_by": '[{"col": "id", "dir": "desc"}]'}).json()
+    picked = api.get(
+        "/api/v1/instances/",
+        params={"select_filters": '{"label": {"eq": "job-1"}}', "order_by": '[{"col": "id", "dir": "desc"}]'},
+    ).json()
     assert picked["total_instances"] == 20 and picked["label_counts"] == {"job-1": 20}
     assert [r["id"] for r in picked["instances"]] == sorted(ids[1::3], reverse=True)[:25]
     narrow = api.get("/api/v1/instances/", params={"select_cols": '["id", "label"]', "limit": 2}).json()

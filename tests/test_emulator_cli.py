@@ -41,9 +41,25 @@ def test_serves_the_sdk_until_interrupted(tmp_path: Path) -> None:
     offers = tmp_path / "offers.json"
     offers.write_text(json.dumps({"offers": generate_offers(3, 40)}))
     proc = subprocess.Popen(
-        [*VASTJOB, "emulator", "--offers", str(offers), "--sandbox", str(tmp_path / "sb"), "--api-key", "k",
-         "--faults", "rate_limit=1,route=search", "--step-seconds", "0.05", "-o", "json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            *VASTJOB,
+            "emulator",
+            "--offers",
+            str(offers),
+            "--sandbox",
+            str(tmp_path / "sb"),
+            "--api-key",
+            "k",
+            "--faults",
+            "rate_limit=1,route=search",
+            "--step-seconds",
+            "0.05",
+            "-o",
+            "json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         info = read_json_block(proc)
@@ -52,8 +68,9 @@ def test_serves_the_sdk_until_interrupted(tmp_path: Path) -> None:
         headers = {"Authorization": "Bearer k"}
         first = httpx.post(f"{url}/api/v0/bundles/", json={"limit": 100}, headers=headers)
         assert first.status_code == 429, "the --faults knob is set"
-        found = httpx.post(f"{url}/api/v0/bundles/", json={"limit": 100, "verified": {"in": [True, False]}},
-                           headers=headers).json()["offers"]
+        found = httpx.post(
+            f"{url}/api/v0/bundles/", json={"limit": 100, "verified": {"in": [True, False]}}, headers=headers
+        ).json()["offers"]
         assert len(found) == 40
         sdk = VastAI(api_key="k", server_url=url, retry=1)
         offer = sdk.search_offers("num_gpus>=1", order="dph_total", limit=1)[0]
@@ -70,12 +87,14 @@ def test_serves_the_sdk_until_interrupted(tmp_path: Path) -> None:
 
 
 def test_bad_options_are_user_errors(tmp_path: Path) -> None:
-    bad_faults = subprocess.run([*VASTJOB, "emulator", "--faults", "explode=1"],
-                                capture_output=True, text=True, timeout=60)
+    bad_faults = subprocess.run(
+        [*VASTJOB, "emulator", "--faults", "explode=1"], capture_output=True, text=True, timeout=60
+    )
     assert bad_faults.returncode == 1 and "unknown fault 'explode'" in bad_faults.stderr
     assert "Traceback" not in bad_faults.stderr
     offers = tmp_path / "offers.json"
     offers.write_text("[1, 2]")
-    bad_offers = subprocess.run([*VASTJOB, "emulator", "--offers", str(offers)],
-                                capture_output=True, text=True, timeout=60)
+    bad_offers = subprocess.run(
+        [*VASTJOB, "emulator", "--offers", str(offers)], capture_output=True, text=True, timeout=60
+    )
     assert bad_offers.returncode == 1 and "--offers" in bad_offers.stderr

@@ -18,9 +18,10 @@ KEY = "user-key"
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[tuple[Emulator, httpx.Client]]:
-    with Emulator(n_offers=60, sandbox=tmp_path, api_key=KEY, auto_advance=False) as emu, httpx.Client(
-        base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10
-    ) as client:
+    with (
+        Emulator(n_offers=60, sandbox=tmp_path, api_key=KEY, auto_advance=False) as emu,
+        httpx.Client(base_url=emu.url, headers={"Authorization": f"Bearer {KEY}"}, timeout=10) as client,
+    ):
         yield emu, client
 
 
@@ -64,8 +65,12 @@ def test_the_list_refuses_computed_and_unknown_columns(api: tuple[Emulator, http
 
     assert listing(select_filters={"dph_total": {"lte": 1}}).status_code == 400
     assert listing(order_by=[{"col": "nonsense", "dir": "asc"}]).status_code == 400
-    assert listing(select_filters={"label": {"eq": "a"}}, order_by=[{"col": "id", "dir": "desc"}]).json()[
-        "instances_found"] == 1
+    assert (
+        listing(select_filters={"label": {"eq": "a"}}, order_by=[{"col": "id", "dir": "desc"}]).json()[
+            "instances_found"
+        ]
+        == 1
+    )
 
 
 def test_unknown_ids_answer_not_found_and_the_user_is_there(api: tuple[Emulator, httpx.Client]) -> None:

@@ -56,8 +56,9 @@ def test_server_errors_and_route_targeting(emu: Emulator, api: httpx.Client) -> 
     set_faults(emu, server_errors=2, server_error_status=503, route="create")
     assert api.get("/api/v0/instances/").status_code == 200
     offer = first_offer(api)
-    codes = [api.put(f"/api/v0/asks/{offer['id']}/", json={"image": "x", "disk": 10}).status_code
-             for _ in range(3)]
+    codes = [
+        api.put(f"/api/v0/asks/{offer['id']}/", json={"image": "x", "disk": 10}).status_code for _ in range(3)
+    ]
     assert codes == [503, 503, 200]
     assert emu.faults.server_errors == 0
 
@@ -68,8 +69,12 @@ def test_offers_vanish_between_search_and_create(emu: Emulator, api: httpx.Clien
     body = {"image": "x", "disk": 10, "cancel_unavail": True}
     gone = api.put(f"/api/v0/asks/{offers[0]['id']}/", json=body)
     assert gone.status_code == 410
-    assert gone.json() | {"msg": ""} == {"success": False, "error": "no_such_ask", "msg": "",
-                                          "ask_id": offers[0]["id"]}
+    assert gone.json() | {"msg": ""} == {
+        "success": False,
+        "error": "no_such_ask",
+        "msg": "",
+        "ask_id": offers[0]["id"],
+    }
     missing = api.put(f"/api/v0/asks/{offers[1]['id']}/", json={"image": "x", "disk": 10})
     assert missing.status_code == 404 and missing.json()["error"] == "no_such_ask"
     assert offers[0]["id"] not in emu.market and offers[1]["id"] not in emu.market
@@ -92,8 +97,12 @@ def test_instances_that_never_reach_running(start_emulator: StartEmulator, fail_
     emu = start_emulator(n_offers=50, api_key=KEY, faults=faults, step_seconds=0.03)
     with client_of(emu, timeout=5) as api:
         offers = api.post("/api/v0/bundles/", json={"limit": 2}).json()["offers"]
-        ids = [api.put(f"/api/v0/asks/{o['id']}/", json={"image": "x", "disk": 10, "onstart": "touch ran"})
-               .json()["new_contract"] for o in offers]
+        ids = [
+            api.put(
+                f"/api/v0/asks/{o['id']}/", json={"image": "x", "disk": 10, "onstart": "touch ran"}
+            ).json()["new_contract"]
+            for o in offers
+        ]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and emu.instances[ids[1]].actual_status != "running":
             time.sleep(0.02)
@@ -117,8 +126,15 @@ def test_slow_answers(emu: Emulator, api: httpx.Client) -> None:
 def test_the_admin_endpoint_reads_and_refuses(emu: Emulator) -> None:
     knobs = httpx.get(f"{emu.url}/_emulator/faults").json()
     assert knobs == Faults().as_dict()
-    for bad in ({"rate_limit": "many"}, {"nonsense": 1}, {"route": "everything"}, {"fail_status": "asleep"},
-                {"server_error_status": 404}, {"rate_limit_body": "html"}, {"vanish": -1}):
+    for bad in (
+        {"rate_limit": "many"},
+        {"nonsense": 1},
+        {"route": "everything"},
+        {"fail_status": "asleep"},
+        {"server_error_status": 404},
+        {"rate_limit_body": "html"},
+        {"vanish": -1},
+    ):
         answer = httpx.post(f"{emu.url}/_emulator/faults", json=bad)
         assert answer.status_code == 400, bad
     assert httpx.get(f"{emu.url}/_emulator/faults").json() == knobs, "a refused change changes nothing"
@@ -128,7 +144,10 @@ def test_the_admin_endpoint_reads_and_refuses(emu: Emulator) -> None:
 
 def test_cli_text_form() -> None:
     assert parse_faults("rate_limit=3, route=search+create,delay=0.5") == {
-        "rate_limit": "3", "route": "search,create", "delay": "0.5"}
+        "rate_limit": "3",
+        "route": "search,create",
+        "delay": "0.5",
+    }
     faults = Faults()
     faults.update(parse_faults("rate_limit=3,route=search+create,lose_create=1"))
     assert (faults.rate_limit, faults.routes(), faults.lose_create) == (3, ["search", "create"], 1)

@@ -58,7 +58,7 @@ def test_the_state_machine_moves_by_hand(emu: Emulator, api: httpx.Client) -> No
 def test_instances_walk_to_running_on_their_own(start_emulator: StartEmulator) -> None:
     emu = start_emulator(n_offers=50, api_key=KEY, step_seconds=0.05)
     with client_of(emu, timeout=5) as api:
-        instance_id, _ = rent(api, "echo up > \"$VASTJOB_ROOT/up\"")
+        instance_id, _ = rent(api, 'echo up > "$VASTJOB_ROOT/up"')
         seen = {status(api, instance_id)}
         assert wait_for(lambda: seen.add(status(api, instance_id)) or "running" in seen)
         assert seen <= {None, "created", "loading", "running"}
@@ -91,10 +91,17 @@ def test_onstart_runs_in_its_sandbox_with_the_container_environment(emu: Emulato
     assert wait_for(lambda: (root / "env.json").exists())
     info = json.loads((root / "env.json").read_text())
     assert info == {
-        "VASTJOB_ROOT": str(root), "VASTJOB_API_URL": emu.url, "CONTAINER_ID": str(instance_id),
-        "CONTAINER_API_KEY": emu.instances[instance_id].api_key, "VAST_CONTAINERLABEL": f"C.{instance_id}",
-        "GPU_COUNT": "2", "PUBLIC_IPADDR": "127.0.0.1", "HOME": str(root / "root"),
-        "GREETING": "hello there", "TRICKY": env["TRICKY"], "cwd": str(root),
+        "VASTJOB_ROOT": str(root),
+        "VASTJOB_API_URL": emu.url,
+        "CONTAINER_ID": str(instance_id),
+        "CONTAINER_API_KEY": emu.instances[instance_id].api_key,
+        "VAST_CONTAINERLABEL": f"C.{instance_id}",
+        "GPU_COUNT": "2",
+        "PUBLIC_IPADDR": "127.0.0.1",
+        "HOME": str(root / "root"),
+        "GREETING": "hello there",
+        "TRICKY": env["TRICKY"],
+        "cwd": str(root),
     }
     assert (root / "path0").read_text() == str(root / "bin"), "the shims come first on PATH"
     assert (root / "root" / "onstart.sh").read_text() == ENV_DUMP
@@ -184,7 +191,8 @@ def test_billing_counts_gpu_time_when_running_and_disk_time_always(emu: Emulator
     time.sleep(0.15)
     running = emu.billing(instance_id)
     assert running["running_seconds"] > 0 and running["gpu_seconds"] == pytest.approx(
-        running["running_seconds"] * 2, abs=0.01)
+        running["running_seconds"] * 2, abs=0.01
+    )
     api.put(f"/api/v0/instances/{instance_id}/", json={"state": "stopped"})
     first = emu.billing(instance_id)
     time.sleep(0.15)

@@ -49,10 +49,18 @@ def _env(total: int, entry: int = 256) -> dict[str, str]:
 # (field values just within, the same field just over, the error code, a word the message names)
 CASES = [
     ({"onstart": "x" * 4048}, {"onstart": "x" * 4049}, "invalid_args", "onstart"),
-    ({"onstart": "x" * 4000, "args_str": "y" * 96}, {"onstart": "x" * 4000, "args_str": "y" * 97},
-     "invalid_args", "4096"),
-    ({"onstart": "x" * 4000, "args": ["y" * 48, "z" * 48]},
-     {"onstart": "x" * 4000, "args": ["y" * 48, "z" * 49]}, "invalid_args", "4096"),
+    (
+        {"onstart": "x" * 4000, "args_str": "y" * 96},
+        {"onstart": "x" * 4000, "args_str": "y" * 97},
+        "invalid_args",
+        "4096",
+    ),
+    (
+        {"onstart": "x" * 4000, "args": ["y" * 48, "z" * 48]},
+        {"onstart": "x" * 4000, "args": ["y" * 48, "z" * 49]},
+        "invalid_args",
+        "4096",
+    ),
     ({"env": {"A" * 6: "v" * 250}}, {"env": {"A" * 6: "v" * 251}}, "invalid_args", "AAAAAA"),
     ({"env": _env(32768)}, {"env": _env(32769)}, "invalid_args", "32768"),
     ({"label": "l" * 256}, {"label": "l" * 257}, "invalid_args", "label"),
@@ -63,9 +71,22 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("within", "over", "code", "word"), CASES,
-                         ids=["onstart", "args_str", "args", "env-entry", "env-total", "label", "image",
-                              "disk", "bid-min", "bid-max"])
+@pytest.mark.parametrize(
+    ("within", "over", "code", "word"),
+    CASES,
+    ids=[
+        "onstart",
+        "args_str",
+        "args",
+        "env-entry",
+        "env-total",
+        "label",
+        "image",
+        "disk",
+        "bid-min",
+        "bid-max",
+    ],
+)
 def test_each_limit_refused_just_over_and_accepted_at_it(
     emu: Emulator, api: httpx.Client, within: dict[str, Any], over: dict[str, Any], code: str, word: str
 ) -> None:
@@ -87,8 +108,9 @@ def test_each_limit_refused_just_over_and_accepted_at_it(
 def test_the_env_entry_limit_counts_the_key(api: httpx.Client) -> None:
     # 250 characters of value fit alone; under a long key the same value is over.
     offer = _offer(api)
-    refused = api.put(f"/api/v0/asks/{offer['id']}/",
-                      json={"image": "x", "disk": 10, "env": {"LONG_KEY_NAME": "v" * 250}})
+    refused = api.put(
+        f"/api/v0/asks/{offer['id']}/", json={"image": "x", "disk": 10, "env": {"LONG_KEY_NAME": "v" * 250}}
+    )
     assert refused.status_code == 400 and "LONG_KEY_NAME" in refused.json()["msg"]
 
 

@@ -21,11 +21,41 @@ def test_generation_is_deterministic_per_seed() -> None:
 
 
 def test_offers_carry_the_api_fields_in_api_units() -> None:
-    required = {"id", "machine_id", "host_id", "gpu_name", "num_gpus", "gpu_ram", "gpu_total_ram", "cpu_ram",
-                "disk_space", "dph_base", "min_bid", "storage_cost", "reliability", "reliability2",
-                "cuda_max_good", "driver_version", "inet_down", "inet_up", "geolocation", "hosting_type",
-                "verified", "dlperf", "compute_cap", "cpu_cores_effective", "direct_port_count", "score",
-                "total_flops", "static_ip", "public_ipaddr", "rentable", "rented", "external", "duration"}
+    required = {
+        "id",
+        "machine_id",
+        "host_id",
+        "gpu_name",
+        "num_gpus",
+        "gpu_ram",
+        "gpu_total_ram",
+        "cpu_ram",
+        "disk_space",
+        "dph_base",
+        "min_bid",
+        "storage_cost",
+        "reliability",
+        "reliability2",
+        "cuda_max_good",
+        "driver_version",
+        "inet_down",
+        "inet_up",
+        "geolocation",
+        "hosting_type",
+        "verified",
+        "dlperf",
+        "compute_cap",
+        "cpu_cores_effective",
+        "direct_port_count",
+        "score",
+        "total_flops",
+        "static_ip",
+        "public_ipaddr",
+        "rentable",
+        "rented",
+        "external",
+        "duration",
+    }
     vram = {m.name: m.vram_mib for m in CATALOGUE}
     for offer in OFFERS:
         assert required <= offer.keys()
@@ -50,13 +80,29 @@ def test_market_covers_the_catalogue_with_plausible_prices() -> None:
 
 
 def test_default_market_has_what_the_example_jobs_rent() -> None:
-    h200 = search(OFFERS, {"gpu_name": {"eq": "H200 NVL"}, "num_gpus": {"eq": 1}, "gpu_ram": {"gte": 96_000},
-                           "dph_total": {"lte": 2.5}, "reliability": {"gte": 0.98},
-                           "cuda_max_good": {"gte": 12.4}, "inet_down": {"gte": 200},
-                           "allocated_storage": 200})
+    h200 = search(
+        OFFERS,
+        {
+            "gpu_name": {"eq": "H200 NVL"},
+            "num_gpus": {"eq": 1},
+            "gpu_ram": {"gte": 96_000},
+            "dph_total": {"lte": 2.5},
+            "reliability": {"gte": 0.98},
+            "cuda_max_good": {"gte": 12.4},
+            "inet_down": {"gte": 200},
+            "allocated_storage": 200,
+        },
+    )
     assert h200 and all(o["dph_total"] <= 2.5 and o["disk_space"] >= 200 for o in h200)
-    rtx = search(OFFERS, {"gpu_name": {"eq": "RTX 4090"}, "num_gpus": {"eq": 1}, "dph_total": {"lte": 0.8},
-                          "allocated_storage": 20})
+    rtx = search(
+        OFFERS,
+        {
+            "gpu_name": {"eq": "RTX 4090"},
+            "num_gpus": {"eq": 1},
+            "dph_total": {"lte": 0.8},
+            "allocated_storage": 20,
+        },
+    )
     assert len(rtx) >= 5
 
 
@@ -78,18 +124,21 @@ def test_bid_searches_price_at_the_minimum_bid() -> None:
     assert found["is_bid"] is True
 
 
-@pytest.mark.parametrize(("op", "value", "check"), [
-    ("eq", 2, lambda v: v == 2),
-    ("neq", 2, lambda v: v != 2),
-    ("gt", 2, lambda v: v > 2),
-    ("gte", 2, lambda v: v >= 2),
-    ("lt", 4, lambda v: v < 4),
-    ("lte", 4, lambda v: v <= 4),
-    ("in", [1, 8], lambda v: v in (1, 8)),
-    ("notin", [1, 8], lambda v: v not in (1, 8)),
-    ("gte", "4", lambda v: v >= 4),  # numbers sent as strings are coerced
-    ("in", ["2", "4"], lambda v: v in (2, 4)),
-])
+@pytest.mark.parametrize(
+    ("op", "value", "check"),
+    [
+        ("eq", 2, lambda v: v == 2),
+        ("neq", 2, lambda v: v != 2),
+        ("gt", 2, lambda v: v > 2),
+        ("gte", 2, lambda v: v >= 2),
+        ("lt", 4, lambda v: v < 4),
+        ("lte", 4, lambda v: v <= 4),
+        ("in", [1, 8], lambda v: v in (1, 8)),
+        ("notin", [1, 8], lambda v: v not in (1, 8)),
+        ("gte", "4", lambda v: v >= 4),  # numbers sent as strings are coerced
+        ("in", ["2", "4"], lambda v: v in (2, 4)),
+    ],
+)
 def test_each_operator(op: str, value: object, check: object) -> None:
     found = search(OFFERS, {"num_gpus": {op: value}, "limit": 1000})
     expected = [o for o in OFFERS if o["verified"] and check(o["num_gpus"])]  # type: ignore[operator]
@@ -134,12 +183,15 @@ def test_order_and_limit() -> None:
     assert len(search(OFFERS, {})) == 64  # the default page
 
 
-@pytest.mark.parametrize("query", [
-    {"num_gpus": {"about": 1}},
-    {"order": "dph_total"},
-    {"allocated_storage": "lots"},
-    {"type": "spot"},
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"num_gpus": {"about": 1}},
+        {"order": "dph_total"},
+        {"allocated_storage": "lots"},
+        {"type": "spot"},
+    ],
+)
 def test_malformed_queries_are_refused(query: dict[str, object]) -> None:
     with pytest.raises(QueryError):
         search(OFFERS, query)

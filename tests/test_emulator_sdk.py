@@ -32,8 +32,9 @@ def wait_status(sdk: VastAI, instance_id: int, wanted: str) -> dict[str, object]
 
 
 def test_search_with_a_query_string(sdk: VastAI) -> None:
-    offers = sdk.search_offers("gpu_name=RTX_4090 num_gpus=1 reliability>0.95 gpu_ram>=20", order="dph_total",
-                               limit=10, storage=30)
+    offers = sdk.search_offers(
+        "gpu_name=RTX_4090 num_gpus=1 reliability>0.95 gpu_ram>=20", order="dph_total", limit=10, storage=30
+    )
     assert 0 < len(offers) <= 10
     assert all(o["gpu_name"] == "RTX 4090" and o["num_gpus"] == 1 and o["reliability"] > 0.95 for o in offers)
     assert all(o["gpu_ram"] >= 20_000 and o["verified"] for o in offers)  # the CLI multiplies GB by 1000
@@ -54,9 +55,15 @@ def test_search_with_a_dict(sdk: VastAI) -> None:
 
 def test_the_whole_instance_cycle(emu: Emulator, sdk: VastAI) -> None:
     offer = sdk.search_offers("num_gpus=1", order="dph_total", limit=1)[0]
-    created = sdk.create_instance(offer["id"], image="python:3.11-slim", disk=16, env={"GREETING": "hi"},
-                                  label="conformance", onstart_cmd='echo "$GREETING from $CONTAINER_ID"',
-                                  cancel_unavail=True)
+    created = sdk.create_instance(
+        offer["id"],
+        image="python:3.11-slim",
+        disk=16,
+        env={"GREETING": "hi"},
+        label="conformance",
+        onstart_cmd='echo "$GREETING from $CONTAINER_ID"',
+        cancel_unavail=True,
+    )
     assert created["success"] is True
     instance_id = created["new_contract"]
     running = wait_status(sdk, instance_id, "running")

@@ -76,21 +76,28 @@ def _local(tmp_path: Path, **fields: Any) -> Result:
     return vj("apply", str(spec), "--local", "--yes", "--sandbox", str(tmp_path / "sb"), "-o", "json")
 
 
-@pytest.mark.parametrize(("command", "outcome", "code"), [
-    ("echo ok", "succeeded", EXIT_OK), ("exit 5", "failed", EXIT_JOB_FAILED)])
+@pytest.mark.parametrize(
+    ("command", "outcome", "code"), [("echo ok", "succeeded", EXIT_OK), ("exit 5", "failed", EXIT_JOB_FAILED)]
+)
 def test_the_outcome_is_the_jobs_own_when_both_shutdown_verbs_are_equal(
     tmp_path: Path, command: str, outcome: str, code: int
 ) -> None:
-    done = _local(tmp_path, run={"command": command, "max_runtime": "5m"},
-                  shutdown={"on_success": "stop", "on_failure": "stop"})
+    done = _local(
+        tmp_path,
+        run={"command": command, "max_runtime": "5m"},
+        shutdown={"on_success": "stop", "on_failure": "stop"},
+    )
     assert done.exit_code == code, done.output
     assert json.loads(done.stdout)["local"]["outcome"] == outcome
 
 
 def test_keep_ends_the_follow_at_the_jobs_final_line(tmp_path: Path) -> None:
     # With keep the instance runs on; apply returns once the job said it ended, not at max_runtime.
-    done = _local(tmp_path, run={"command": "echo ok", "max_runtime": "30d"},
-                  shutdown={"on_success": "keep", "on_failure": "keep"})
+    done = _local(
+        tmp_path,
+        run={"command": "echo ok", "max_runtime": "30d"},
+        shutdown={"on_success": "keep", "on_failure": "keep"},
+    )
     assert done.exit_code == EXIT_OK, done.output
     local = json.loads(done.stdout)["local"]
     assert local["outcome"] == "succeeded" and local["final_state"] == "running"
@@ -104,18 +111,31 @@ def test_ctrl_c_detaches_and_says_what_becomes_of_the_job(tmp_path: Path) -> Non
         raise KeyboardInterrupt
 
     with pytest.raises(Interrupted) as err:
-        run_local(load_job(spec), lambda path: Emulator(sandbox=path), tmp_path / "sb",
-                  options=ApplyOptions(yes=True), stream=interrupt)
+        run_local(
+            load_job(spec),
+            lambda path: Emulator(sandbox=path),
+            tmp_path / "sb",
+            options=ApplyOptions(yes=True),
+            stream=interrupt,
+        )
     assert err.value.exit_code == 130
     assert "detached from job slow" in str(err.value) and "vastjob apply" in str(err.value)
 
 
-@pytest.mark.parametrize(("command", "code", "said"), [
-    ("echo hello-follow", EXIT_OK, "job succeeded"),
-    ("echo hello-follow; exit 7", EXIT_JOB_FAILED, "job failed (step run failed, exit code 7)")])
+@pytest.mark.parametrize(
+    ("command", "code", "said"),
+    [
+        ("echo hello-follow", EXIT_OK, "job succeeded"),
+        ("echo hello-follow; exit 7", EXIT_JOB_FAILED, "job failed (step run failed, exit code 7)"),
+    ],
+)
 def test_apply_follow_streams_the_job_and_exits_with_its_outcome(
-    tmp_path: Path, start_emulator: StartEmulator, monkeypatch: pytest.MonkeyPatch,
-    command: str, code: int, said: str
+    tmp_path: Path,
+    start_emulator: StartEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    code: int,
+    said: str,
 ) -> None:
     emu = start_emulator(n_offers=400, step_seconds=0.05, kill_delay=0.2)
     monkeypatch.setenv("VAST_URL", emu.url)
@@ -151,8 +171,9 @@ def test_ctrl_c_while_following_detaches_and_says_how_to_reattach_and_stop(
     spec = tmp_path / "job.yaml"
     spec.write_text(yaml.safe_dump(rented_doc(run={"command": "echo started; sleep 60"}), sort_keys=False))
     job = load_job(spec)
-    applied = Applier(job, lambda: fast_client(emu.url, emu.api_key),
-                      options=ApplyOptions(yes=True, wait=True, poll_s=0.05)).run()
+    applied = Applier(
+        job, lambda: fast_client(emu.url, emu.api_key), options=ApplyOptions(yes=True, wait=True, poll_s=0.05)
+    ).run()
 
     def interrupt(_line: str) -> None:
         raise KeyboardInterrupt

@@ -29,10 +29,16 @@ def _git(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess
 @pytest.fixture
 def hook_repo(tmp_path: Path) -> tuple[Path, str]:
     """This working tree (tracked and new files, ignored ones left out) committed into a temporary repo."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode().split("\0")
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     copy = tmp_path / "hook-source"
     for rel in filter(None, listed):
         source = ROOT / rel

@@ -60,9 +60,7 @@ def test_a_daemon_left_by_a_step_neither_holds_the_job_open_nor_outlives_it(sand
 
 
 def test_a_step_that_keeps_its_processes_leaves_them_running_until_the_job_ends(sandbox: Sandbox) -> None:
-    helper = (
-        'sleep 600 & echo $! >"$SANDBOX/helper.pid"; (sleep 0.5; echo "late $((6 * 7))") & echo started'
-    )
+    helper = 'sleep 600 & echo $! >"$SANDBOX/helper.pid"; (sleep 0.5; echo "late $((6 * 7))") & echo started'
     log = '"$VASTJOB_ROOT/var/log/vastjob/job.log"'
     wait_line = f'until grep -q "\\[helper\\] late 42" {log}; do sleep 0.1; done'
     job = job_of(
@@ -148,8 +146,12 @@ def test_a_killed_start_loses_at_most_one_heartbeat_of_its_time(sandbox: Sandbox
     target.write_text(render_script(job))
     used = sandbox.root / f"var/lib/vastjob/runtime-{job.spec_hash}"
     proc = subprocess.Popen(
-        ["bash", str(target)], env=sandbox.env(QUICK), cwd=sandbox.dir, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ["bash", str(target)],
+        env=sandbox.env(QUICK),
+        cwd=sandbox.dir,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 60

@@ -56,7 +56,11 @@ def test_a_success_uploads_outputs_and_the_log_then_destroys(tmp_path: Path, san
     assert "[run] trained" in log and "job success, exit code 0: destroy" in log
     res = _result(remote, sandbox)
     assert (res["job"], res["outcome"], res["exit_code"], res["shutdown"]) == (
-        "scripttest", "succeeded", 0, "destroy")
+        "scripttest",
+        "succeeded",
+        0,
+        "destroy",
+    )
     assert res["instance_id"] == sandbox.api_id and res["spec_hash"]
     assert _shutdowns(sandbox) == ["DELETE"]
     # Every upload is done before the shutdown is asked for.
@@ -110,9 +114,7 @@ def test_an_upload_that_hangs_is_bounded(tmp_path: Path, sandbox: Sandbox) -> No
 
 
 @pytest.mark.parametrize("required", [True, False])
-def test_a_required_upload_that_fails_marks_the_job(
-    tmp_path: Path, sandbox: Sandbox, required: bool
-) -> None:
+def test_a_required_upload_that_fails_marks_the_job(tmp_path: Path, sandbox: Sandbox, required: bool) -> None:
     remote = tmp_path / "remote"
     outputs = {"ckpt": {"path": "missing/", "to": "res:run/", "required": required}}
     result = sandbox.run(_job(remote, "echo trained", outputs))
@@ -142,8 +144,10 @@ def test_the_result_has_each_steps_start_and_end_and_the_price_it_was_rented_at(
     assert all(line in sandbox.log().splitlines() for line in res["steps"])
     steps = {s["id"]: s for s in read_outcome(json.dumps(res), None).steps}
     assert steps["prep"]["status"] == steps["run"]["status"] == "done"
-    when = {sid: (datetime.fromisoformat(st["start"]), datetime.fromisoformat(st["end"]))
-            for sid, st in steps.items()}
+    when = {
+        sid: (datetime.fromisoformat(st["start"]), datetime.fromisoformat(st["end"]))
+        for sid, st in steps.items()
+    }
     assert when["prep"][0] <= when["prep"][1] <= when["run"][0] < when["run"][1]  # run waited a second
     # The times are the log's own, as its step lines have them.
     assert f"{steps['run']['start']} [run] start, attempt 1" in sandbox.log()

@@ -28,8 +28,14 @@ run:
 {runtime}"""
 
 
-def _job(tmp_path: Path, *, names: str = "RTX 4090", count: int = 1, price: str = "1.5",
-         runtime: str = "  max_runtime: 1h\n") -> Path:
+def _job(
+    tmp_path: Path,
+    *,
+    names: str = "RTX 4090",
+    count: int = 1,
+    price: str = "1.5",
+    runtime: str = "  max_runtime: 1h\n",
+) -> Path:
     path = tmp_path / "job.yaml"
     path.write_text(JOB.format(names=names, count=count, price=price, runtime=runtime), encoding="utf-8")
     return path
@@ -44,8 +50,19 @@ def test_bash_really_refuses_to_assign_each_readonly_name(name: str) -> None:
 
 
 def test_reserved_names_cover_the_runtime_and_prefixes() -> None:
-    for name in ("CONTAINER_ID", "CONTAINER_API_KEY", "VJ_ANYTHING", "VASTJOB_ROOT", "GIT_CONFIG_KEY_3",
-                 "RCLONE_CONFIG_B2_ACCOUNT", "IFS", "BASH_ENV", "SHELLOPTS", "BASHOPTS", *BASH_SPECIAL):
+    for name in (
+        "CONTAINER_ID",
+        "CONTAINER_API_KEY",
+        "VJ_ANYTHING",
+        "VASTJOB_ROOT",
+        "GIT_CONFIG_KEY_3",
+        "RCLONE_CONFIG_B2_ACCOUNT",
+        "IFS",
+        "BASH_ENV",
+        "SHELLOPTS",
+        "BASHOPTS",
+        *BASH_SPECIAL,
+    ):
         assert why_reserved(name), name
     for name in ("HOME", "LD_LIBRARY_PATH", "PIP_INDEX_URL", "GIT_TOKEN", "WANDB_API_KEY", "PATH"):
         assert why_reserved(name) is None, name
@@ -68,8 +85,17 @@ def test_a_reserved_secret_is_refused_at_its_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("90s", 90), ("1h30m", 5400), ("30d", MAX_DURATION_S), ("0001s", 1), ("31d", MAX_DURATION_S + 1),
-     ("9" * 5000 + "d", MAX_DURATION_S + 1), ("0" * 5000 + "5s", 5), ("soon", None), ("", None)],
+    [
+        ("90s", 90),
+        ("1h30m", 5400),
+        ("30d", MAX_DURATION_S),
+        ("0001s", 1),
+        ("31d", MAX_DURATION_S + 1),
+        ("9" * 5000 + "d", MAX_DURATION_S + 1),
+        ("0" * 5000 + "5s", 5),
+        ("soon", None),
+        ("", None),
+    ],
 )
 def test_duration_seconds_is_bounded_and_cheap(text: str, seconds: int | None) -> None:
     assert duration_seconds(text) == seconds

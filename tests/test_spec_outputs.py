@@ -19,7 +19,6 @@ remotes: {res: {type: alias, options: {remote: /srv/results}}}
 """
 
 
-
 def load_job_text(tmp_path: Path, body: str) -> JobSpec:
     """The head job with `body` added, loaded from a file."""
     spec = tmp_path / "t.yaml"
@@ -28,17 +27,30 @@ def load_job_text(tmp_path: Path, body: str) -> JobSpec:
 
 
 def test_outputs_and_logs_are_read_with_their_defaults(tmp_path: Path) -> None:
-    job = load_job_text(tmp_path, """outputs:
+    job = load_job_text(
+        tmp_path,
+        """outputs:
   ckpt: {path: checkpoints/, to: "res:runs/ckpt/", every: 30m, when: failure}
   metrics: {path: out/m.json, to: "res:runs/m.json", required: false, retries: 0, timeout: 90s}
 logs: res:runs/logs
-""")
+""",
+    )
     ckpt, metrics = job.outputs
     assert (ckpt.name, ckpt.path, ckpt.to.text, ckpt.when, ckpt.every_s) == (
-        "ckpt", "checkpoints/", "res:runs/ckpt/", "failure", 1800)
+        "ckpt",
+        "checkpoints/",
+        "res:runs/ckpt/",
+        "failure",
+        1800,
+    )
     assert (ckpt.required, ckpt.retries, ckpt.timeout_s) == (True, 2, 600)
     assert (metrics.when, metrics.every_s, metrics.required, metrics.retries, metrics.timeout_s) == (
-        "both", None, False, 0, 90)
+        "both",
+        None,
+        False,
+        0,
+        90,
+    )
     assert job.logs == Destination("res:runs/logs")
     assert ckpt.wanted("failure") and not ckpt.wanted("success") and metrics.wanted("success")
 

@@ -62,8 +62,10 @@ def test_the_env_example_lists_every_secret_and_dotenv_stays_out_of_git(repo: Pa
 def test_init_never_overwrites(repo: Path) -> None:
     (repo / "jobs").mkdir()
     mine = repo / "jobs/train.yaml"
-    mine.write_text("# mine\nversion: 1\nname: train\noffer: {max_price_per_hour: 1}\n"
-                    "instance: {image: img}\nrun: {command: go}\n")
+    mine.write_text(
+        "# mine\nversion: 1\nname: train\noffer: {max_price_per_hour: 1}\n"
+        "instance: {image: img}\nrun: {command: go}\n"
+    )
     before = mine.read_bytes()
     first = invoke("init", str(repo), "--name", "train")
     assert first.exit_code == 0 and f"kept  {mine}" in first.output
@@ -134,8 +136,16 @@ def test_schema_write_creates_updates_and_refuses_foreign_files(tmp_path: Path) 
 def test_the_starter_runs_whole_with_apply_local(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert invoke("init", str(repo), "--name", "starter").exit_code == 0
     monkeypatch.setenv("WANDB_API_KEY", "not-a-real-key")
-    result = invoke("apply", str(repo / "jobs/starter.yaml"), "--local", "--yes", "--sandbox",
-                    str(repo.parent / "sb"), "-o", "json")
+    result = invoke(
+        "apply",
+        str(repo / "jobs/starter.yaml"),
+        "--local",
+        "--yes",
+        "--sandbox",
+        str(repo.parent / "sb"),
+        "-o",
+        "json",
+    )
     assert result.exit_code == 0, result.output
     local = json.loads(result.stdout)["local"]
     assert local["outcome"] == "succeeded" and local["final_state"] == "destroyed"

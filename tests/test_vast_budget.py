@@ -32,8 +32,13 @@ def emu(tmp_path: Path) -> Iterator[Emulator]:
 
 
 def _apply(emu: Emulator, job: JobSpec, env: dict[str, str], recorder: Recorder) -> ApplyResult:
-    return Applier(job, lambda: fast_client(emu.url, emu.api_key, recorder), options=ApplyOptions(yes=True),
-                   environ=env, sleep=lambda s: None).run()
+    return Applier(
+        job,
+        lambda: fast_client(emu.url, emu.api_key, recorder),
+        options=ApplyOptions(yes=True),
+        environ=env,
+        sleep=lambda s: None,
+    ).run()
 
 
 def test_a_job_too_big_for_the_onstart_is_sent_chunked_and_accepted(emu: Emulator, tmp_path: Path) -> None:
@@ -107,10 +112,13 @@ def test_the_script_sent_is_the_script_rendered(tmp_path: Path) -> None:
     assert carried(render_payload(job)) == render_script(job)
 
 
-@pytest.mark.parametrize(("instance", "message"), [
-    ({"image": "registry.example.invalid/" + "i" * 1000, "disk_gb": 20}, r"the image is 1025 characters"),
-    ({"image": "python:3.11-slim", "disk_gb": 4}, r"disk_gb is 4; Vast rents at least 8 GB"),
-])
+@pytest.mark.parametrize(
+    ("instance", "message"),
+    [
+        ({"image": "registry.example.invalid/" + "i" * 1000, "disk_gb": 20}, r"the image is 1025 characters"),
+        ({"image": "python:3.11-slim", "disk_gb": 4}, r"disk_gb is 4; Vast rents at least 8 GB"),
+    ],
+)
 def test_the_instance_fields_are_checked_before_any_request(
     emu: Emulator, tmp_path: Path, instance: dict[str, object], message: str
 ) -> None:

@@ -190,8 +190,9 @@ def test_a_server_that_never_answers_is_a_timeout_said_as_such() -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        client = VastClient("k", url, timeout=0.2, retry=RetryPolicy(attempts=2, base_delay=0.001),
-                            notify=notices.append)
+        client = VastClient(
+            "k", url, timeout=0.2, retry=RetryPolicy(attempts=2, base_delay=0.001), notify=notices.append
+        )
         with client, pytest.raises(ApiError) as info:
             client.list_instances()
     assert notices == [f"could not reach {url}: no answer within 0.2 s; trying again (2 of 2)"]

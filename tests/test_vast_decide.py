@@ -40,8 +40,13 @@ def test_plan_says_create_then_up_to_date(emu: Emulator, tmp_path: Path) -> None
     assert first.exit_code == 0 and "  action    create: the job has no instance yet" in first.stdout
     iid = json.loads(vj("apply", "--detach", spec, "--yes", "-o", "json").stdout)["instance_id"]
     again = json.loads(vj("plan", spec, "-o", "json").stdout)["action"]
-    assert again == {"action": "up_to_date", "instances": [iid], "same_spec": True, "old_spec_hashes": [],
-                     "changes": None}
+    assert again == {
+        "action": "up_to_date",
+        "instances": [iid],
+        "same_spec": True,
+        "old_spec_hashes": [],
+        "changes": None,
+    }
     assert f"up to date: instance {iid}" in vj("plan", spec).stdout
 
 
@@ -71,5 +76,7 @@ def test_a_spec_applied_elsewhere_shows_its_changes_as_unknown(
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
     planned = vj("plan", spec, "--set", "run.command=sleep 5")
     assert "changed   unknown: that spec was not applied from this machine" in planned.stdout
-    assert json.loads(vj("plan", spec, "--set", "run.command=sleep 5", "-o", "json").stdout)["action"][
-        "changes"] is None
+    assert (
+        json.loads(vj("plan", spec, "--set", "run.command=sleep 5", "-o", "json").stdout)["action"]["changes"]
+        is None
+    )

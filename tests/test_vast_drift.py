@@ -32,8 +32,12 @@ def clone(tmp_path: Path) -> tuple[Path, Path, JobSpec]:
     git(work, "commit", "-q", "-m", "one")
     git(work, "push", "-q", "origin", "main")
     doc = {
-        "version": 1, "name": "x", "offer": {"max_price_per_hour": 1}, "instance": {"image": "i"},
-        "run": {"command": "go"}, "repo": {"url": f"file://{bare}", "ref": "main"},
+        "version": 1,
+        "name": "x",
+        "offer": {"max_price_per_hour": 1},
+        "instance": {"image": "i"},
+        "run": {"command": "go"},
+        "repo": {"url": f"file://{bare}", "ref": "main"},
     }
     return bare, work, JobSpec.from_document(doc, source=str(work / "jobs/x.yaml"))
 
@@ -111,8 +115,11 @@ def test_apply_says_the_warning_before_renting(
 
     _, work, job = clone
     spec = work / "jobs/x.yaml"
-    doc = {**dict(job.document), "workdir": "/workspace/x",
-           "offer": {"gpu": {"names": ["RTX 4090"], "count": 1}, "max_price_per_hour": 5}}
+    doc = {
+        **dict(job.document),
+        "workdir": "/workspace/x",
+        "offer": {"gpu": {"names": ["RTX 4090"], "count": 1}, "max_price_per_hour": 5},
+    }
     spec.write_text(yaml.safe_dump(doc, sort_keys=False))
     git(work, "commit", "-q", "-am", "the spec, not pushed")
     with Emulator(sandbox=work.parent / "sandbox", n_offers=200, auto_advance=False) as emu:

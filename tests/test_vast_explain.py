@@ -43,7 +43,9 @@ def test_a_cap_below_the_market_names_the_cap_and_the_cheapest_offer_it_excluded
     assert report.cheapest_over_cap.offer.id == best.offer.id
     assert report.cheapest_over_cap.price_per_hour == pytest.approx(best.price_per_hour)
     assert [s.name for s in report.steps] == [
-        "offer.gpu.min_vram_gb", "offer.verified_only", "offer.max_price_per_hour"
+        "offer.gpu.min_vram_gb",
+        "offer.verified_only",
+        "offer.max_price_per_hour",
     ]
     assert report.steps[0].left >= report.steps[1].left > 0 == report.steps[2].left
     text = report.render()

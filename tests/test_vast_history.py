@@ -31,7 +31,12 @@ def test_changed_fields_by_dotted_path() -> None:
     new["run"] = {"command": "python train.py"}
     changes = changed_fields(old, new)
     assert [c.path for c in changes] == [
-        "offer.gpu.count", "offer.max_price_per_hour", "run.command", "run.max_runtime", "env.C", "env.B"
+        "offer.gpu.count",
+        "offer.max_price_per_hour",
+        "run.command",
+        "run.max_runtime",
+        "env.C",
+        "env.B",
     ]
     assert changes[1] == FieldChange("offer.max_price_per_hour", 0.8, 1.2)
     assert changes[3].render() == 'run.max_runtime: "10m" -> (not set)'

@@ -236,9 +236,9 @@ def test_a_declined_destroy_prints_json(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_status_of_a_stopped_instance_counts_only_its_disk(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(
-        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
-    )["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout)[
+        "instance_id"
+    ]
     emu.advance(iid, "running")
     assert json.loads(vj("stop", "tiny", "-o", "json").stdout) == {"stopped": [iid]}
     (row,) = json.loads(vj("status", "tiny", "-o", "json").stdout)
@@ -254,9 +254,9 @@ def test_status_of_a_stopped_instance_counts_only_its_disk(emu: Emulator, tmp_pa
 def test_logs_follow_ends_cleanly_when_the_instance_is_destroyed_meanwhile(
     emu: Emulator, tmp_path: Path
 ) -> None:
-    iid = json.loads(
-        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
-    )["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout)[
+        "instance_id"
+    ]
     emu.advance(iid, "running")
 
     class DestroyedAfterTheLook(VastClient):
@@ -294,9 +294,9 @@ def test_without_an_answer_apply_and_destroy_do_nothing_and_print_json(emu: Emul
 
 
 def test_logs_follow_keeps_up_when_the_log_outgrows_its_window(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(
-        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
-    )["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout)[
+        "instance_id"
+    ]
     log = emu.instances[iid].container.log_path
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("".join(f"line {n}\n" for n in range(1, 4)))
@@ -334,9 +334,9 @@ def test_status_with_no_job_lists_every_vastjob_instance(emu: Emulator, tmp_path
     for name in ("tiny", "other"):
         path = tmp_path / f"{name}.yaml"
         path.write_text(yaml.safe_dump(job_doc(name=name), sort_keys=False))
-        ids.append(json.loads(
-            vj("apply", "--detach", str(path), "--yes", "-o", "json").stdout
-        )["instance_id"])
+        ids.append(
+            json.loads(vj("apply", "--detach", str(path), "--yes", "-o", "json").stdout)["instance_id"]
+        )
     rows = json.loads(vj("status", "-o", "json").stdout)
     assert sorted((r["id"], r["job"]) for r in rows) == sorted(zip(ids, ["tiny", "other"], strict=True))
 
@@ -358,9 +358,9 @@ def test_logs_prefers_the_running_instance_of_the_current_spec(emu: Emulator, tm
 
 
 def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(
-        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
-    )["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout)[
+        "instance_id"
+    ]
     emu.advance(iid, "running")
     none = vj("logs", "tiny", "--tail", "0")
     assert none.exit_code == 0 and none.stdout == ""
@@ -369,9 +369,9 @@ def test_logs_tail_0_prints_nothing(emu: Emulator, tmp_path: Path) -> None:
 
 
 def test_logs_follow_with_tail_0_shows_only_new_lines(emu: Emulator, tmp_path: Path) -> None:
-    iid = json.loads(
-        vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout
-    )["instance_id"]
+    iid = json.loads(vj("apply", "--detach", spec_file(tmp_path), "--yes", "-o", "json").stdout)[
+        "instance_id"
+    ]
     log = emu.instances[iid].container.log_path
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("old 1\nold 2\n")

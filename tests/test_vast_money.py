@@ -50,9 +50,7 @@ class Outcome:
         return len([s for s in self.recorder.sent if s.method == "PUT" and "/asks/" in s.url])
 
 
-def apply(
-    emu: Emulator, job: JobSpec, *, hook: Any = None, real_sleep: bool = False, **opts: Any
-) -> Outcome:
+def apply(emu: Emulator, job: JobSpec, *, hook: Any = None, real_sleep: bool = False, **opts: Any) -> Outcome:
     """One apply against the emulator, its error (if any) read as the CLI would: exit code and message."""
     recorder, said = Recorder(), list[str]()
     applier = Applier(
@@ -310,8 +308,11 @@ def test_verified_only_false_reaches_unverified_hosts(emu: Emulator, tmp_path: P
 
 
 def test_datacenter_only_reaches_datacenters_only(emu: Emulator, tmp_path: Path) -> None:
-    offer = {"gpu": {"names": ["H100 SXM", "A100 SXM4"], "count": 1}, "max_price_per_hour": 4.0,
-             "datacenter_only": True}
+    offer = {
+        "gpu": {"names": ["H100 SXM", "A100 SXM4"], "count": 1},
+        "max_price_per_hour": 4.0,
+        "datacenter_only": True,
+    }
     out = apply(emu, make_job(tmp_path, offer=offer), dry_run=True)
     assert out.result is not None and out.result.plan is not None and out.result.plan.candidates
     assert {c.offer.raw["hosting_type"] for c in out.result.plan.candidates} == {1}

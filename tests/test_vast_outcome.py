@@ -48,8 +48,11 @@ def test_what_cannot_be_read_is_unknown_and_says_why() -> None:
 
 
 def test_the_results_own_step_times_and_price_are_read_when_present() -> None:
-    lines = ["2026-01-01T00:01:00Z [vastjob] job demo, spec abc",
-             "2026-01-01T00:01:01Z [run] start, attempt 1", "2026-01-01T00:01:30Z [run] done"]
+    lines = [
+        "2026-01-01T00:01:00Z [vastjob] job demo, spec abc",
+        "2026-01-01T00:01:01Z [run] start, attempt 1",
+        "2026-01-01T00:01:30Z [run] done",
+    ]
     result = json.dumps({"outcome": "succeeded", "exit_code": 0, "dph_total": 0.241, "steps": lines})
     told = read_outcome(result, None)  # the log could not be read: the result alone tells
     run = {"id": "run", "start": "2026-01-01T00:01:01Z", "end": "2026-01-01T00:01:30Z", "status": "done"}

@@ -161,9 +161,16 @@ def test_the_cap_counts_the_jobs_disk_even_if_the_quote_counts_less() -> None:
 
 
 def test_offers_without_the_disk_are_not_taken() -> None:
-    offers = [offer(1, disk_space=19.9), offer(2, disk_space=20), offer(3), offer(4, disk_space="50"),
-              offer(5, disk_space=400.0)]
+    offers = [
+        offer(1, disk_space=19.9),
+        offer(2, disk_space=20),
+        offer(3),
+        offer(4, disk_space="50"),
+        offer(5, disk_space=400.0),
+    ]
     assert [o["id"] for o in with_disk(offers, 20)] == [2, 5]
+
+
 @pytest.mark.parametrize(
     ("name", "mib", "shown"), [("RTX 4090", 24564, "24 GiB"), ("H100 SXM", 81559, "80 GiB")]
 )

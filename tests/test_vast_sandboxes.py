@@ -61,8 +61,15 @@ def test_apply_local_runs_under_the_cache_and_cleans_up_after_a_success(tmp_path
     assert kept.exit_code == 0 and "sandbox kept at " + str(parent) in kept.stdout
 
     broken = tmp_path / "broken.yaml"
-    broken.write_text(yaml.safe_dump({**yaml.safe_load(Path(demo).read_text()), "name": "broken",
-                                      "run": {"command": "exit 3", "max_runtime": "5m"}}))
+    broken.write_text(
+        yaml.safe_dump(
+            {
+                **yaml.safe_load(Path(demo).read_text()),
+                "name": "broken",
+                "run": {"command": "exit 3", "max_runtime": "5m"},
+            }
+        )
+    )
     failed = CliRunner().invoke(cli, ["apply", str(broken), "--local", "--yes", "-o", "json"])
     assert failed.exit_code == 4  # EXIT_JOB_FAILED
     assert Path(json.loads(failed.stdout)["local"]["sandbox"]).is_dir()  # kept, to read its log

@@ -153,10 +153,7 @@ def test_a_pinned_commit_or_a_full_sha_needs_no_git(tmp_path: Path) -> None:
     assert resolve_commit(bare_sha, runner=refuse) == sha
 
 
-PEM = (
-    "-----BEGIN EXAMPLE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAABG5vbmU=\n"
-    "-----END EXAMPLE KEY-----"
-)
+PEM = "-----BEGIN EXAMPLE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\nAAAABG5vbmU=\n-----END EXAMPLE KEY-----"
 
 
 def test_a_multi_line_quoted_value_is_kept_whole(tmp_path: Path) -> None:

@@ -47,8 +47,9 @@ PYTHON3 = '#!/bin/sh\nprintf \'%s\\n\' "$*" >>"$VASTJOB_ROOT/pip.log"\n'
 
 @pytest.fixture
 def emu(tmp_path: Path) -> Iterator[Emulator]:
-    with Emulator(sandbox=tmp_path / "sandbox", n_offers=1500, step_seconds=0.05, api_key=ACCOUNT_KEY,
-                  kill_delay=0.2) as e:
+    with Emulator(
+        sandbox=tmp_path / "sandbox", n_offers=1500, step_seconds=0.05, api_key=ACCOUNT_KEY, kill_delay=0.2
+    ) as e:
         yield e
 
 
@@ -88,9 +89,13 @@ def local_overrides(path: Path, tmp_path: Path) -> list[str]:
 
 def _apply(emu: Emulator, job: JobSpec, secrets: Mapping[str, str], recorder: Recorder | None = None) -> int:
     said: list[str] = []
-    result = Applier(job, lambda: fast_client(emu.url, emu.api_key, recorder),
-                     options=ApplyOptions(yes=True, wait=True, poll_s=0.05), environ=dict(secrets),
-                     say=said.append).run()
+    result = Applier(
+        job,
+        lambda: fast_client(emu.url, emu.api_key, recorder),
+        options=ApplyOptions(yes=True, wait=True, poll_s=0.05),
+        environ=dict(secrets),
+        say=said.append,
+    ).run()
     assert result.instance_id is not None, said
     return result.instance_id
 
@@ -157,8 +162,10 @@ def test_the_private_job_is_chunked_and_its_secrets_stay_out_of_every_output(
     monkeypatch.setenv("VAST_API_KEY", ACCOUNT_KEY)
     for name, value in secrets.items():
         monkeypatch.setenv(name, value)
-    outputs = [CliRunner().invoke(cli, args).output for args in (
-        ["render", str(path), "--onstart"], ["plan", str(path)], ["logs", "burgers512-private"])]
+    outputs = [
+        CliRunner().invoke(cli, args).output
+        for args in (["render", str(path), "--onstart"], ["plan", str(path)], ["logs", "burgers512-private"])
+    ]
     assert "budget    onstart " in outputs[1] and "chunked form" in outputs[1]
     script_parts = "".join(v for k, v in body["env"].items() if k.startswith("VJ_P"))
     for value in secrets.values():
@@ -168,8 +175,12 @@ def test_the_private_job_is_chunked_and_its_secrets_stay_out_of_every_output(
 
 def _service_account() -> str:
     lines = "\\n".join(hashlib.sha512(str(i).encode()).hexdigest() for i in range(24))
-    doc = {"type": "service_account", "project_id": "p-1", "private_key": f"-----BEGIN KEY-----\\n{lines}\\n",
-           "client_email": "job@p-1.example.invalid"}
+    doc = {
+        "type": "service_account",
+        "project_id": "p-1",
+        "private_key": f"-----BEGIN KEY-----\\n{lines}\\n",
+        "client_email": "job@p-1.example.invalid",
+    }
     return json.dumps(doc, indent=2) + "\n"
 
 
@@ -177,7 +188,9 @@ def test_a_long_secret_reaches_the_job_in_memory_only(emu: Emulator, tmp_path: P
     secret = _service_account()
     assert len(secret) > 3000
     doc = {
-        "version": 1, "name": "sa-job", "workdir": "/workspace/sa",
+        "version": 1,
+        "name": "sa-job",
+        "workdir": "/workspace/sa",
         "offer": {"gpu": {"names": ["RTX 4090"], "count": 1, "min_vram_gb": 20}, "max_price_per_hour": 2.0},
         "instance": {"image": "python:3.11-slim", "disk_gb": 20},
         "secrets": ["GCP_SA_JSON"],

@@ -68,12 +68,17 @@ class YamlServer:
         }
 
     def __enter__(self) -> YamlServer:
-        self.request("initialize", {
-            "processId": os.getpid(),
-            "rootUri": ROOT.as_uri(),
-            "capabilities": {"workspace": {"configuration": True},
-                             "textDocument": {"publishDiagnostics": {}}},
-        })
+        self.request(
+            "initialize",
+            {
+                "processId": os.getpid(),
+                "rootUri": ROOT.as_uri(),
+                "capabilities": {
+                    "workspace": {"configuration": True},
+                    "textDocument": {"publishDiagnostics": {}},
+                },
+            },
+        )
         self.notify("initialized", {})
         self.notify("workspace/didChangeConfiguration", {"settings": self._settings})
         return self
@@ -133,8 +138,12 @@ class YamlServer:
             result: Any = None
             if message["method"] == "workspace/configuration":
                 items = message["params"]["items"]
-                result = [self._settings.get(i.get("section", "").split(".")[0], self._settings)
-                          if i.get("section") == "yaml" else None for i in items]
+                result = [
+                    self._settings.get(i.get("section", "").split(".")[0], self._settings)
+                    if i.get("section") == "yaml"
+                    else None
+                    for i in items
+                ]
             self._send({"id": message["id"], "result": result})
         return message
 
@@ -142,14 +151,17 @@ class YamlServer:
         """Open one document and return the diagnostics the server publishes for it."""
         uri = path.resolve().as_uri()
         content = path.read_text(encoding="utf-8") if text is None else text
-        self.notify("textDocument/didOpen", {
-            "textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": content}})
+        self.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": content}},
+        )
         while True:
             message = self._next()
             if message.get("method") == "textDocument/publishDiagnostics" and message["params"]["uri"] == uri:
                 self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
                 return [
-                    Diagnostic(d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1,
-                               d["message"])
+                    Diagnostic(
+                        d["range"]["start"]["line"] + 1, d["range"]["start"]["character"] + 1, d["message"]
+                    )
                     for d in message["params"]["diagnostics"]
                 ]

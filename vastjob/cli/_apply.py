@@ -61,11 +61,16 @@ def _remember(spec: JobSpec, applied: ApplyResult) -> None:
         return
     chosen = applied.plan.chosen if applied.plan else None
     offer = None if chosen is None else chosen.offer
-    save(JobRecord.new(
-        spec, applied.instance_id, offer_id=None if offer is None else offer.id,
-        dph_total=None if chosen is None else chosen.price_per_hour,
-        storage_per_hour=None, state=applied.state,
-    ))
+    save(
+        JobRecord.new(
+            spec,
+            applied.instance_id,
+            offer_id=None if offer is None else offer.id,
+            dph_total=None if chosen is None else chosen.price_per_hour,
+            storage_per_hour=None,
+            state=applied.state,
+        )
+    )
 
 
 def apply_job(
@@ -112,7 +117,11 @@ def apply_job(
 
         with connect(api_key) as client, follow_output(output == "text") as sinks:
             return follow_instance(
-                client, spec, applied, emit=sinks.line, progress=sinks.progress,
+                client,
+                spec,
+                applied,
+                emit=sinks.line,
+                progress=sinks.progress,
                 poll_s=min(opts.poll_s, 2.0),
             )
     from vastjob.cli.signals import terminate_as_interrupt

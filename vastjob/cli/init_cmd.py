@@ -33,14 +33,16 @@ class Started:
         lines += [f"kept  {_shown(p)} (it exists; not overwritten)" for p in w.kept]
         spec, folder = _shown(w.spec), w.spec.parent
         copy = f"cp {_shown(folder / '.env.example')} {_shown(folder / '.env')}"
-        return "\n".join([
-            *lines,
-            "",
-            "next:",
-            f"  vastjob validate {spec}",
-            f"  {copy}    # and fill in the secrets it names",
-            f"  vastjob apply {spec} --local --yes    # the whole cycle on this machine, with no account",
-        ])
+        return "\n".join(
+            [
+                *lines,
+                "",
+                "next:",
+                f"  vastjob validate {spec}",
+                f"  {copy}    # and fill in the secrets it names",
+                f"  vastjob apply {spec} --local --yes    # the whole cycle on this machine, with no account",
+            ]
+        )
 
 
 def init_repo(folder: Path, name: str | None) -> Started:
@@ -59,13 +61,16 @@ def _shown(path: Path) -> str:
 @click.command(
     name="init",
     epilog=footer(
-        ["vastjob init                  # in the current repo",
-         "vastjob init ../my-project --name train-resnet"],
+        [
+            "vastjob init                  # in the current repo",
+            "vastjob init ../my-project --name train-resnet",
+        ],
         {0: "written (or kept: nothing is overwritten)", 1: "NAME is not a job name, or DIR is a file"},
     ),
 )
-@click.argument("folder", metavar="[DIR]", required=False, default=".",
-                type=click.Path(file_okay=False, path_type=Path))
+@click.argument(
+    "folder", metavar="[DIR]", required=False, default=".", type=click.Path(file_okay=False, path_type=Path)
+)
 @click.option("--name", metavar="NAME", help="The job's name (default: from the folder's name).")
 @output_option
 def init(folder: Path, name: str | None, output: OutputFormat) -> None:

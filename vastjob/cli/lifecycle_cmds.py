@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 
 @click.command(
     epilog=footer(
-        ["vastjob status                    # every vastjob instance", "vastjob status burgers512",
-         "vastjob status jobs/burgers512.yaml -o json   # rows marked current or old"],
+        [
+            "vastjob status                    # every vastjob instance",
+            "vastjob status burgers512",
+            "vastjob status jobs/burgers512.yaml -o json   # rows marked current or old",
+        ],
         {0: "listed (also when there is none)", 1: "a spec problem or a bad job name", 3: None},
     )
 )
@@ -62,8 +65,13 @@ def status(
     )
 )
 @job_options
-@click.option("--tail", default=100, show_default=True, type=click.IntRange(min=0),
-              help="How many of the last lines to print (0: none; with --follow, only new lines).")
+@click.option(
+    "--tail",
+    default=100,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many of the last lines to print (0: none; with --follow, only new lines).",
+)
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the instance stops.")
 @click.option("--interval", default=2.0, show_default=True, help="Seconds between polls with --follow.")
 def logs(
@@ -116,8 +124,11 @@ def logs(
 @click.command(
     epilog=footer(
         ["vastjob stop burgers512", "vastjob stop jobs/burgers512.yaml -o json"],
-        {0: "stopped (or nothing left to stop)", 1: "the job has no instance (as with destroy)",
-         3: "the API failed for one of them (the others were still tried)"},
+        {
+            0: "stopped (or nothing left to stop)",
+            1: "the job has no instance (as with destroy)",
+            3: "the API failed for one of them (the others were still tried)",
+        },
     )
 )
 @job_options
@@ -137,10 +148,15 @@ def stop(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 
 @click.command(
     epilog=footer(
-        ["vastjob destroy burgers512          # asks first",
-         "vastjob destroy burgers512 --yes    # in scripts"],
-        {0: "destroyed", 1: "the job has no instance (as with stop), or the question not answered yes",
-         3: "the API failed for one of them (the others were still tried)"},
+        [
+            "vastjob destroy burgers512          # asks first",
+            "vastjob destroy burgers512 --yes    # in scripts",
+        ],
+        {
+            0: "destroyed",
+            1: "the job has no instance (as with stop), or the question not answered yes",
+            3: "the API failed for one of them (the others were still tried)",
+        },
     )
 )
 @job_options
@@ -165,8 +181,10 @@ def destroy(
             listed = ", ".join(map(str, ids))
             if not yes and not ask(f"destroy instance {listed} of job {name}, disk included?"):
                 return Acted(
-                    "destroyed", [], "not confirmed (pass --yes to destroy without the question): "
-                    "nothing destroyed", declined=True
+                    "destroyed",
+                    [],
+                    "not confirmed (pass --yes to destroy without the question): nothing destroyed",
+                    declined=True,
                 )
             # Only what the user was shown: an instance created since is not theirs to lose unasked.
             return Acted("destroyed", destroy_job(client, name, ids), "nothing destroyed")

@@ -16,10 +16,15 @@ if TYPE_CHECKING:
 
 @click.command(
     epilog=footer(
-        ["vastjob reap --dry-run            # what a pass would destroy, changing nothing",
-         "vastjob reap -o json              # from cron or CI, every few minutes"],
-        {0: "every instance it should end is gone (or a dry run)", 1: "bad input (a key that is no key)",
-         3: "an instance it should end is still there (named), or the API failed"},
+        [
+            "vastjob reap --dry-run            # what a pass would destroy, changing nothing",
+            "vastjob reap -o json              # from cron or CI, every few minutes",
+        ],
+        {
+            0: "every instance it should end is gone (or a dry run)",
+            1: "bad input (a key that is no key)",
+            3: "an instance it should end is still there (named), or the API failed",
+        },
     )
 )
 @click.option("--dry-run", is_flag=True, help="Say what would be destroyed; change nothing.")

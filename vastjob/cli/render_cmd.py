@@ -81,9 +81,12 @@ def render_job(
 @click.command(
     name="render",
     epilog=footer(
-        ["vastjob render jobs/burgers512.yaml", "vastjob render jobs/burgers512.yaml --onstart",
-         "vastjob render jobs/burgers512.yaml --graph mermaid",
-         "vastjob render jobs/burgers512.yaml --graph svg --out graph.svg"],
+        [
+            "vastjob render jobs/burgers512.yaml",
+            "vastjob render jobs/burgers512.yaml --onstart",
+            "vastjob render jobs/burgers512.yaml --graph mermaid",
+            "vastjob render jobs/burgers512.yaml --graph svg --out graph.svg",
+        ],
         {0: "printed", 1: "a spec problem, a bootstrap over 4048 characters, or no Graphviz for svg"},
     ),
 )

@@ -26,15 +26,19 @@ class Validated:
 
     def to_json(self) -> list[dict[str, Any]]:
         """One entry per job file, then one per base file given."""
-        return [
-            {"file": c.file, "name": c.job.name, "spec_hash": c.job.spec_hash, "label": c.job.label}
-            for c in self.checked
-            if c.job is not None
-        ] + [
-            {"file": c.file, "sweep": c.sweep.name, "runs": [r.name for r in c.sweep.runs]}
-            for c in self.checked
-            if c.sweep is not None
-        ] + [{"file": c.file, "base": True} for c in self.checked if c.job is None and c.sweep is None]
+        return (
+            [
+                {"file": c.file, "name": c.job.name, "spec_hash": c.job.spec_hash, "label": c.job.label}
+                for c in self.checked
+                if c.job is not None
+            ]
+            + [
+                {"file": c.file, "sweep": c.sweep.name, "runs": [r.name for r in c.sweep.runs]}
+                for c in self.checked
+                if c.sweep is not None
+            ]
+            + [{"file": c.file, "base": True} for c in self.checked if c.job is None and c.sweep is None]
+        )
 
     def render(self) -> str:
         """A one-line summary."""
@@ -68,8 +72,11 @@ def validate_paths(paths: tuple[str, ...], overrides: tuple[str, ...]) -> Valida
 @click.command(
     name="validate",
     epilog=footer(
-        ["vastjob validate jobs/", "vastjob validate 'jobs/burgers*.yaml' --set offer.max_price_per_hour=3",
-         "vastjob validate jobs/demo.yaml -o json"],
+        [
+            "vastjob validate jobs/",
+            "vastjob validate 'jobs/burgers*.yaml' --set offer.max_price_per_hour=3",
+            "vastjob validate jobs/demo.yaml -o json",
+        ],
         {0: "every spec is valid", 1: "a spec has problems (each printed as FILE:LINE:COL)"},
     ),
 )
@@ -91,8 +98,13 @@ def validate(paths: tuple[str, ...], overrides: tuple[str, ...], output: OutputF
         {0: "printed, or written (created, updated or unchanged)", 1: "PATH holds something else: kept"},
     ),
 )
-@click.option("--write", "write", metavar="PATH", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write it to PATH in your repo (kept up to date on later runs) instead of printing it.")
+@click.option(
+    "--write",
+    "write",
+    metavar="PATH",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write it to PATH in your repo (kept up to date on later runs) instead of printing it.",
+)
 def schema(write: Path | None) -> None:
     """Print the job spec's JSON Schema (2020-12), for editors and other tools.
 

@@ -236,4 +236,3 @@ def destroy_sweep(sweep: Sweep, api_key: str | None, yes: bool) -> Acted:
                     rec.cost = min(rec.measure(now), rec.worst)
         record.save()
         return Acted("destroyed", done, "nothing destroyed")
-

@@ -17,10 +17,15 @@ if TYPE_CHECKING:
 
 @click.command(
     epilog=footer(
-        ["vastjob offers jobs/burgers512.yaml --limit 10",
-         "vastjob offers jobs/burgers512.yaml --set offer.max_price_per_hour=3 -o json"],
-        {0: "offers listed", 1: "a spec problem, or no offer matches (it says which filter left none)",
-         3: None},
+        [
+            "vastjob offers jobs/burgers512.yaml --limit 10",
+            "vastjob offers jobs/burgers512.yaml --set offer.max_price_per_hour=3 -o json",
+        ],
+        {
+            0: "offers listed",
+            1: "a spec problem, or no offer matches (it says which filter left none)",
+            3: None,
+        },
     )
 )
 @job_options
@@ -41,8 +46,10 @@ def offers(
 
 @click.command(
     epilog=footer(
-        ["vastjob plan jobs/burgers512.yaml",
-         "vastjob plan jobs/burgers512.yaml --set env.RESET_CACHE=0 -o yaml"],
+        [
+            "vastjob plan jobs/burgers512.yaml",
+            "vastjob plan jobs/burgers512.yaml --set env.RESET_CACHE=0 -o yaml",
+        ],
         {0: "planned", 1: "a spec problem, or no offer matches (it says which filter left none)", 3: None},
     )
 )
@@ -64,15 +71,19 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
 
 @click.command(
     epilog=footer(
-        ["vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
-         "vastjob apply jobs/burgers512.yaml              # asks, then streams the job to its end",
-         "vastjob apply jobs/burgers512.yaml --yes --detach   # return once the instance runs",
-         "vastjob apply jobs/burgers512.yaml --replace --yes"],
-        {0: "the job succeeded; with --detach or --dry-run: rented (or up to date), or planned",
-         1: "a spec problem, --replace needed, no offer, the question not answered yes",
-         3: "the Vast API failed, or an instance came back over the price cap (destroyed)",
-         4: "the job failed, or its outcome could not be read (not with --detach)",
-         130: "interrupted; while following, the job goes on (vastjob logs -f JOB follows it again)"},
+        [
+            "vastjob apply jobs/demo.yaml --local --yes      # no account: the whole cycle on this machine",
+            "vastjob apply jobs/burgers512.yaml              # asks, then streams the job to its end",
+            "vastjob apply jobs/burgers512.yaml --yes --detach   # return once the instance runs",
+            "vastjob apply jobs/burgers512.yaml --replace --yes",
+        ],
+        {
+            0: "the job succeeded; with --detach or --dry-run: rented (or up to date), or planned",
+            1: "a spec problem, --replace needed, no offer, the question not answered yes",
+            3: "the Vast API failed, or an instance came back over the price cap (destroyed)",
+            4: "the job failed, or its outcome could not be read (not with --detach)",
+            130: "interrupted; while following, the job goes on (vastjob logs -f JOB follows it again)",
+        },
     )
 )
 @job_options
@@ -95,10 +106,14 @@ def plan(job: str, overrides: tuple[str, ...], api_key: str | None, output: Outp
     "--within-budget", is_flag=True, help="A sweep over its worst case: start only what its budget allows."
 )
 @click.option("--rerun-failed", is_flag=True, help="A sweep: launch its failed runs again.")
-@click.option("--follow", is_flag=True,
-              help="Stream the job's log to its end and exit with its outcome (the default).")
-@click.option("--detach", is_flag=True,
-              help="Return once the instance is created (with --wait: once it runs) instead of following.")
+@click.option(
+    "--follow", is_flag=True, help="Stream the job's log to its end and exit with its outcome (the default)."
+)
+@click.option(
+    "--detach",
+    is_flag=True,
+    help="Return once the instance is created (with --wait: once it runs) instead of following.",
+)
 def apply(
     job: str,
     overrides: tuple[str, ...],

@@ -114,7 +114,7 @@ def onstart(
     lines = [head, _HEAD.rstrip()]
     if on_failure in _REQUEST:
         lines += [_OFF.format(request=_REQUEST[on_failure]).rstrip()]
-        lines[1] = lines[1].replace('>&2; exit 1; }', '>&2; vj_off; exit 1; }')
+        lines[1] = lines[1].replace(">&2; exit 1; }", ">&2; vj_off; exit 1; }")
     for s in secrets:
         lines += [
             f"vj_join {s.prefix} {s.count}",

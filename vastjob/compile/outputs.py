@@ -33,7 +33,7 @@ def _upload(out: OutputSpec) -> str:
     if out.when == "both":
         return line
     # Only after the ending it names: the test passes (and nothing is uploaded) after the other one.
-    return f'[[ $1 != {out.when} ]] || {line}'
+    return f"[[ $1 != {out.when} ]] || {line}"
 
 
 def output_lines(job: JobSpec) -> list[str]:

@@ -16,7 +16,7 @@ SCRIPT_PATH = "/root/vastjob/job.sh"  # under $VASTJOB_ROOT on the instance
 # own request, the key on curl's stdin (as the script sends it), with curl's retries. Kept short: every
 # character counts against the onstart's limit.
 _FALLBACK = {
-    "stop": "-XPUT -d'{\"state\":\"stopped\"}'",
+    "stop": '-XPUT -d\'{"state":"stopped"}\'',
     "destroy": "-XDELETE",
 }
 

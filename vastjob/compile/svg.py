@@ -22,8 +22,9 @@ def run_dot(program: str, dot_text: str) -> str:
     return proc.stdout
 
 
-def dot_to_svg(dot_text: str, *, which: Callable[[str], str | None] = shutil.which,
-               runner: DotRunner = run_dot) -> str:
+def dot_to_svg(
+    dot_text: str, *, which: Callable[[str], str | None] = shutil.which, runner: DotRunner = run_dot
+) -> str:
     """The SVG of a DOT graph, or a UserError saying how to get one when `dot` is not on PATH."""
     program = which("dot")
     if program is None:

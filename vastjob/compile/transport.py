@@ -212,11 +212,15 @@ def describe(payload: Payload) -> str:
     for (kind, name), entries in groups.items():
         size = sum(e.size or 0 for e in entries)
         if kind == "script":
-            lines.append(f"# env {entries[0].name}..{entries[-1].name} (the script, {len(entries)} entries, "
-                         f"{size} characters)")
+            lines.append(
+                f"# env {entries[0].name}..{entries[-1].name} (the script, {len(entries)} entries, "
+                f"{size} characters)"
+            )
         elif kind == "secret part":
-            lines.append(f"# env {entries[0].name}..{entries[-1].name} (secret {name} in {len(entries)} "
-                         f"parts, {size} characters)")
+            lines.append(
+                f"# env {entries[0].name}..{entries[-1].name} (secret {name} in {len(entries)} "
+                f"parts, {size} characters)"
+            )
         elif entries[0].size is None:
             lines.append(f"# env {name} ({kind}, its size known at apply)")
         else:

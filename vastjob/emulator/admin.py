@@ -46,7 +46,7 @@ def kill_script(state: State, req: Request) -> Reply:
     try:
         inst = state.fleet.get(int(body["id"]))
     except (KeyError, TypeError, ValueError) as err:
-        return error(400, "invalid_args", f"expected {{\"id\": N}}: {err}")
+        return error(400, "invalid_args", f'expected {{"id": N}}: {err}')
     if inst is None or inst.actual_status != "running":
         return error(400, "invalid_args", f"instance {body['id']} is not running")
     state.afterlife.kill_now(inst)

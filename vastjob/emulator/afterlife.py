@@ -93,8 +93,10 @@ class Afterlife:
         """Add the GPU time each running instance has billed past its deadline since the last sample."""
         wall = time.time()
         with fleet.lock:
-            rows = [(i.id, i.actual_status, label_deadline(i.label), int(i.offer.get("num_gpus") or 1))
-                    for i in fleet.instances.values()]
+            rows = [
+                (i.id, i.actual_status, label_deadline(i.label), int(i.offer.get("num_gpus") or 1))
+                for i in fleet.instances.values()
+            ]
         with self._lock:
             for instance_id, status, deadline, gpus in rows:
                 last = self._sampled.get(instance_id, wall)

@@ -13,12 +13,33 @@ RUNTYPES = ("ssh", "jupyter", "args", "ssh_proxy", "ssh_direct", "jupyter_proxy"
 TARGET_STATES = ("running", "stopped")
 CREATE_LABEL_LIMIT = 256  # `label` in create_instance's x-input-validation (manage allows 1024)
 # Search keys that are not offer fields but the server understands.
-SEARCH_EXTRAS = frozenset({"datacenter", "dph", "cuda_vers", "dlperf_usd", "flops_usd", "display_active",
-                           "flops_per_dphtotal", "dlperf_per_dphtotal", "dph_total_adj"})
+SEARCH_EXTRAS = frozenset(
+    {
+        "datacenter",
+        "dph",
+        "cuda_vers",
+        "dlperf_usd",
+        "flops_usd",
+        "display_active",
+        "flops_per_dphtotal",
+        "dlperf_per_dphtotal",
+        "dph_total_adj",
+    }
+)
 ORDER_DIRECTIONS = ("asc", "desc")
 # List columns the server computes per request: shown, but neither filtered nor sorted on.
-COMPUTED_COLUMNS = frozenset({"dph_total", "dph_base", "storage_total_cost", "uptime_mins", "time_remaining",
-                              "client_run_time", "status_msg", "is_bid"})
+COMPUTED_COLUMNS = frozenset(
+    {
+        "dph_total",
+        "dph_base",
+        "storage_total_cost",
+        "uptime_mins",
+        "time_remaining",
+        "client_run_time",
+        "status_msg",
+        "is_bid",
+    }
+)
 
 
 def _bad_key(key: str) -> Reply:
@@ -29,16 +50,22 @@ def create_body(body: Mapping[str, Any], ask_id: int) -> Reply | None:
     """`runtype` and `target_state` within their enums, the label within 256 characters."""
     runtype = body.get("runtype")
     if runtype is not None and runtype not in RUNTYPES:
-        return error(400, "invalid_args", f"Invalid args: runtype must be one of {', '.join(RUNTYPES)}",
-                     ask_id=ask_id)
+        return error(
+            400, "invalid_args", f"Invalid args: runtype must be one of {', '.join(RUNTYPES)}", ask_id=ask_id
+        )
     state = body.get("target_state")
     if state is not None and state not in TARGET_STATES:
-        return error(400, "invalid_args", "Invalid args: target_state must be running or stopped",
-                     ask_id=ask_id)
+        return error(
+            400, "invalid_args", "Invalid args: target_state must be running or stopped", ask_id=ask_id
+        )
     label = body.get("label")
     if isinstance(label, str) and len(label) > CREATE_LABEL_LIMIT:
-        return error(400, "invalid_args", f"Invalid args: label is {len(label)} characters; the limit is "
-                     f"{CREATE_LABEL_LIMIT}", ask_id=ask_id)
+        return error(
+            400,
+            "invalid_args",
+            f"Invalid args: label is {len(label)} characters; the limit is {CREATE_LABEL_LIMIT}",
+            ask_id=ask_id,
+        )
     return None
 
 
@@ -72,13 +99,24 @@ def list_columns(
             return _bad_key(key)
     for field, _descending in order:
         if field not in stored:
-            return error(400, "invalid_request",
-                         f"Error in query parameters: {field} is not a valid order_by column")
+            return error(
+                400, "invalid_request", f"Error in query parameters: {field} is not a valid order_by column"
+            )
     return None
 
 
 def current_user(api_key: str) -> Reply:
     """`GET /api/v0/users/current`: the account, without its key."""
-    return Reply(200, {"id": 1, "key_id": 1, "email": "emulator@127.0.0.1", "balance": 100.0,
-                       "ssh_key": "", "sid": "emulator", "username": "emulator", "api_key_name": "emulator"
-                       if api_key else ""})
+    return Reply(
+        200,
+        {
+            "id": 1,
+            "key_id": 1,
+            "email": "emulator@127.0.0.1",
+            "balance": 100.0,
+            "ssh_key": "",
+            "sid": "emulator",
+            "username": "emulator",
+            "api_key_name": "emulator" if api_key else "",
+        },
+    )

@@ -66,8 +66,12 @@ def _created(state: State, instance_id: int, api_key: str) -> Reply:
     if faults.take("error_after_create"):
         return error(faults.server_error_status, "server_error", "Gateway timeout (emulated)")
     if faults.take("contract_error"):
-        return error(400, "invalid_price", "Invalid price: the bid is below the current minimum",
-                     new_contract=instance_id)
+        return error(
+            400,
+            "invalid_price",
+            "Invalid price: the bid is below the current minimum",
+            new_contract=instance_id,
+        )
     return Reply(200, answer)
 
 

@@ -82,10 +82,25 @@ class Faults:
         unknown = [r for r in self.routes() if r not in ROUTES]
         if unknown:
             raise ValueError(f"unknown route {unknown[0]!r}; routes are {', '.join(ROUTES)}")
-        counters = ("rate_limit", "server_errors", "vanish", "lose_create", "fail_instances", "delay",
-                    "garble", "create_garbage", "contract_error", "error_after_create", "bid_stopped",
-                    "list_lag", "resurrect", "resurrect_after", "kill_script", "kill_script_after",
-                    "fail_msg")
+        counters = (
+            "rate_limit",
+            "server_errors",
+            "vanish",
+            "lose_create",
+            "fail_instances",
+            "delay",
+            "garble",
+            "create_garbage",
+            "contract_error",
+            "error_after_create",
+            "bid_stopped",
+            "list_lag",
+            "resurrect",
+            "resurrect_after",
+            "kill_script",
+            "kill_script_after",
+            "fail_msg",
+        )
         for name in counters:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

@@ -63,8 +63,9 @@ def check_limits(body: dict[str, Any], ask_id: int | None) -> Reply | None:
                 return refuse(f"env {key}: the value must be a string")
             size = len(str(key)) + len(str(value))
             if size > ENV_ENTRY_MAX:
-                return refuse(f"env {key}: the entry is {size} characters (key and value); "
-                              f"the limit is {ENV_ENTRY_MAX}")
+                return refuse(
+                    f"env {key}: the entry is {size} characters (key and value); the limit is {ENV_ENTRY_MAX}"
+                )
             total += size
         if total > ENV_TOTAL_MAX:
             return refuse(f"env is {total} characters in all; the limit is {ENV_TOTAL_MAX}")

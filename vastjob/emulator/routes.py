@@ -126,8 +126,9 @@ def list_instances(state: State, req: Request) -> Reply:
         total_instances=len(rows),
         label_counts=labels,
         # endless_list: a token that leads back to this same page, for ever
-        next_token=_token(after or 0) if state.faults.endless_list else (
-            _token(rows[start + limit - 1]["id"]) if more else None),
+        next_token=_token(after or 0)
+        if state.faults.endless_list
+        else (_token(rows[start + limit - 1]["id"]) if more else None),
         instances=page,
     )
 

@@ -118,8 +118,8 @@ def _items(value: Any, _: dict[str, Any]) -> Check:
 def _unique(value: bool, _: dict[str, Any]) -> Check:
     if not value:
         return lambda x: True
-    return lambda x: not isinstance(x, list) or not any(
-        equal(a, b) for i, a in enumerate(x) for b in x[i + 1 :]
+    return lambda x: (
+        not isinstance(x, list) or not any(equal(a, b) for i, a in enumerate(x) for b in x[i + 1 :])
     )
 
 

@@ -29,6 +29,7 @@ def source_scheme(source: str) -> str | None:
         return None
     return "https" if _LOOPBACK_HTTP.match(source) else match.group(1)
 
+
 # Memory per GPU in GB of the models whose size Vast's name tells: a VRAM floor no named GPU can meet.
 GPU_VRAM_GB: dict[str, float] = {n: g.vram_gb for n, g in GPUS.items() if g.vram_gb is not None}
 

@@ -187,8 +187,9 @@ class Applier:
         label, queue, opts = self.job.label, list(plan.candidates), self.options
         payload = plan.compiled.payload(secrets.values, client.base_url)  # the one _prepare checked
         looker = Looker(client, label, self._nonce, opts.settle_s, self.sleep, self.say)
-        creator = Creator(client, looker, self._ledger, self.say, self.sleep, opts.max_creates,
-                          opts.create_attempts)
+        creator = Creator(
+            client, looker, self._ledger, self.say, self.sleep, opts.max_creates, opts.create_attempts
+        )
         discarded: list[int] = []
         while queue:
             cand = queue.pop(0)
@@ -208,8 +209,13 @@ class Applier:
             if bid_left_stopped(inst, cand.bid):
                 self._discard(client, instance_id, discarded, "is a bid left stopped (outbid at once)")
                 continue
-            rival = rivals.first(client, self._rivals_of(looker, instance_id), self._known, instance_id,
-                                 self.job.offer.max_price_per_hour)
+            rival = rivals.first(
+                client,
+                rivals.listed_with(looker, instance_id, self.options.settle_s),
+                self._known,
+                instance_id,
+                self.job.offer.max_price_per_hour,
+            )
             if rival is not None:
                 self._discard(client, instance_id, None, "is a second instance of this spec")
                 self.say(
@@ -257,21 +263,8 @@ class Applier:
         self.say(f"another apply of this spec created instance {rival.id} meanwhile: kept it")
         return self._adopted(client, rival, plan, discarded)
 
-    def _rivals_of(self, looker: Looker, instance_id: int) -> list[Instance]:
-        """The spec's instances, from a listing that shows this apply's own new one (a list that lags then
-        shows another apply's made before it too)."""
-        listed = looker.until(lambda found: any(i.id == instance_id for i in found),
-                              f"instance {instance_id} was created")
-        if listed is None:
-            raise ApiError(
-                f"the list does not show instance {instance_id} within {self.options.settle_s:g} s of "
-                "its create, so another apply of this spec cannot be ruled out",
-                error="list_lags",
-            )
-        return listed
-
     def _adopted(self, client: VastClient, rival: Instance, plan: Plan, discarded: list[int]) -> ApplyResult:
-        """"Up to date" with another apply's instance, seen alive after this apply's own went."""
+        """ "Up to date" with another apply's instance, seen alive after this apply's own went."""
         state = rivals.still_there(client, rival)
         return ApplyResult("up_to_date", self.job.label, rival.id, state, plan=plan, discarded=discarded)
 

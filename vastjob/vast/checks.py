@@ -81,7 +81,9 @@ def confirmed(
         raise type(err)(
             f"{err}\ninstance {inst.id} of this spec is still there, billed, its price not confirmed: "
             f"`vastjob status {job_name}` shows it, `vastjob destroy {job_name}` removes it",
-            status=err.status, error=err.error, msg=err.msg,
+            status=err.status,
+            error=err.error,
+            msg=err.msg,
         ) from None
     mark_priced(client, checked, say)
     return checked

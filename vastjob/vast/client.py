@@ -111,14 +111,19 @@ class VastClient:
         if contract is not None:
             raise ContractBesideError(
                 f"create on offer {offer_id} said it failed ({error or 'no reason'}) and yet named instance "
-                f"{contract}", contract=contract, error=error, msg=msg,
+                f"{contract}",
+                contract=contract,
+                error=error,
+                msg=msg,
             )
         if answer.get("success") is False and error:
-            raise ApiError(f"create on offer {offer_id} was refused: {error} {msg or ''}".strip(),
-                           error=error, msg=msg)
+            raise ApiError(
+                f"create on offer {offer_id} was refused: {error} {msg or ''}".strip(), error=error, msg=msg
+            )
         raise AnswerLost(
             f"create on offer {offer_id} answered without an instance id: it may have made one",
-            error="bad_answer", msg=msg,
+            error="bad_answer",
+            msg=msg,
         )
 
     def list_instances(self, select_filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -136,16 +141,14 @@ class VastClient:
                 params["after_token"] = token
             body = self._call("GET", "/api/v1/instances/", params=params)
             found.extend(shapes.rows(body, "instances", "the instance list"))
-            token = shapes.require(body, "next_token", (str, type(None)), "the instance list") if (
-                "next_token" in body) else None
+            token = shapes.next_token(body, seen)
             if not token:
                 return found
-            if token in seen:
-                raise BadAnswer("the instance list sent the same next_token twice: its pages never end",
-                                error="bad_answer", msg="endless pages")
-            seen.add(token)
-        raise BadAnswer(f"the instance list had more than {MAX_PAGES} pages ({len(found)} instances so far)",
-                        error="bad_answer", msg="too many pages")
+        raise BadAnswer(
+            f"the instance list had more than {MAX_PAGES} pages ({len(found)} instances so far)",
+            error="bad_answer",
+            msg="too many pages",
+        )
 
     def show_instance(self, instance_id: int) -> dict[str, Any] | None:
         """One instance, or None once it is destroyed."""
@@ -245,8 +248,12 @@ class VastClient:
                     return shapes.json_object(resp, f"{method} {path}")
                 except BadAnswer as bad:
                     if not idempotent:
-                        raise AnswerLost(f"{bad}: it may have taken effect", status=bad.status,
-                                         error=bad.error, msg=bad.msg) from None
+                        raise AnswerLost(
+                            f"{bad}: it may have taken effect",
+                            status=bad.status,
+                            error=bad.error,
+                            msg=bad.msg,
+                        ) from None
                     last = bad
                     if attempt + 1 < attempts:
                         self._notify(f"{bad}; trying again ({attempt + 2} of {attempts})")
@@ -284,4 +291,3 @@ class VastClient:
         if text is None or not self._key:
             return text
         return text.replace(self._key, "***")
-

@@ -25,9 +25,7 @@ if TYPE_CHECKING:
     from vastjob.compile.transport import Payload
 
 
-def create_body(
-    job: JobSpec, cand: Candidate, payload: Payload, label: str | None = None
-) -> dict[str, Any]:
+def create_body(job: JobSpec, cand: Candidate, payload: Payload, label: str | None = None) -> dict[str, Any]:
     """The create request: the payload's onstart, and its env (the secrets, as one entry each or in parts,
     the script's parts in the chunked form, the API base URL the script calls back to, and, with `logs:`,
     the offer's $/h, which the script writes into the result it uploads)."""
@@ -114,8 +112,10 @@ class Creator:
         doubt = False  # a create on this offer may have acted without a listing showing it
         for attempt in range(1, self.attempts + 1):
             if self.sent >= self.budget:
-                raise ApiError(f"gave up after {self.sent} create requests (at most {self.budget} an apply)",
-                               error="create_budget")
+                raise ApiError(
+                    f"gave up after {self.sent} create requests (at most {self.budget} an apply)",
+                    error="create_budget",
+                )
             self.sent += 1
             self.ledger.in_flight = offer  # until an answer says what became of it
             try:
@@ -180,7 +180,8 @@ class Creator:
         self.ledger.in_flight = offer
         raise ApiError(
             f"{why}, and no listing shows the instance an earlier create may have made: stopped without "
-            "trying another offer", error="create_unconfirmed",
+            "trying another offer",
+            error="create_unconfirmed",
         )
 
     def _mine(self, listed: list[Instance]) -> list[int]:
@@ -196,4 +197,3 @@ class Creator:
         destroy_sure(self.client, instance_id)
         self.ledger.left.remove(instance_id)
         self.say(f"{why} yet made instance {instance_id}: destroyed it")
-

@@ -81,8 +81,9 @@ class NoOfferReport:
             "at_least": self.capped,
             "filters": [{"filter": s.name, "setting": s.setting, "left": s.left} for s in self.steps],
             "removed_by": self.removed_by,
-            "cheapest_over_cap": None if cheap is None else {**cheap.to_json(), "over_by": round(
-                cheap.price_per_hour - self.max_price_per_hour, 4)},
+            "cheapest_over_cap": None
+            if cheap is None
+            else {**cheap.to_json(), "over_by": round(cheap.price_per_hour - self.max_price_per_hour, 4)},
         }
 
 
@@ -101,8 +102,16 @@ class NoOfferError(UserError):
 def broad_query(offer: OfferSpec, disk_gb: float) -> dict[str, Any]:
     """The job's search keeping only the GPU model and count: cheapest first, as many as one search gives."""
     q = build_query(offer, disk_gb, limit=BROAD_LIMIT)
-    for key in ("gpu_ram", "cuda_max_good", "reliability", "inet_down", "hosting_type", "geolocation",
-                "dph_total", "min_bid"):
+    for key in (
+        "gpu_ram",
+        "cuda_max_good",
+        "reliability",
+        "inet_down",
+        "hosting_type",
+        "geolocation",
+        "dph_total",
+        "min_bid",
+    ):
         q.pop(key, None)
     q["verified"] = {"in": [True, False]}  # said outright: a search that does not say means verified only
     q["order"] = [["min_bid" if offer.interruptible else "dph_total", "asc"]]
@@ -112,8 +121,12 @@ def broad_query(offer: OfferSpec, disk_gb: float) -> dict[str, Any]:
 def _filters(offer: OfferSpec) -> list[tuple[str, str, Callable[[Raw], bool]]]:
     """The spec's filters in the order they are explained, each as a test of one raw offer."""
     found: list[tuple[str, str, Callable[[Raw], bool]]] = []
-    vram, cuda, reliab, inet = (offer.gpu.min_vram_gb, offer.min_cuda, offer.min_reliability,
-                                offer.min_inet_down_mbps)
+    vram, cuda, reliab, inet = (
+        offer.gpu.min_vram_gb,
+        offer.min_cuda,
+        offer.min_reliability,
+        offer.min_inet_down_mbps,
+    )
     if vram is not None:
         found.append(("offer.gpu.min_vram_gb", f"{vram:g}", lambda r: _num(r, "gpu_ram") >= vram * 1000))
     if cuda is not None:
@@ -128,8 +141,9 @@ def _filters(offer: OfferSpec) -> list[tuple[str, str, Callable[[Raw], bool]]]:
         found.append(("offer.datacenter_only", "true", lambda r: r.get("hosting_type") == 1))
     if offer.regions:
         regions = {r.upper() for r in offer.regions}
-        found.append(("offer.regions", ", ".join(offer.regions),
-                      lambda r: Offer.from_api(r).country in regions))
+        found.append(
+            ("offer.regions", ", ".join(offer.regions), lambda r: Offer.from_api(r).country in regions)
+        )
     return found
 
 
@@ -147,8 +161,15 @@ def explain_no_offer(job: JobSpec, client: Searcher) -> NoOfferReport:
     steps.append(FilterStep("offer.max_price_per_hour", f"{offer.max_price_per_hour:g}", len(within)))
     over = [c for c in priced if c.price_per_hour > offer.max_price_per_hour + 1e-9]
     names = " or ".join(offer.gpu.names) or "any GPU"
-    return NoOfferReport(job.name, f"{offer.gpu.count}x {names}", len(raw), len(raw) >= BROAD_LIMIT,
-                         tuple(steps), over[0] if over else None, offer.max_price_per_hour)
+    return NoOfferReport(
+        job.name,
+        f"{offer.gpu.count}x {names}",
+        len(raw),
+        len(raw) >= BROAD_LIMIT,
+        tuple(steps),
+        over[0] if over else None,
+        offer.max_price_per_hour,
+    )
 
 
 def _num(raw: Raw, key: str) -> float:

@@ -93,8 +93,7 @@ class BadHosts:
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
             return {
-                int(m): BadHost(int(m), float(v["at"]), str(v.get("why", "")))
-                for m, v in dict(data).items()
+                int(m): BadHost(int(m), float(v["at"]), str(v.get("why", ""))) for m, v in dict(data).items()
             }
         except FileNotFoundError:
             return {}

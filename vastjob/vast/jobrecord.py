@@ -45,9 +45,15 @@ class JobRecord:
         """A record for an instance just rented for `job`."""
         doc = job.document
         return cls(
-            job=job.name, spec_hash=job.spec_hash, instance_id=instance_id, created_at=time.time(),
-            local=local, outputs={o.name: o.to.text for o in job.outputs},
-            logs=job.logs.text if job.logs else None, remotes=dict(doc.get("remotes") or {}), **known,
+            job=job.name,
+            spec_hash=job.spec_hash,
+            instance_id=instance_id,
+            created_at=time.time(),
+            local=local,
+            outputs={o.name: o.to.text for o in job.outputs},
+            logs=job.logs.text if job.logs else None,
+            remotes=dict(doc.get("remotes") or {}),
+            **known,
         )
 
     @classmethod

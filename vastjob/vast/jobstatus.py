@@ -131,7 +131,16 @@ def cost_table(rows: Sequence[Mapping[str, Any]]) -> str:
     for r in rows:
         c = r["cost_estimate"]
         rate = "?" if r["dph_total"] is None else f"{r['dph_total']:.3f}"
-        out.append([r["job"], str(r["instance"]), rate, format_duration(r["duration_s"]),
-                    _money(c["gpu"]), _money(c["storage"]), _money(c["total"])])
+        out.append(
+            [
+                r["job"],
+                str(r["instance"]),
+                rate,
+                format_duration(r["duration_s"]),
+                _money(c["gpu"]),
+                _money(c["storage"]),
+                _money(c["total"]),
+            ]
+        )
         total += c["total"] or 0.0
     return table(out) + f"\nin all ~${total:.4f} (an estimate from the API's $/h and the times seen)"

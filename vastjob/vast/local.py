@@ -95,8 +95,11 @@ class LocalResult:
         lines.append(
             f"job {self.job_name} {out.outcome} (instance {out.instance_id} ended {out.final_state})"
             + (f": {out.why}; " if out.why else "; ")
-            + (f"sandbox {out.sandbox} removed (--keep keeps it)" if out.sandbox_removed
-               else f"sandbox kept at {out.sandbox}")
+            + (
+                f"sandbox {out.sandbox} removed (--keep keeps it)"
+                if out.sandbox_removed
+                else f"sandbox kept at {out.sandbox}"
+            )
         )
         return "\n".join(lines)
 
@@ -149,8 +152,14 @@ def run_local(
             record = _record(job, client, iid, environ)
             try:
                 followed = follow_file(
-                    client, iid, log, emit=stream or _quiet, progress=progress or Throttled(say),
-                    poll_s=poll_s, timeout_s=limit, uploads=job.logs is not None,
+                    client,
+                    iid,
+                    log,
+                    emit=stream or _quiet,
+                    progress=progress or Throttled(say),
+                    poll_s=poll_s,
+                    timeout_s=limit,
+                    uploads=job.logs is not None,
                 )
             except KeyboardInterrupt:
                 # The emulator lives in this command: leaving it ends the job too (unlike on Vast).
@@ -200,7 +209,9 @@ def _record(
     """The job's record in the local history, with the instance's $/h as the API quotes it."""
     inst = show(client, iid)
     record = jobrecord.JobRecord.new(
-        job, iid, local=True,
+        job,
+        iid,
+        local=True,
         dph_total=None if inst is None else inst.dph_total,
         storage_per_hour=None if inst is None else disk_per_hour(inst.raw),
         state=None if inst is None else inst.state,

@@ -193,4 +193,3 @@ def _outcome(instance_id: int, gone: Sequence[int], left: Sequence[int]) -> str:
     if instance_id in gone:
         return "destroyed"
     return "not_gone" if instance_id in left else "failed"
-

@@ -13,6 +13,7 @@ from vastjob.errors import ApiError
 from vastjob.vast.checks import price_problem
 from vastjob.vast.client import VastClient
 from vastjob.vast.instance import Instance, show
+from vastjob.vast.proof import Looker
 
 
 def first(
@@ -44,3 +45,18 @@ def still_there(client: VastClient, rival: Instance) -> str | None:
             error="rival_gone",
         )
     return again.actual_status
+
+
+def listed_with(looker: Looker, instance_id: int, settle_s: float) -> list[Instance]:
+    """The spec's instances, from a listing that shows this apply's own new one (a list that lags then
+    shows another apply's made before it too); ApiError when none does within `settle_s`."""
+    listed = looker.until(
+        lambda found: any(i.id == instance_id for i in found), f"instance {instance_id} was created"
+    )
+    if listed is None:
+        raise ApiError(
+            f"the list does not show instance {instance_id} within {settle_s:g} s of its create, so "
+            "another apply of this spec cannot be ruled out",
+            error="list_lags",
+        )
+    return listed

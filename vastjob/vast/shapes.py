@@ -8,6 +8,7 @@ needs, a field of the wrong type) is a `BadAnswer`, never read as "nothing" or a
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -38,8 +39,12 @@ def json_object(resp: httpx.Response, what: str) -> dict[str, Any]:
     if 300 <= status < 400:
         where = resp.headers.get("Location")
         to = f" to {where.split('?')[0]}" if where else ""
-        raise BadAnswer(f"{what} answered {status} (a redirect{to}) instead of the API's JSON", status=status,
-                        error="bad_answer", msg=f"redirect {status}")
+        raise BadAnswer(
+            f"{what} answered {status} (a redirect{to}) instead of the API's JSON",
+            status=status,
+            error="bad_answer",
+            msg=f"redirect {status}",
+        )
     text = resp.text
     kind = _kind(resp, text)
     if kind is None:
@@ -47,8 +52,12 @@ def json_object(resp: httpx.Response, what: str) -> dict[str, Any]:
         if isinstance(data, dict):
             return data
         kind = f"JSON {type(data).__name__} where an object was due"
-    raise BadAnswer(f"{what} answered {status} with {kind} instead of the API's JSON", status=status,
-                    error="bad_answer", msg=kind)
+    raise BadAnswer(
+        f"{what} answered {status} with {kind} instead of the API's JSON",
+        status=status,
+        error="bad_answer",
+        msg=kind,
+    )
 
 
 def _kind(resp: httpx.Response, text: str) -> str | None:
@@ -75,7 +84,8 @@ def require(body: dict[str, Any], key: str, kinds: tuple[type, ...], what: str) 
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
         raise BadAnswer(
-            f"{what} answered `{key}` as {type(value).__name__}, not {names}", error="bad_answer",
+            f"{what} answered `{key}` as {type(value).__name__}, not {names}",
+            error="bad_answer",
             msg=f"bad {key}",
         )
     return value
@@ -86,8 +96,11 @@ def rows(body: dict[str, Any], key: str, what: str) -> list[dict[str, Any]]:
     found = require(body, key, (list,), what)
     for row in found:
         if not isinstance(row, dict) or not _is_id(row.get("id")):
-            raise BadAnswer(f"{what} answered a `{key}` entry without an integer id", error="bad_answer",
-                            msg=f"bad {key} entry")
+            raise BadAnswer(
+                f"{what} answered a `{key}` entry without an integer id",
+                error="bad_answer",
+                msg=f"bad {key} entry",
+            )
     return list(found)
 
 
@@ -95,8 +108,11 @@ def shown(body: dict[str, Any], instance_id: int, what: str) -> dict[str, Any] |
     """The one instance of a show answer, None when it is destroyed (`{"instances": null}`)."""
     inst: dict[str, Any] | None = require(body, "instances", (dict, type(None)), what)
     if inst is not None and inst.get("id") not in (None, instance_id):
-        raise BadAnswer(f"{what} answered instance {inst.get('id')!r}, not {instance_id}", error="bad_answer",
-                        msg="another instance")
+        raise BadAnswer(
+            f"{what} answered instance {inst.get('id')!r}, not {instance_id}",
+            error="bad_answer",
+            msg="another instance",
+        )
     return inst
 
 
@@ -128,3 +144,20 @@ def error_body(resp: httpx.Response) -> dict[str, Any]:
 
 def _opt(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def next_token(body: Mapping[str, Any], seen: set[str]) -> str | None:
+    """The v1 list's token of its next page (None: the last page), added to `seen`; BadAnswer for a token
+    sent before, since pages that never end are no listing to decide on."""
+    token = (
+        require(body, "next_token", (str, type(None)), "the instance list") if "next_token" in body else None
+    )
+    if token and token in seen:
+        raise BadAnswer(
+            "the instance list sent the same next_token twice: its pages never end",
+            error="bad_answer",
+            msg="endless pages",
+        )
+    if token:
+        seen.add(token)
+    return token
