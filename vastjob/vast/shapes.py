@@ -8,7 +8,6 @@ needs, a field of the wrong type) is a `BadAnswer`, never read as "nothing" or a
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -146,7 +145,7 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
-def next_token(body: Mapping[str, Any], seen: set[str]) -> str | None:
+def next_token(body: dict[str, Any], seen: set[str]) -> str | None:
     """The v1 list's token of its next page (None: the last page), added to `seen`; BadAnswer for a token
     sent before, since pages that never end are no listing to decide on."""
     token = (
