@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import httpx
 
@@ -13,15 +12,6 @@ from vastjob.text import format_duration
 def opt_str(value: object) -> str | None:
     """`str(value)`, keeping None as None."""
     return None if value is None else str(value)
-
-
-def json_object(resp: httpx.Response) -> dict[str, Any]:
-    """The answer's JSON object (a bare value wrapped as {"value": ...}; no JSON: {})."""
-    try:
-        data = resp.json()
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {"value": data}
 
 
 def error_fields(resp: httpx.Response) -> tuple[str | None, str | None]:
