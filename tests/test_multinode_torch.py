@@ -35,12 +35,15 @@ def _torch() -> None:
 
 @cache
 def _netns() -> list[str]:
-    """`unshare -rn` where a private network namespace can be made, else nothing."""
+    """`unshare` into private network and process namespaces where they can be made, else nothing. The
+    process namespace ends every process of a scenario when it ends, even one that left its session (torch's
+    workers do), so nothing outlives the test."""
     unshare = shutil.which("unshare")
     if unshare is None:
         return []
-    ok = subprocess.run([unshare, "-rn", "true"], capture_output=True, check=False).returncode == 0
-    return [unshare, "-rn"] if ok else []
+    wrap = [unshare, "-rn", "--pid", "--fork", "--mount-proc"]
+    ok = subprocess.run([*wrap, "true"], capture_output=True, check=False).returncode == 0
+    return wrap if ok else []
 
 
 def _scenario(name: str, sandbox: Path) -> dict[str, Any]:

@@ -164,8 +164,9 @@ def run_local(
             except KeyboardInterrupt:
                 # The emulator lives in this command: leaving it ends the job too (unlike on Vast).
                 raise Interrupted(
-                    f"detached from job {job.name}: the local emulator ends with this command, so instance "
-                    f"{iid} ends too (its sandbox stays at {sandbox}); `vastjob apply` it again to rerun it"
+                    f"interrupted: detached from job {job.name}; the local emulator ends with this command, "
+                    f"so instance {iid} ends too (its sandbox stays at {sandbox}); `vastjob apply` it again "
+                    "to rerun it"
                 ) from None
             state = followed.state + (" (timed out)" if followed.timed_out else "")
             outcome.final_state = state
